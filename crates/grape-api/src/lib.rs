@@ -1,0 +1,35 @@
+//! The Trellis API contract: wire types and the clients.
+//!
+//! - [`types`] and [`enums`]: every request and response body (serde, no IO). Enums are
+//!   SCREAMING_SNAKE_CASE on the wire (lower case for [`LogStream`], [`WorkerMode`],
+//!   [`CloudProvider`]) and keep unknown values in an `Unknown(String)` variant.
+//! - [`WorkerApiClient`]: the six calls of a Tendril plus [`WorkerApiClient::register`].
+//! - [`UserApiClient`]: the calls of a user (grape CLI); [`AdminClient`]: registration, deletion.
+//! - [`Secret`]: tokens, redacted in `Debug`/`Display`; errors ([`ApiError`]) never hold one.
+//!
+//! Every call has a timeout and retries transient failures (connect errors, timeouts, 5xx, 429
+//! honouring `Retry-After`) with capped exponential backoff and jitter, per [`RetryPolicy`];
+//! a 4xx is never retried.
+#![warn(missing_docs)]
+
+pub mod enums;
+pub mod error;
+mod http;
+pub mod options;
+pub mod secret;
+pub mod sse;
+pub mod types;
+mod user;
+mod worker;
+
+pub use enums::{
+    CloudProvider, JobStatus, JobType, LogStream, UnknownVariant, WorkerMode, WorkerStatus,
+};
+pub use error::{ApiError, Result};
+pub use http::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+pub use options::{ClientOptions, RetryPolicy};
+pub use secret::Secret;
+pub use sse::LogLineStream;
+pub use types::*;
+pub use user::UserApiClient;
+pub use worker::{AdminClient, MAX_CLAIM_WAIT, WorkerApiClient};

@@ -1,0 +1,361 @@
+//! Request and response bodies of the Trellis API (no IO here).
+//!
+//! All times are RFC 3339 UTC, all ids UUIDs. Optional fields are omitted from the JSON when
+//! empty and default when missing, so older and newer peers understand each other.
+
+use crate::enums::{CloudProvider, JobStatus, JobType, LogStream, WorkerMode, WorkerStatus};
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The name of the APPLY payload field that names the PLAN job whose artifact it applies.
+pub const PLAN_JOB_ID_FIELD: &str = "plan_job_id";
+
+/// A job as Trellis reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Job {
+    /// Job id.
+    pub id: Uuid,
+    /// What the job does (wire name `type`).
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    /// Current status.
+    pub status: JobStatus,
+    /// Job-type specific input.
+    #[serde(default)]
+    pub payload: Value,
+    /// The cloud identity the job runs as, if any.
+    #[serde(default)]
+    pub cloud_identity_id: Option<Uuid>,
+    /// That identity (provider and settings, never a long-lived secret); filled in the claim
+    /// response and by `GET /api/jobs/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<CloudIdentity>,
+    /// The worker holding (or that last held) the job.
+    #[serde(default)]
+    pub worker_id: Option<Uuid>,
+    /// Error message of a FAILED job (`worker lost` when the sweeper failed it).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Result document of a finished job.
+    #[serde(default)]
+    pub result: Option<Value>,
+    /// The job this one retries.
+    #[serde(default)]
+    pub retry_of: Option<Uuid>,
+    /// The user asked to cancel this job.
+    #[serde(default)]
+    pub cancel_requested: bool,
+    /// When the job was submitted.
+    pub created_at: DateTime<Utc>,
+    /// When a worker claimed it (last claim).
+    #[serde(default)]
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// When it became RUNNING.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a terminal status.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Last change of any kind.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Job {
+    /// The PLAN job named by an APPLY job's payload (`payload.plan_job_id`), if any.
+    pub fn plan_job_id(&self) -> Option<Uuid> {
+        self.payload
+            .get(PLAN_JOB_ID_FIELD)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+    }
+}
+
+/// A cloud identity: provider, settings (role ARN, external id, regions, endpoint, …) and the
+/// cached discovery document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CloudIdentity {
+    /// Identity id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Cloud provider.
+    pub provider: CloudProvider,
+    /// Provider settings; never a long-lived secret.
+    #[serde(default)]
+    pub settings: Value,
+    /// The cached result of the last CONNECTION_TEST / FETCH_RESOURCES (`result.discovery`,
+    /// plus `result.identity` when present); the spec's `cloud_identities.credentials`.
+    #[serde(default)]
+    pub credentials: Option<Value>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /api/cloud-identities` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateIdentityRequest {
+    /// Display name.
+    pub name: String,
+    /// Cloud provider (`aws`, `gcp`, `azure`).
+    pub provider: CloudProvider,
+    /// Provider settings.
+    #[serde(default)]
+    pub settings: Value,
+}
+
+/// `POST /api/tendrils/register` body (admin token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterRequest {
+    /// Worker name.
+    pub name: String,
+    /// How the worker is hosted.
+    pub mode: WorkerMode,
+    /// Free-form labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `POST /api/tendrils/register` answer (201). The token is shown only once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterResponse {
+    /// The new worker's id.
+    pub worker_id: Uuid,
+    /// The new worker's token (stored by Trellis only as a hash).
+    pub worker_token: Secret,
+}
+
+/// What a worker tells about itself on its first heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkerInfo {
+    /// Worker software version.
+    pub version: String,
+    /// Host name.
+    pub hostname: String,
+    /// How the worker is hosted.
+    pub mode: WorkerMode,
+    /// The job types this worker can run; it is offered only these.
+    pub job_types: Vec<JobType>,
+}
+
+/// `POST /api/workers/heartbeat` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatRequest {
+    /// The worker's own status (`ONLINE`, `DRAINING`, `OFFLINE`).
+    pub status: WorkerStatus,
+    /// The job the worker runs now.
+    #[serde(default)]
+    pub current_job_id: Option<Uuid>,
+    /// Sent on the first heartbeat after start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<WorkerInfo>,
+}
+
+/// `POST /api/workers/heartbeat` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HeartbeatResponse {
+    /// Jobs held by this worker that the user asked to cancel.
+    #[serde(default)]
+    pub cancel_job_ids: Vec<Uuid>,
+}
+
+/// `POST /api/jobs/claim` body.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimRequest {
+    /// Long-poll up to this many seconds (0..=30) for a job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u32>,
+}
+
+/// `POST /api/jobs/claim` answer (200; 204 has no body).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClaimResponse {
+    /// The claimed job, with its identity.
+    pub job: Job,
+}
+
+/// `PUT /api/jobs/{id}/status` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusUpdate {
+    /// The new status.
+    pub status: JobStatus,
+    /// Error message (FAILED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Result document (SUCCESS). For CONNECTION_TEST / FETCH_RESOURCES jobs of an identity,
+    /// `result.discovery` (and `result.identity`) is cached in the identity's `credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+}
+
+impl StatusUpdate {
+    /// RUNNING.
+    pub fn running() -> Self {
+        Self { status: JobStatus::Running, error: None, result: None }
+    }
+
+    /// SUCCESS with an optional result.
+    pub fn success(result: Option<Value>) -> Self {
+        Self { status: JobStatus::Success, error: None, result }
+    }
+
+    /// FAILED with an error message.
+    pub fn failed(error: impl Into<String>) -> Self {
+        Self { status: JobStatus::Failed, error: Some(error.into()), result: None }
+    }
+
+    /// CANCELLED.
+    pub fn cancelled() -> Self {
+        Self { status: JobStatus::Cancelled, error: None, result: None }
+    }
+}
+
+/// One log line. `seq` starts at 1 per job; a line whose seq is already stored is ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogLine {
+    /// Sequence number within the job (1, 2, …).
+    pub seq: u64,
+    /// When the line was produced.
+    pub ts: DateTime<Utc>,
+    /// Source stream.
+    pub stream: LogStream,
+    /// The text, without the line break.
+    pub text: String,
+}
+
+/// `POST /api/jobs/{id}/logs` body (≤ 5,000 lines and ≤ 1 MiB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogBatch {
+    /// The lines.
+    pub lines: Vec<LogLine>,
+}
+
+/// `POST /api/jobs/{id}/logs` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogAck {
+    /// Highest seq stored for the job (0 when none).
+    pub last_seq: u64,
+    /// The user asked to cancel the job.
+    pub cancel_requested: bool,
+}
+
+/// `GET /api/jobs/{id}/logs` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogPage {
+    /// Lines with seq > `after_seq`, in seq order.
+    pub lines: Vec<LogLine>,
+    /// Highest seq stored for the job.
+    pub last_seq: u64,
+    /// Status of the job when the page was read.
+    pub job_status: JobStatus,
+}
+
+/// `POST /api/jobs/{id}/plan-artifact` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanArtifactAck {
+    /// The PLAN job.
+    pub job_id: Uuid,
+    /// Size of the stored JSON in bytes.
+    pub bytes: u64,
+}
+
+/// `POST /api/jobs` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubmitJobRequest {
+    /// Job type (wire name `type`).
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    /// Job input.
+    #[serde(default)]
+    pub payload: Value,
+    /// The identity to run as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_identity_id: Option<Uuid>,
+}
+
+/// `GET /api/jobs` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobList {
+    /// Jobs, newest first.
+    pub jobs: Vec<Job>,
+}
+
+/// A worker as `GET /api/workers` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Worker {
+    /// Worker id.
+    pub id: Uuid,
+    /// Name given at registration.
+    pub name: String,
+    /// Hosting mode given at registration.
+    pub mode: WorkerMode,
+    /// Labels given at registration.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Status computed from the last heartbeat.
+    pub status: WorkerStatus,
+    /// The job named by its last heartbeat.
+    #[serde(default)]
+    pub current_job_id: Option<Uuid>,
+    /// What it told on its first heartbeat.
+    #[serde(default)]
+    pub info: Option<WorkerInfo>,
+    /// Last heartbeat.
+    #[serde(default)]
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /api/workers` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkerList {
+    /// Workers, by registration time.
+    pub workers: Vec<Worker>,
+}
+
+/// `GET /healthz` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+}
+
+/// Every 4xx/5xx answer: `{"error": "..."}`; a 409 on a job also names its current status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Human-readable message.
+    pub error: String,
+    /// Current status of the job (409 on a status update).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<JobStatus>,
+}

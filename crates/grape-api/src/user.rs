@@ -1,0 +1,142 @@
+//! [`UserApiClient`]: the calls of a user (the grape CLI), with the API bearer token.
+
+use crate::enums::JobStatus;
+use crate::error::Result;
+use crate::http::{Auth, Http, Req};
+use crate::options::ClientOptions;
+use crate::secret::Secret;
+use crate::sse::{LogLineStream, log_stream};
+use crate::types::{
+    CloudIdentity, CreateIdentityRequest, Health, Job, JobList, LogPage, SubmitJobRequest, Worker,
+    WorkerList,
+};
+use reqwest::Method;
+use uuid::Uuid;
+
+/// The client of a user (`Authorization: Bearer <TRELLIS_API_TOKEN>`).
+#[derive(Debug, Clone)]
+pub struct UserApiClient {
+    http: Http,
+    auth: Auth,
+}
+
+impl UserApiClient {
+    /// A client for the Trellis at `base_url` with default options.
+    pub fn new(base_url: &str, token: Secret) -> Result<Self> {
+        Self::with_options(base_url, token, ClientOptions::default())
+    }
+
+    /// A client with explicit options.
+    pub fn with_options(base_url: &str, token: Secret, options: ClientOptions) -> Result<Self> {
+        Ok(Self { http: Http::new(base_url, options)?, auth: Auth::Bearer(token) })
+    }
+
+    /// The Trellis base URL.
+    pub fn base_url(&self) -> &str {
+        self.http.base()
+    }
+
+    /// `POST /api/jobs` → the new QUEUED job.
+    pub async fn submit_job(&self, request: &SubmitJobRequest) -> Result<Job> {
+        const CALL: &str = "submit_job";
+        let req = Req::new(Method::POST, "/api/jobs").json(CALL, request)?;
+        self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `GET /api/jobs?status=&limit=`: jobs, newest first.
+    pub async fn list_jobs(&self, status: Option<&JobStatus>, limit: Option<u32>) -> Result<Vec<Job>> {
+        const CALL: &str = "list_jobs";
+        let mut req = Req::new(Method::GET, "/api/jobs");
+        if let Some(s) = status {
+            req.query.push(("status", s.as_str().to_owned()));
+        }
+        if let Some(l) = limit {
+            req.query.push(("limit", l.to_string()));
+        }
+        let list: JobList = self.http.json(CALL, &req, &self.auth).await?;
+        Ok(list.jobs)
+    }
+
+    /// `GET /api/jobs/{id}`.
+    pub async fn get_job(&self, id: Uuid) -> Result<Job> {
+        const CALL: &str = "get_job";
+        self.http.json(CALL, &Req::new(Method::GET, format!("/api/jobs/{id}")), &self.auth).await
+    }
+
+    /// `GET /api/jobs/{id}/logs?after_seq=`: the stored lines after `after_seq`.
+    pub async fn get_logs(&self, id: Uuid, after_seq: Option<u64>) -> Result<LogPage> {
+        const CALL: &str = "get_logs";
+        let mut req = Req::new(Method::GET, format!("/api/jobs/{id}/logs"));
+        if let Some(a) = after_seq {
+            req.query.push(("after_seq", a.to_string()));
+        }
+        self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `GET /api/jobs/{id}/logs/stream` (server-sent events): the lines after `after_seq`, live;
+    /// the stream ends when the job has ended and every line was sent.
+    pub async fn stream_logs(&self, id: Uuid, after_seq: Option<u64>) -> Result<LogLineStream> {
+        const CALL: &str = "stream_logs";
+        let mut req = Req::new(Method::GET, format!("/api/jobs/{id}/logs/stream"));
+        req.streaming = true;
+        if let Some(a) = after_seq {
+            req.query.push(("after_seq", a.to_string()));
+        }
+        let resp = self.http.send(CALL, &req, &self.auth).await?;
+        Ok(log_stream(CALL, Box::pin(resp.bytes_stream())))
+    }
+
+    /// `POST /api/jobs/{id}/cancel`: a QUEUED job is CANCELLED at once; a CLAIMED/RUNNING job gets
+    /// a cancel request delivered to its worker.
+    pub async fn cancel_job(&self, id: Uuid) -> Result<Job> {
+        const CALL: &str = "cancel_job";
+        self.http.json(CALL, &Req::new(Method::POST, format!("/api/jobs/{id}/cancel")), &self.auth).await
+    }
+
+    /// `POST /api/jobs/{id}/retry`: a FAILED/CANCELLED job → a new QUEUED job (`retry_of` = id).
+    pub async fn retry_job(&self, id: Uuid) -> Result<Job> {
+        const CALL: &str = "retry_job";
+        self.http.json(CALL, &Req::new(Method::POST, format!("/api/jobs/{id}/retry")), &self.auth).await
+    }
+
+    /// `GET /api/workers`.
+    pub async fn list_workers(&self) -> Result<Vec<Worker>> {
+        const CALL: &str = "list_workers";
+        let list: WorkerList =
+            self.http.json(CALL, &Req::new(Method::GET, "/api/workers"), &self.auth).await?;
+        Ok(list.workers)
+    }
+
+    /// `DELETE /api/workers/{id}` with the admin token (requeues its CLAIMED jobs).
+    pub async fn delete_worker(&self, id: Uuid, admin_token: &Secret) -> Result<()> {
+        const CALL: &str = "delete_worker";
+        let req = Req::new(Method::DELETE, format!("/api/workers/{id}"));
+        self.http.send(CALL, &req, &Auth::Bearer(admin_token.clone())).await.map(|_| ())
+    }
+
+    /// `POST /api/cloud-identities` → 201 identity.
+    pub async fn create_identity(&self, request: &CreateIdentityRequest) -> Result<CloudIdentity> {
+        const CALL: &str = "create_identity";
+        let req = Req::new(Method::POST, "/api/cloud-identities").json(CALL, request)?;
+        self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `GET /api/cloud-identities/{id}` (with its cached `credentials`).
+    pub async fn get_identity(&self, id: Uuid) -> Result<CloudIdentity> {
+        const CALL: &str = "get_identity";
+        let req = Req::new(Method::GET, format!("/api/cloud-identities/{id}"));
+        self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `GET /healthz` (no token needed).
+    pub async fn health(&self) -> Result<Health> {
+        const CALL: &str = "health";
+        self.http.json(CALL, &Req::new(Method::GET, "/healthz"), &Auth::None).await
+    }
+
+    /// `GET /api/openapi.json` (no token needed).
+    pub async fn openapi(&self) -> Result<serde_json::Value> {
+        const CALL: &str = "openapi";
+        self.http.json(CALL, &Req::new(Method::GET, "/api/openapi.json"), &Auth::None).await
+    }
+}

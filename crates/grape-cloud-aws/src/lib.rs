@@ -1,0 +1,52 @@
+//! AWS for Vintner jobs, on the official AWS SDK for Rust: assume a cloud identity, verify it,
+//! keep its credentials fresh, and discover the account's resources.
+//!
+//! # The three calls of a connection test
+//! - [`assume`]: `sts:AssumeRole` with the identity's external id, signed by the worker's own
+//!   [`BaseCredentials`] (default provider chain, or static keys), or
+//!   `sts:AssumeRoleWithWebIdentity` with a token file. Gives [`AwsCredentials`].
+//! - [`verify`]: `sts:GetCallerIdentity` with those credentials. Gives a [`CallerIdentity`].
+//! - [`discover`]: VPCs, subnets, security groups (every region, in parallel), Route 53 hosted
+//!   zones and IAM users (once). Gives one serialisable [`DiscoveredResources`] document with
+//!   per-call errors kept beside the results.
+//!
+//! # Credentials for every job
+//! [`AwsCredentials::env`] hands the credentials to child processes (the only way they leave the
+//! process); [`AwsCredentials::secrets`] are what the log redactor must mask. For long jobs,
+//! [`CredentialRefresher`] re-assumes the identity before expiry, publishes each new set through
+//! a `tokio::sync::watch` channel, calls a hook first (register the new secrets there), and is an
+//! SDK credentials provider too ([`CredentialRefresher::provider`]).
+//!
+//! # Errors
+//! Every failure is an [`AwsError`] with an [`AwsErrorKind`] (access denied / trust policy,
+//! external id mismatch, invalid or expired credentials, invalid role ARN, network, …) and a
+//! message telling the user what to fix. No secret appears in any error, `Debug` or `Display`.
+//!
+//! # Endpoint override
+//! Every client honours the identity's `endpoint_url` (LocalStack, a VPC endpoint, moto in
+//! tests); the child environment carries it as `AWS_ENDPOINT_URL`.
+
+#![warn(missing_docs)]
+
+mod classify;
+mod credentials;
+mod discover;
+mod error;
+mod identity;
+mod refresh;
+mod secret;
+mod sts;
+
+pub use credentials::{AwsCredentials, BaseCredentials, CredentialsSummary};
+pub use discover::{
+    DEFAULT_CONCURRENCY, DiscoveredResources, DiscoveryError, DiscoveryOptions, HostedZone, IamUser,
+    SecurityGroup, Subnet, Vpc, discover,
+};
+pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
+pub use identity::{
+    AwsIdentity, DEFAULT_DURATION_SECONDS, DEFAULT_REGION, DEFAULT_SESSION_NAME, MAX_DURATION_SECONDS,
+    MIN_DURATION_SECONDS, validate_role_arn,
+};
+pub use refresh::{CredentialRefresher, CredentialsHook, RefreshOptions, RefreshingProvider};
+pub use secret::SecretString;
+pub use sts::{CallerIdentity, assume, verify};

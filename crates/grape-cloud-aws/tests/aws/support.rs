@@ -1,0 +1,64 @@
+//! Shared set-up: a moto server, base credentials, identities, an admin SDK config for fixtures.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use grape_cloud_aws::{AwsIdentity, BaseCredentials};
+use grape_testkit::Moto;
+
+/// moto's account.
+pub const ACCOUNT: &str = "123456789012";
+/// The worker's static base keys in tests. moto accepts any keys unless auth is enabled.
+pub const BASE_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const BASE_SECRET: &str = "base/Secret+Key/For/Tests/0123456789abcd";
+
+pub async fn moto() -> Moto {
+    Moto::builder()
+        .startup_timeout(Duration::from_secs(90))
+        .start()
+        .await
+        .expect("start moto_server")
+}
+
+pub fn role_arn(role: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{role}")
+}
+
+pub fn base(moto: &Moto) -> BaseCredentials {
+    BaseCredentials::from_static(BASE_KEY_ID, BASE_SECRET, None).with_endpoint_url(moto.endpoint_url())
+}
+
+pub fn identity(moto: &Moto, role: &str, regions: &[&str]) -> AwsIdentity {
+    AwsIdentity {
+        external_id: Some("ext-vintner-1".into()),
+        session_name: Some("job-42".into()),
+        duration_seconds: Some(900),
+        regions: regions.iter().map(|r| (*r).to_owned()).collect(),
+        endpoint_url: Some(moto.endpoint_url().to_owned()),
+        ..AwsIdentity::new(role_arn(role))
+    }
+}
+
+/// A config for creating fixtures, signed with the base keys (not the code under test).
+pub async fn admin_config(moto: &Moto, region: &str) -> SdkConfig {
+    let creds = aws_credential_types::Credentials::new(BASE_KEY_ID, BASE_SECRET, None, None, "tests");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(moto.endpoint_url())
+        .credentials_provider(creds)
+        .load()
+        .await
+}
+
+/// Sets moto's `INITIAL_NO_AUTH_ACTION_COUNT`: after that many more requests, moto checks every
+/// request's keys and IAM policies (0: from now on).
+pub async fn enable_moto_auth(moto: &Moto) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/moto-api/reset-auth", moto.endpoint_url()))
+        .header("content-type", "text/plain")
+        .body("0")
+        .send()
+        .await
+        .expect("POST /moto-api/reset-auth");
+    assert!(response.status().is_success(), "reset-auth: {}", response.status());
+}

@@ -1,0 +1,82 @@
+//! Everything a handler gets to run one job.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use grape_api::Job;
+use grape_process::Redactor;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{JobLog, ProvisionerSettings};
+
+/// An error from the services of the runtime (for a worker: a Trellis call that failed).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ServiceError(pub String);
+
+/// What the runtime does for a handler beyond logging: plan artifacts. A worker implements it
+/// over the Trellis worker API; the CLI implements it on local files.
+#[async_trait]
+pub trait JobServices: Send + Sync {
+    /// Stores `artifact` as the plan artifact of job `job_id`.
+    async fn upload_plan_artifact(&self, job_id: Uuid, artifact: &Value) -> Result<(), ServiceError>;
+    /// The plan artifact of job `job_id`, `None` when it has none.
+    async fn download_plan_artifact(&self, job_id: Uuid) -> Result<Option<Value>, ServiceError>;
+}
+
+/// Cloud credentials the runtime obtained for the job's identity. `env` is read each time a
+/// child starts, so refreshed credentials reach every later child.
+pub trait CloudEnv: Send + Sync {
+    /// The environment variables a child needs (for AWS: `AWS_ACCESS_KEY_ID`, …, `AWS_REGION`).
+    fn env(&self) -> Vec<(String, String)>;
+}
+
+/// The job being run and the means to run it.
+pub struct JobContext {
+    /// The claimed job: id, type, payload, identity.
+    pub job: Job,
+    /// Its log.
+    pub log: JobLog,
+    /// Fires when the job must stop (user cancel, drain deadline, shutdown).
+    pub cancel: CancellationToken,
+    /// A private directory (mode 0700) for this job alone, removed after it.
+    pub workspace: PathBuf,
+    /// Every secret of this job; handlers add the secrets they learn.
+    pub redactor: Redactor,
+    /// Plan artifacts and other runtime services.
+    pub services: Arc<dyn JobServices>,
+    /// Tools and the state backend.
+    pub settings: Arc<ProvisionerSettings>,
+    /// Credentials of the job's cloud identity, when it has one.
+    pub cloud: Option<Arc<dyn CloudEnv>>,
+}
+
+impl std::fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobContext")
+            .field("job_id", &self.job.id)
+            .field("job_type", &self.job.job_type)
+            .field("workspace", &self.workspace)
+            .field("has_cloud_credentials", &self.cloud.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobContext {
+    /// A `grape_process::Command` set up for this job: runs in the workspace, with the inherited
+    /// variables of the settings, the cloud credentials, the interrupt grace and the redactor.
+    pub fn command(&self, program: impl Into<std::ffi::OsString>) -> grape_process::Command {
+        let mut cmd = grape_process::Command::new(program, self.workspace.clone())
+            .inherit_env(&self.settings.inherited_env_names())
+            .env("HOME", self.workspace.as_os_str())
+            .grace(self.settings.interrupt_grace)
+            .redactor(self.redactor.clone());
+        if let Some(cloud) = &self.cloud {
+            cmd = cmd.envs(cloud.env());
+        }
+        cmd
+    }
+}

@@ -1,0 +1,25 @@
+//! The shared provisioning core of Tendril (the worker) and Grape (the CLI).
+//!
+//! # Overview
+//! A job is run by a [`JobHandler`] chosen from a [`HandlerRegistry`] by its job type. The
+//! handler gets a [`JobContext`]: the job, a [`JobLog`] for its output, a cancellation token, a
+//! private workspace directory, the job's [`Redactor`](grape_process::Redactor), the
+//! [`JobServices`] of whoever runs it (Trellis through the worker API, or the local CLI) and the
+//! [`ProvisionerSettings`].
+//!
+//! The runtime around the handler (claiming, status transitions, log delivery, cancellation
+//! signals) belongs to the caller: `tendril` for workers, `grape` for local runs.
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+pub mod handlers;
+mod log;
+mod registry;
+mod settings;
+
+pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
+pub use error::JobError;
+pub use log::{JobLog, LogSink};
+pub use registry::{HandlerRegistry, JobHandler};
+pub use settings::{ProvisionerSettings, StateBackendSettings};

@@ -1,0 +1,31 @@
+//! Dev-only test support: starts the **real** peers our tests talk to, in one line each.
+//!
+//! - [`peers`]: where `cargo xtask peers` installed them (`terraform`, `helm`, `kubectl`,
+//!   `moto_server`); a missing peer fails the test with the command that installs it.
+//! - [`moto`]: a moto server (AWS APIs) on a free 127.0.0.1 port, killed on drop.
+//! - [`postgres`]: a fresh, uniquely named PostgreSQL database, dropped on drop.
+//! - [`git`]: a bare git repository on disk with helpers to commit files to it.
+//! - [`net`]: `free_port`, `wait_for_http`.
+//!
+//! This crate is a dev-dependency only; it may spawn processes with `std::process` (the
+//! grape-process rule is for product code).
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod git;
+pub mod moto;
+pub mod net;
+pub mod peers;
+pub mod postgres;
+mod process;
+pub mod trellis;
+
+pub use error::TestkitError;
+pub use git::GitRemote;
+pub use moto::{Moto, MotoBuilder};
+pub use net::{free_port, wait_for_http};
+pub use peers::{
+    helm_bin, kubectl_bin, peers_dir, require_peer, terraform_bin, terraform_env, workspace_root,
+};
+pub use postgres::PgDatabase;

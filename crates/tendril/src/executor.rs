@@ -1,0 +1,289 @@
+//! Runs one claimed job: outbox entry, private workspace, RUNNING, the handler (panics caught),
+//! then the end-of-job order: final status journaled → log delivered → status reported →
+//! outbox entry done → workspace removed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use grape_api::{ApiError, Job, JobStatus, RetryPolicy, Secret, StatusUpdate, WorkerApiClient};
+use grape_process::Redactor;
+use grape_provisioner::{HandlerRegistry, JobContext, JobError, JobLog, ProvisionerSettings};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::logs::{self, LogConfig, LogPipeline};
+use crate::metrics::Outcome;
+use crate::outbox::Outbox;
+use crate::services::TrellisServices;
+use crate::state::WorkerState;
+
+/// Everything needed to run jobs; one per worker.
+#[derive(Debug)]
+pub(crate) struct Executor {
+    pub api: Arc<WorkerApiClient>,
+    pub registry: HandlerRegistry,
+    pub outbox: Outbox,
+    pub state: Arc<WorkerState>,
+    pub settings: Arc<ProvisionerSettings>,
+    pub work_dir: PathBuf,
+    /// Seeds every job's redactor: the worker's token, S3 keys, Infracost key, and the values
+    /// of the worker's environment variables with secret names.
+    pub secrets: Vec<Secret>,
+    pub log_config: LogConfig,
+    /// Backoff of status updates that fail transiently.
+    pub retry: RetryPolicy,
+}
+
+/// What setting a job RUNNING came to.
+enum Start {
+    /// It is RUNNING: run the handler.
+    Running,
+    /// It was cancelled before it started (user cancel, shutdown).
+    Cancelled,
+    /// The job is not ours to run any more (already terminal, requeued, deleted).
+    Gone(String),
+}
+
+impl Executor {
+    /// Runs `job` to its end; never fails (every problem becomes the job's FAILED reason).
+    pub async fn run(&self, job: Job) {
+        let span = tracing::info_span!("job", job_id = %job.id, job_type = %job.job_type);
+        self.run_inner(job).instrument(span).await;
+    }
+
+    fn redactor(&self) -> Redactor {
+        let redactor = Redactor::new();
+        for s in &self.secrets {
+            redactor.add(s.expose());
+        }
+        redactor
+    }
+
+    async fn run_inner(&self, job: Job) {
+        let started = Instant::now();
+        let id = job.id;
+        tracing::info!("job claimed");
+        let cancel = self.state.job_token();
+        self.state.set_current(id, cancel.clone());
+        if let Err(e) = self.outbox.job_started(id) {
+            tracing::error!(error = %e, "cannot journal the job in the outbox");
+        }
+        let redactor = self.redactor();
+        let workspace = self.work_dir.join(id.to_string());
+        let prepared = prepare_dir(&workspace);
+        let pipeline = logs::start(
+            id,
+            self.api.clone(),
+            redactor.clone(),
+            &self.outbox,
+            self.log_config.clone(),
+            cancel.clone(),
+        );
+        let log = JobLog::new(pipeline.sink());
+        let update = match prepared {
+            Err(e) => Some(StatusUpdate::failed(format!(
+                "cannot create the job workspace {}: {e}",
+                workspace.display()
+            ))),
+            Ok(()) => match self.mark_running(id, &cancel).await {
+                Start::Running => {
+                    tracing::info!("job running");
+                    Some(self.run_handler(job, log.clone(), &cancel, workspace.clone(), &redactor, &pipeline).await)
+                }
+                Start::Cancelled => Some(StatusUpdate::cancelled()),
+                Start::Gone(why) => {
+                    tracing::warn!(reason = %why, "job is no longer ours; not running it");
+                    None
+                }
+            },
+        };
+        if let Some(mut update) = update {
+            if let Some(error) = &update.error {
+                update.error = Some(redactor.redact(error).into_owned());
+                log.system(format!("job failed: {}", update.error.as_deref().unwrap_or_default()));
+            }
+            if let Some(result) = &mut update.result {
+                redactor.redact_json(result);
+            }
+            if let Err(e) = self.outbox.record_final_status(id, &update) {
+                tracing::error!(error = %e, "cannot journal the final status in the outbox");
+            }
+            drop(log);
+            let summary = pipeline.finish(None).await;
+            self.state.metrics.log_finished(summary.lines_delivered);
+            if !summary.delivered_all {
+                tracing::warn!(
+                    lines = summary.lines,
+                    delivered = summary.lines_delivered,
+                    rejected = summary.rejected.as_deref(),
+                    "log not fully delivered; the outbox keeps the rest"
+                );
+            }
+            self.report_final(id, &update).await;
+            let outcome = match update.status {
+                JobStatus::Success => Outcome::Success,
+                JobStatus::Cancelled => Outcome::Cancelled,
+                _ => Outcome::Failed,
+            };
+            self.state.metrics.job_finished(outcome, started.elapsed());
+            tracing::info!(status = %update.status, error = update.error.as_deref(), elapsed = ?started.elapsed(), "job ended");
+        } else {
+            drop(log);
+            let summary = pipeline.finish(None).await;
+            self.state.metrics.log_finished(summary.lines_delivered);
+        }
+        if let Err(e) = self.outbox.job_done(id) {
+            tracing::error!(error = %e, "cannot clear the job from the outbox");
+        }
+        self.state.clear_current();
+        remove_dir(workspace).await;
+    }
+
+    /// CLAIMED → RUNNING, retried while Trellis is unreachable.
+    async fn mark_running(&self, id: Uuid, cancel: &CancellationToken) -> Start {
+        let running = StatusUpdate::running();
+        let mut attempt = 0;
+        loop {
+            let sent = tokio::select! {
+                r = self.api.update_job_status(id, &running) => r,
+                () = cancel.cancelled() => return Start::Cancelled,
+            };
+            match sent {
+                Ok(_) => return Start::Running,
+                Err(e) if e.status() == Some(409) => {
+                    return match e.current_status() {
+                        Some(JobStatus::Running) => Start::Running,
+                        Some(JobStatus::Cancelled) => Start::Gone("cancelled before it started".into()),
+                        _ => Start::Gone(e.to_string()),
+                    };
+                }
+                Err(e) if e.is_retryable() => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, "cannot set the job RUNNING; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.retry.backoff(attempt)) => {}
+                        () = cancel.cancelled() => return Start::Cancelled,
+                    }
+                }
+                Err(e) => return Start::Gone(e.to_string()),
+            }
+        }
+    }
+
+    async fn run_handler(
+        &self,
+        job: Job,
+        log: JobLog,
+        cancel: &CancellationToken,
+        workspace: PathBuf,
+        redactor: &Redactor,
+        pipeline: &LogPipeline,
+    ) -> StatusUpdate {
+        let Some(handler) = self.registry.get(&job.job_type) else {
+            let offered: Vec<String> = self.registry.job_types().iter().map(ToString::to_string).collect();
+            return StatusUpdate::failed(format!(
+                "unknown job type {}: this worker runs {}",
+                job.job_type,
+                if offered.is_empty() { "no job types".to_owned() } else { offered.join(", ") }
+            ));
+        };
+        log.system(format!(
+            "tendril {} on {} runs {} job {}",
+            env!("CARGO_PKG_VERSION"),
+            crate::hostname(),
+            job.job_type,
+            job.id
+        ));
+        let ctx = JobContext {
+            job,
+            log,
+            cancel: cancel.clone(),
+            workspace,
+            redactor: redactor.clone(),
+            services: Arc::new(TrellisServices::new(self.api.clone(), redactor.clone())),
+            settings: self.settings.clone(),
+            cloud: None,
+        };
+        let mut task = tokio::spawn(async move { handler.run(&ctx).await });
+        let mut ticker = tokio::time::interval(Duration::from_millis(500));
+        let joined = loop {
+            tokio::select! {
+                r = &mut task => break r,
+                _ = ticker.tick() => {
+                    self.state.tick();
+                    let stats = pipeline.stats();
+                    self.state.metrics.log_progress(stats.lines_delivered, stats.backlog);
+                }
+            }
+        };
+        match joined {
+            Ok(Ok(result)) => StatusUpdate::success(result),
+            Ok(Err(JobError::Cancelled)) => StatusUpdate::cancelled(),
+            Ok(Err(e)) if cancel.is_cancelled() => {
+                tracing::info!(error = %e, "job cancelled (handler ended with an error)");
+                StatusUpdate::cancelled()
+            }
+            Ok(Err(e)) => StatusUpdate::failed(e.to_string()),
+            Err(e) if e.is_panic() => {
+                let panic = e.into_panic();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(ToString::to_string)
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".to_owned());
+                StatusUpdate::failed(format!("the job handler panicked: {message}"))
+            }
+            Err(_) => StatusUpdate::failed("the job handler was aborted"),
+        }
+    }
+
+    /// The final status, retried until Trellis acknowledges it. A 409 (the job already ended
+    /// on the server, e.g. the sweeper failed it) and other refusals end the retries.
+    async fn report_final(&self, id: Uuid, update: &StatusUpdate) {
+        let mut attempt = 0;
+        loop {
+            match self.api.update_job_status(id, update).await {
+                Ok(_) => return,
+                Err(e) if e.status() == Some(409) => {
+                    tracing::warn!(current = ?e.current_status(), "Trellis refused the final status: the job already ended");
+                    return;
+                }
+                Err(e) if is_transient(&e) => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, "cannot report the final status; retrying");
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "Trellis refused the final status; giving up");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn is_transient(e: &ApiError) -> bool {
+    e.is_retryable() || matches!(e, ApiError::Transport { .. })
+}
+
+/// Creates `dir` with mode 0700 (a leftover of a crashed run is removed first).
+fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+async fn remove_dir(dir: PathBuf) {
+    let shown = dir.display().to_string();
+    match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Ok(Err(e)) => tracing::warn!(dir = %shown, error = %e, "cannot remove the job directory"),
+        Err(e) => tracing::warn!(dir = %shown, error = %e, "cannot remove the job directory"),
+    }
+}

@@ -1,0 +1,316 @@
+//! The log pipeline of one job: sink → redact → split (64 KiB) → number (seq from 1) → journal
+//! → bounded memory buffer (spilling to the journal) → batches → `POST /api/jobs/{id}/logs`,
+//! retried until acknowledged.
+//!
+//! # Guarantees
+//! - Every line handed to the sink is delivered exactly once as far as the job's log is
+//!   concerned: resends are safe because Trellis ignores a seq it already stores.
+//! - Lines are redacted before anything else happens to them: no secret reaches the journal,
+//!   the spool or the server.
+//! - Memory stays bounded during an outage: at most `memory_lines` pending lines and one batch
+//!   in flight; the rest waits in the journal file and is read back in order.
+//! - Every line is appended to the job's journal in the outbox (`<state>/outbox/<job>/log.jsonl`)
+//!   as it is accepted; the journal reaches the OS at batch boundaries and when the final status
+//!   is journaled, and is fsync'ed before each batch is sent. A restarted worker delivers the tail
+//!   after the last acknowledged seq ([`crate::outbox::Outbox::recover`]).
+//! - A `cancel_requested` in an acknowledgement fires the job's cancellation token.
+
+mod buffer;
+mod deliver;
+pub(crate) mod journal;
+
+use crate::outbox::Outbox;
+use buffer::{Buffer, split_line};
+use deliver::{Delivery, Stop};
+use grape_api::{LogStream, WorkerApiClient};
+use grape_process::{MAX_LINE_BYTES, Redactor};
+use grape_provisioner::LogSink;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub(crate) use buffer::line_size;
+pub(crate) use deliver::{is_permanent, retry_policy, send_until_acked};
+
+/// Trellis accepts at most this many lines in one batch.
+pub const SERVER_MAX_BATCH_LINES: usize = 5_000;
+/// Trellis accepts batch bodies of at most this many bytes.
+pub const SERVER_MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// Settings of the log pipeline (tests shrink them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// A batch is sent at the latest this long after its oldest line was accepted.
+    pub flush_interval: Duration,
+    /// A batch is sent as soon as it holds this many lines (at most 5,000).
+    pub max_batch_lines: usize,
+    /// A batch is sent as soon as its JSON reaches about this many bytes (at most 1 MiB less
+    /// room for the envelope; a single line always fits).
+    pub max_batch_bytes: usize,
+    /// Pending lines kept in memory; more wait in the journal file (the spool).
+    pub memory_lines: usize,
+    /// First delay before resending a batch that was not acknowledged.
+    pub retry_initial_backoff: Duration,
+    /// Upper bound of the delay between two resends (exponential backoff with jitter).
+    pub retry_max_backoff: Duration,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            flush_interval: Duration::from_millis(250),
+            max_batch_lines: 1_000,
+            max_batch_bytes: 512 * 1024,
+            memory_lines: 10_000,
+            retry_initial_backoff: Duration::from_millis(200),
+            retry_max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+impl LogConfig {
+    /// The same settings with the batch limits brought within what Trellis accepts.
+    fn clamped(mut self) -> Self {
+        self.max_batch_lines = self.max_batch_lines.clamp(1, SERVER_MAX_BATCH_LINES);
+        // A 64 KiB line of control characters is 384 KiB of JSON: room for it plus a full batch.
+        self.max_batch_bytes = self.max_batch_bytes.clamp(1, SERVER_MAX_BATCH_BYTES / 2);
+        self.memory_lines = self.memory_lines.max(1);
+        self
+    }
+}
+
+/// Counters of a pipeline (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogStats {
+    /// Lines accepted (after splitting), i.e. the last seq given.
+    pub lines_accepted: u64,
+    /// Lines acknowledged by Trellis.
+    pub lines_delivered: u64,
+    /// Lines accepted but not acknowledged yet.
+    pub backlog: u64,
+    /// Lines that went through the spool file because the memory buffer was full.
+    pub lines_spilled: u64,
+}
+
+/// What [`LogPipeline::finish`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSummary {
+    /// Lines accepted (the last seq).
+    pub lines: u64,
+    /// Lines acknowledged by Trellis.
+    pub lines_delivered: u64,
+    /// Lines that went through the spool file.
+    pub lines_spilled: u64,
+    /// Every accepted line was acknowledged.
+    pub delivered_all: bool,
+    /// Trellis refused the lines for good (a 4xx), with its message.
+    pub rejected: Option<String>,
+}
+
+/// State shared by the sink, the delivery task and the outbox.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    buffer: Mutex<Buffer>,
+    wake: Notify,
+    delivered: AtomicU64,
+    rejected: Mutex<Option<String>>,
+    journal_path: Option<PathBuf>,
+    max_batch_lines: usize,
+    max_batch_bytes: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Buffer> {
+        self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Puts every accepted line in the journal file and fsyncs it (called by the outbox
+    /// before it journals the final status).
+    pub(crate) fn sync_journal(&self) -> io::Result<()> {
+        let handle = self.lock().flush_journal()?;
+        match handle {
+            Some(file) => file.sync_data(),
+            None => Ok(()),
+        }
+    }
+
+    fn stats(&self) -> LogStats {
+        let (accepted, spilled) = {
+            let b = self.lock();
+            (b.accepted(), b.spilled_total())
+        };
+        let delivered = self.delivered.load(Ordering::Acquire);
+        LogStats {
+            lines_accepted: accepted,
+            lines_delivered: delivered,
+            backlog: accepted.saturating_sub(delivered),
+            lines_spilled: spilled,
+        }
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+}
+
+/// The log sink handed to the job handler.
+struct PipelineSink {
+    shared: Arc<Shared>,
+    redactor: Redactor,
+}
+
+impl LogSink for PipelineSink {
+    fn line(&self, stream: LogStream, text: &str) {
+        let text = self.redactor.redact(text);
+        for piece in split_line(&text, MAX_LINE_BYTES) {
+            let (lines, bytes) = {
+                let mut b = self.shared.lock();
+                b.push(stream.clone(), piece.to_owned());
+                let (lines, bytes, _) = b.pending();
+                (lines, bytes)
+            };
+            if lines == 1 || lines >= self.shared.max_batch_lines || bytes >= self.shared.max_batch_bytes {
+                self.shared.wake.notify_one();
+            }
+        }
+    }
+}
+
+/// The running log pipeline of one job. Dropping it without [`LogPipeline::finish`] stops its
+/// delivery task at once (as if the worker died): what was not acknowledged stays in the outbox.
+#[derive(Debug)]
+pub struct LogPipeline {
+    job_id: Uuid,
+    shared: Arc<Shared>,
+    redactor: Redactor,
+    task: Option<JoinHandle<Stop>>,
+}
+
+/// Starts the delivery task of one job's log. Lines are redacted with `redactor` before they
+/// are numbered (seq from 1), journaled in the job's outbox directory, buffered in memory
+/// (at most `config.memory_lines`; more are read back from the journal, which is the spool),
+/// delivered in batches to `POST /api/jobs/{id}/logs`, retried until acknowledged. A
+/// `cancel_requested` acknowledgement cancels `on_cancel_requested`.
+///
+/// Call [`Outbox::job_started`] first. If the journal cannot be created the pipeline still
+/// works, from memory only (and says so in the worker's log). Must be called within a Tokio
+/// runtime.
+pub fn start(
+    job_id: Uuid,
+    api: Arc<WorkerApiClient>,
+    redactor: Redactor,
+    outbox: &Outbox,
+    config: LogConfig,
+    on_cancel_requested: CancellationToken,
+) -> LogPipeline {
+    let config = config.clamped();
+    let dir = outbox.job_dir(job_id);
+    let journal = match journal::JournalWriter::create(&dir) {
+        Ok(j) => Some(j),
+        Err(e) => {
+            tracing::error!(%job_id, dir = %dir.display(), error = %e,
+                "cannot create the log journal; lines will only be kept in memory");
+            None
+        }
+    };
+    let journal_path = journal.as_ref().map(|j| j.path().to_owned());
+    let shared = Arc::new(Shared {
+        buffer: Mutex::new(Buffer::new(config.memory_lines, journal)),
+        wake: Notify::new(),
+        delivered: AtomicU64::new(0),
+        rejected: Mutex::new(None),
+        journal_path: journal_path.clone(),
+        max_batch_lines: config.max_batch_lines,
+        max_batch_bytes: config.max_batch_bytes,
+    });
+    outbox.attach_log(job_id, &shared);
+    let delivery = Delivery {
+        shared: Arc::clone(&shared),
+        api,
+        job_id,
+        dir: journal_path.map(|_| dir),
+        config,
+        on_cancel_requested,
+    };
+    let task = tokio::spawn(delivery.run());
+    LogPipeline { job_id, shared, redactor, task: Some(task) }
+}
+
+impl LogPipeline {
+    /// The sink to hand to the job (non-blocking: it never waits for the network).
+    pub fn sink(&self) -> Arc<dyn LogSink> {
+        Arc::new(PipelineSink { shared: Arc::clone(&self.shared), redactor: self.redactor.clone() })
+    }
+
+    /// The job this pipeline belongs to.
+    pub fn job_id(&self) -> Uuid {
+        self.job_id
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> LogStats {
+        self.shared.stats()
+    }
+
+    /// Stops waiting for more lines, delivers everything pending (retrying while Trellis is
+    /// unreachable, until `deadline` if given), then returns. Lines not delivered by then stay
+    /// in the outbox for [`Outbox::recover`]. Lines handed to a sink after this call are still
+    /// journaled but not sent by this pipeline.
+    pub async fn finish(mut self, deadline: Option<Instant>) -> LogSummary {
+        self.shared.close();
+        let stop = match self.task.take() {
+            Some(mut task) => {
+                let res = match deadline {
+                    Some(d) => match tokio::time::timeout_at(d, &mut task).await {
+                        Ok(res) => Some(res),
+                        Err(_) => {
+                            task.abort();
+                            None
+                        }
+                    },
+                    None => Some(task.await),
+                };
+                match res {
+                    Some(Ok(stop)) => Some(stop),
+                    Some(Err(e)) => {
+                        tracing::error!(job_id = %self.job_id, error = %e, "log delivery task failed");
+                        None
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        if let Ok(Some(file)) = self.shared.lock().flush_journal()
+            && let Err(e) = file.sync_data()
+        {
+            tracing::warn!(job_id = %self.job_id, error = %e, "cannot sync the log journal");
+        }
+        let stats = self.shared.stats();
+        let rejected = self.shared.rejected.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        LogSummary {
+            lines: stats.lines_accepted,
+            lines_delivered: stats.lines_delivered,
+            lines_spilled: stats.lines_spilled,
+            delivered_all: stop == Some(Stop::Drained) && stats.backlog == 0,
+            rejected,
+        }
+    }
+}
+
+impl Drop for LogPipeline {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            self.shared.close();
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The worker's lifecycle: prepare (directories, credentials, outbox) → start the heartbeat
+//! task and the claim loop → select over signals → drain → final OFFLINE heartbeat.
+
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use grape_api::{
+    ApiError, ClientOptions, RegisterRequest, Secret, WorkerApiClient, WorkerInfo,
+};
+use grape_process::is_secret_env_name;
+use grape_provisioner::HandlerRegistry;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError, WorkerCredentials};
+use crate::credentials::{self, CredentialsError};
+use crate::executor::Executor;
+use crate::logs::LogConfig;
+use crate::outbox::{Outbox, OutboxError};
+use crate::signals::{self, Shutdown};
+use crate::state::WorkerState;
+use crate::{claim, health, heartbeat};
+
+/// Why the worker could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A setting is missing or malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No worker id/token, no stored credentials and no `--register`.
+    #[error(
+        "GRAPE_WORKER_ID and GRAPE_WORKER_TOKEN are not set and {} holds no credentials for this \
+         Trellis: set them, or pass --register NAME with TRELLIS_ADMIN_TOKEN",
+        path.display()
+    )]
+    NoCredentials {
+        /// The credentials file looked at.
+        path: PathBuf,
+    },
+    /// The state or work directory cannot be created.
+    #[error("cannot create the {what} directory {}: {source}", path.display())]
+    Dir {
+        /// `state` or `work`.
+        what: &'static str,
+        /// The directory.
+        path: PathBuf,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--register` failed.
+    #[error("cannot register the worker: {0}")]
+    Register(#[source] ApiError),
+    /// The credentials file cannot be read or written.
+    #[error("credentials: {0}")]
+    Credentials(#[from] CredentialsError),
+    /// The Trellis client cannot be built.
+    #[error("cannot set up the Trellis client: {0}")]
+    Client(#[source] ApiError),
+    /// The outbox cannot be opened.
+    #[error("cannot open the outbox: {0}")]
+    Outbox(#[source] OutboxError),
+    /// `--listen` cannot be bound.
+    #[error("cannot listen on {addr} (TENDRIL_LISTEN): {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The signal handlers cannot be installed.
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+    /// A task of the worker failed (a bug).
+    #[error("the claim loop failed: {0}")]
+    Internal(String),
+}
+
+impl RuntimeError {
+    /// The process exit code for this error: 2 for configuration problems, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RuntimeError::Config(_) | RuntimeError::NoCredentials { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn create_dir(what: &'static str, path: &Path) -> Result<(), RuntimeError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| RuntimeError::Dir { what, path: path.to_owned(), source })
+}
+
+/// Id and token: given, stored by an earlier `--register`, or obtained by registering now.
+async fn resolve_credentials(config: &Config) -> Result<WorkerCredentials, RuntimeError> {
+    if let Some(c) = &config.credentials {
+        return Ok(c.clone());
+    }
+    if let Some(c) = credentials::load(&config.state_dir, &config.trellis_url)? {
+        tracing::info!(worker_id = %c.id, "using the credentials stored by an earlier registration");
+        return Ok(c);
+    }
+    let Some(reg) = &config.register else {
+        return Err(RuntimeError::NoCredentials { path: config.state_dir.join(credentials::CREDENTIALS_FILE) });
+    };
+    let request = RegisterRequest { name: reg.name.clone(), mode: config.mode.clone(), labels: Default::default() };
+    let answer = WorkerApiClient::register(&config.trellis_url, reg.admin_token.clone(), &request, ClientOptions::default())
+        .await
+        .map_err(RuntimeError::Register)?;
+    let creds = WorkerCredentials { id: answer.worker_id, token: answer.worker_token };
+    credentials::store(&config.state_dir, &config.trellis_url, &reg.name, &creds)?;
+    println!("registered worker {}: id {}", reg.name, creds.id);
+    tracing::info!(
+        worker_id = %creds.id,
+        path = %config.state_dir.join(credentials::CREDENTIALS_FILE).display(),
+        "registered; id and token stored"
+    );
+    Ok(creds)
+}
+
+/// Values of this process's environment variables whose names mark secrets.
+fn env_secrets() -> Vec<Secret> {
+    std::env::vars_os()
+        .filter(|(name, _)| is_secret_env_name(&name.to_string_lossy()))
+        .map(|(_, value)| Secret::new(value.to_string_lossy()))
+        .collect()
+}
+
+/// Runs a worker with `registry` until a SIGINT/SIGTERM has been handled; `Ok` is exit 0.
+pub async fn run_with_handlers(config: Config, registry: HandlerRegistry) -> Result<(), RuntimeError> {
+    let signals = signals::listen().map_err(RuntimeError::Signals)?;
+    run_with_signals(config, registry, signals).await
+}
+
+/// Runs a worker with `registry`, taking its shutdown requests from `signals` instead of the
+/// process's signals (for embedding: the caller maps its own events to [`Shutdown`]). A
+/// closed channel means [`Shutdown::Quit`].
+pub async fn run_with_signals(
+    config: Config,
+    registry: HandlerRegistry,
+    mut signals: tokio::sync::mpsc::UnboundedReceiver<Shutdown>,
+) -> Result<(), RuntimeError> {
+    create_dir("state", &config.state_dir)?;
+    create_dir("work", &config.work_dir)?;
+    let creds = resolve_credentials(&config).await?;
+    let api = Arc::new(
+        WorkerApiClient::new(&config.trellis_url, creds.id, creds.token.clone(), ClientOptions::default())
+            .map_err(RuntimeError::Client)?,
+    );
+    let outbox = Outbox::open(&config.state_dir).map_err(RuntimeError::Outbox)?;
+    let state = Arc::new(WorkerState::new());
+    let timings = config.timings;
+    let stop_aux = CancellationToken::new();
+    let health_task = match config.listen {
+        Some(addr) => {
+            let (local, task) = health::serve(addr, state.clone(), claim::liveness_window(&timings), stop_aux.clone())
+                .await
+                .map_err(|source| RuntimeError::Listen { addr, source })?;
+            tracing::info!(addr = %local, "serving /healthz and /metrics");
+            Some(task)
+        }
+        None => None,
+    };
+    let mut secrets = config.secrets();
+    secrets.push(creds.token.clone());
+    secrets.extend(env_secrets());
+    let info = WorkerInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        hostname: crate::hostname(),
+        mode: config.mode.clone(),
+        job_types: registry.job_types(),
+    };
+    tracing::info!(
+        worker_id = %creds.id,
+        trellis = %config.trellis_url,
+        job_types = ?info.job_types,
+        state_dir = %config.state_dir.display(),
+        "tendril starting"
+    );
+    let executor = Arc::new(Executor {
+        api: api.clone(),
+        registry,
+        outbox,
+        state: state.clone(),
+        settings: Arc::new(config.provisioner_settings()),
+        work_dir: config.work_dir.clone(),
+        secrets,
+        log_config: LogConfig::default(),
+        retry: claim::error_backoff(&timings),
+    });
+    let heartbeat_task = tokio::spawn(heartbeat::run(
+        api.clone(),
+        state.clone(),
+        timings.heartbeat_interval,
+        info,
+        stop_aux.clone(),
+    ));
+    let mut claim_task = tokio::spawn(claim::run(executor, timings));
+
+    let mut grace_deadline: Option<Instant> = None;
+    let ended = loop {
+        let grace = async {
+            match grace_deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut claim_task => break r.map_err(|e| RuntimeError::Internal(e.to_string())),
+            signal = signals.recv() => match signal.unwrap_or(Shutdown::Quit) {
+                Shutdown::Drain => {
+                    if !state.drain.is_cancelled() {
+                        tracing::info!(grace = ?timings.grace_period, "draining: no new jobs; the running job may finish");
+                        state.drain.cancel();
+                        state.heartbeat_now.notify_one();
+                        grace_deadline = Some(Instant::now() + timings.grace_period);
+                    }
+                }
+                Shutdown::CancelJob => {
+                    tracing::info!("second signal: cancelling the running job");
+                    state.drain.cancel();
+                    state.heartbeat_now.notify_one();
+                    state.cancel_jobs.cancel();
+                    grace_deadline = None;
+                }
+                Shutdown::Quit => {
+                    tracing::warn!("third signal: exiting now; the outbox keeps what was not reported");
+                    claim_task.abort();
+                    break Ok(());
+                }
+            },
+            () = grace => {
+                tracing::info!("grace period over: cancelling the running job");
+                state.cancel_jobs.cancel();
+                grace_deadline = None;
+            }
+        }
+    };
+    stop_aux.cancel();
+    let _ = heartbeat_task.await;
+    heartbeat::send_offline(&api, &state, timings.heartbeat_interval.clamp(Duration::from_secs(1), Duration::from_secs(10)))
+        .await;
+    if let Some(task) = health_task {
+        let _ = task.await;
+    }
+    tracing::info!("tendril stopped");
+    ended
+}

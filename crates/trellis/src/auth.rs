@@ -1,0 +1,102 @@
+//! Authentication: worker id + token headers, user and admin bearer tokens. Tokens are kept
+//! only as SHA-256 hashes and compared in constant time.
+
+use crate::error::ApiErr;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use grape_api::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Hex SHA-256 of a token.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time equality of two hashes.
+pub fn hashes_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A new random token (32 bytes, hex).
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// An authenticated worker (its id).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerAuth(pub Uuid);
+
+impl FromRequestParts<AppState> for WorkerAuth {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiErr> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (Some(id), Some(token)) = (header(WORKER_ID_HEADER), header(WORKER_TOKEN_HEADER)) else {
+            return Err(ApiErr::unauthorized("missing X-Worker-ID / X-Worker-Token"));
+        };
+        let Ok(id) = id.trim().parse::<Uuid>() else {
+            return Err(ApiErr::unauthorized("invalid worker id or token"));
+        };
+        let Some(worker) = state.store.get_worker(id).await? else {
+            return Err(ApiErr::unauthorized("invalid worker id or token"));
+        };
+        if !hashes_equal(&worker.token_hash, &hash_token(token.trim())) {
+            return Err(ApiErr::unauthorized("invalid worker id or token"));
+        }
+        Ok(WorkerAuth(id))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+/// A user (API token or admin token).
+#[derive(Debug, Clone, Copy)]
+pub struct UserAuth;
+
+impl FromRequestParts<AppState> for UserAuth {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiErr> {
+        let Some(token) = bearer(parts) else {
+            return Err(ApiErr::unauthorized("missing bearer token"));
+        };
+        let h = hash_token(&token);
+        if hashes_equal(&h, &state.api_token_hash) | hashes_equal(&h, &state.admin_token_hash) {
+            Ok(UserAuth)
+        } else {
+            Err(ApiErr::unauthorized("invalid bearer token"))
+        }
+    }
+}
+
+/// An administrator (admin token only).
+#[derive(Debug, Clone, Copy)]
+pub struct AdminAuth;
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiErr> {
+        let Some(token) = bearer(parts) else {
+            return Err(ApiErr::unauthorized("missing bearer token"));
+        };
+        if hashes_equal(&hash_token(&token), &state.admin_token_hash) {
+            Ok(AdminAuth)
+        } else {
+            Err(ApiErr::unauthorized("invalid admin token"))
+        }
+    }
+}

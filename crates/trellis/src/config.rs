@@ -1,0 +1,39 @@
+//! Server configuration.
+
+use grape_api::Secret;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything `trellis serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// Token for registering and deleting workers (`TRELLIS_ADMIN_TOKEN`).
+    pub admin_token: Secret,
+    /// Token of the user API (`TRELLIS_API_TOKEN`).
+    pub api_token: Secret,
+    /// A worker without a heartbeat for this long is OFFLINE.
+    pub worker_offline_after: Duration,
+    /// A RUNNING job of an OFFLINE worker without a sign of life for this long is failed.
+    pub job_stale_after: Duration,
+    /// How often the sweeper runs.
+    pub sweep_interval: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration with the spec's default timings.
+    pub fn new(database_url: impl Into<String>, admin_token: Secret, api_token: Secret) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: database_url.into(),
+            admin_token,
+            api_token,
+            worker_offline_after: Duration::from_secs(60),
+            job_stale_after: Duration::from_secs(300),
+            sweep_interval: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Worker endpoints: register, heartbeat, claim, status, logs, plan artifacts.
+
+use crate::auth::{AdminAuth, WorkerAuth, generate_token, hash_token};
+use crate::error::ApiErr;
+use crate::extract::{ARTIFACT_LIMIT, ApiJson, ApiPath, DEFAULT_LIMIT, read_body};
+use crate::state::AppState;
+use crate::store::{ArtifactAccess, ClaimFilter, LogAppend, StatusChange};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use grape_api::{
+    ClaimRequest, ClaimResponse, ErrorBody, HeartbeatRequest, HeartbeatResponse, Job, LogAck, LogBatch,
+    PlanArtifactAck, RegisterRequest, RegisterResponse, Secret, StatusUpdate, WorkerStatus,
+};
+use serde_json::Value;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Most lines in one log batch.
+pub const MAX_LOG_LINES: usize = 5000;
+/// Longest claim long-poll.
+pub const MAX_WAIT_SECONDS: u32 = 30;
+
+/// Register a worker (admin token); the token is shown once and stored only as a hash.
+#[utoipa::path(post, path = "/api/tendrils/register", tag = "workers", request_body = RegisterRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    _admin: AdminAuth,
+    ApiJson(req, _): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<RegisterResponse>), ApiErr> {
+    if req.name.trim().is_empty() {
+        return Err(ApiErr::bad_request("name must not be empty"));
+    }
+    if req.mode.is_unknown() {
+        return Err(ApiErr::bad_request(format!("unknown mode `{}` (expected one of: {})", req.mode, grape_api::WorkerMode::expected())));
+    }
+    let token = generate_token();
+    let id = state.store.insert_worker(&req.name, &req.mode, &req.labels, &hash_token(&token), Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(RegisterResponse { worker_id: id, worker_token: Secret::new(token) })))
+}
+
+/// Heartbeat: status, current job, info (first heartbeat). Answers the held jobs to cancel.
+#[utoipa::path(post, path = "/api/workers/heartbeat", tag = "workers", request_body = HeartbeatRequest,
+    responses((status = 200, body = HeartbeatResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    WorkerAuth(worker): WorkerAuth,
+    ApiJson(hb, _): ApiJson<HeartbeatRequest>,
+) -> Result<Json<HeartbeatResponse>, ApiErr> {
+    if hb.status.is_unknown() {
+        return Err(ApiErr::bad_request(format!("unknown status `{}` (expected one of: {})", hb.status, WorkerStatus::expected())));
+    }
+    let cancel_job_ids = state.store.heartbeat(worker, &hb, Utc::now()).await?;
+    // A worker coming (back) online may now take queued jobs.
+    state.wake_claims();
+    Ok(Json(HeartbeatResponse { cancel_job_ids }))
+}
+
+/// Fills the job's identity (settings only).
+pub(crate) async fn with_identity(state: &AppState, mut job: Job) -> Result<Job, ApiErr> {
+    if let Some(id) = job.cloud_identity_id {
+        job.identity = state.store.get_identity(id).await?;
+    }
+    Ok(job)
+}
+
+/// Claim the oldest queued job this worker can run; `wait_seconds` > 0 long-polls.
+#[utoipa::path(post, path = "/api/jobs/claim", tag = "jobs", request_body = ClaimRequest,
+    responses((status = 200, body = ClaimResponse), (status = 204, description = "no job"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn claim(State(state): State<AppState>, WorkerAuth(worker): WorkerAuth, headers: HeaderMap, body: Body) -> Result<Response, ApiErr> {
+    let bytes = read_body(&headers, body, DEFAULT_LIMIT).await?;
+    let req: ClaimRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ClaimRequest::default()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| ApiErr::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    let wait = req.wait_seconds.unwrap_or(0);
+    if wait > MAX_WAIT_SECONDS {
+        return Err(ApiErr::bad_request(format!("wait_seconds must be 0..={MAX_WAIT_SECONDS}")));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
+    loop {
+        let notified = state.queued.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let now = Utc::now();
+        let Some(row) = state.store.get_worker(worker).await? else {
+            return Err(ApiErr::unauthorized("invalid worker id or token"));
+        };
+        if row.status(state.online_since(now)) != WorkerStatus::Online {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        let filter = row.job_types().map_or(ClaimFilter::Any, ClaimFilter::Only);
+        if let Some(job) = state.store.claim(worker, &filter, now).await? {
+            let waited = (now - job.queued_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            state.metrics.observe_claim(waited);
+            state.wake_streams();
+            let job = with_identity(&state, job.to_job()).await?;
+            return Ok(Json(ClaimResponse { job }).into_response());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        tokio::select! {
+            () = &mut notified => {}
+            () = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
+            () = state.shutdown.cancelled() => return Ok(StatusCode::NO_CONTENT.into_response()),
+        }
+    }
+}
+
+/// Update the status of a job this worker holds. Same status again: 200 (idempotent); an illegal
+/// transition: 409 with `current_status`. A successful CONNECTION_TEST / FETCH_RESOURCES job of a
+/// cloud identity whose `result` has a `discovery` object stores it (with `result.identity`) in
+/// the identity's `credentials`, in the same transaction.
+#[utoipa::path(put, path = "/api/jobs/{id}/status", tag = "jobs", request_body = StatusUpdate,
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_status(
+    State(state): State<AppState>,
+    WorkerAuth(worker): WorkerAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(update, _): ApiJson<StatusUpdate>,
+) -> Result<Json<Job>, ApiErr> {
+    if update.status.is_unknown() {
+        return Err(ApiErr::bad_request(format!("unknown status `{}`", update.status)));
+    }
+    match state.store.update_status(worker, id, &update, Utc::now()).await? {
+        StatusChange::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
+        StatusChange::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker"))),
+        StatusChange::Conflict(current) => Err(ApiErr::conflict(
+            format!("illegal transition {current} -> {}", update.status),
+            current,
+        )),
+        StatusChange::Unchanged(row) => Ok(Json(row.to_job())),
+        StatusChange::Changed(row) => {
+            state.wake_streams();
+            Ok(Json(row.to_job()))
+        }
+    }
+}
+
+/// Append log lines (seq already stored: ignored). ≤ 5,000 lines and ≤ 1 MiB; gzip accepted.
+#[utoipa::path(post, path = "/api/jobs/{id}/logs", tag = "jobs", request_body = LogBatch,
+    params(("id" = Uuid, Path, description = "job id")),
+    responses((status = 200, body = LogAck), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn append_logs(
+    State(state): State<AppState>,
+    WorkerAuth(worker): WorkerAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(batch, _): ApiJson<LogBatch>,
+) -> Result<Json<LogAck>, ApiErr> {
+    if batch.lines.len() > MAX_LOG_LINES {
+        return Err(ApiErr::too_large(format!("at most {MAX_LOG_LINES} lines per batch")));
+    }
+    if batch.lines.iter().any(|l| l.seq == 0 || l.seq > i64::MAX as u64) {
+        return Err(ApiErr::bad_request("seq starts at 1"));
+    }
+    match state.store.append_logs(worker, id, &batch.lines, Utc::now()).await? {
+        LogAppend::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
+        LogAppend::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker"))),
+        LogAppend::Stored { last_seq, cancel_requested } => {
+            state.wake_streams();
+            Ok(Json(LogAck { last_seq, cancel_requested }))
+        }
+    }
+}
+
+/// Store the plan JSON of a job this worker holds (≤ 32 MiB).
+#[utoipa::path(post, path = "/api/jobs/{id}/plan-artifact", tag = "jobs", request_body = Object,
+    params(("id" = Uuid, Path, description = "PLAN job id")),
+    responses((status = 200, body = PlanArtifactAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn upload_artifact(
+    State(state): State<AppState>,
+    WorkerAuth(worker): WorkerAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(plan, len): ApiJson<Value, ARTIFACT_LIMIT>,
+) -> Result<Json<PlanArtifactAck>, ApiErr> {
+    match state.store.artifact_access(worker, id, false).await? {
+        ArtifactAccess::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
+        ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker"))),
+        ArtifactAccess::Allowed => {
+            state.store.put_artifact(id, &plan, len as u64, Utc::now()).await?;
+            Ok(Json(PlanArtifactAck { job_id: id, bytes: len as u64 }))
+        }
+    }
+}
+
+/// The plan JSON of a PLAN job: for its holder, or the holder of an APPLY job whose
+/// `payload.plan_job_id` names it. 404 when none is stored.
+#[utoipa::path(get, path = "/api/jobs/{id}/plan-artifact", tag = "jobs",
+    params(("id" = Uuid, Path, description = "PLAN job id")),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn download_artifact(
+    State(state): State<AppState>,
+    WorkerAuth(worker): WorkerAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Value>, ApiErr> {
+    match state.store.artifact_access(worker, id, true).await? {
+        ArtifactAccess::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
+        ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker nor named by its APPLY job"))),
+        ArtifactAccess::Allowed => match state.store.get_artifact(id).await? {
+            Some(v) => Ok(Json(v)),
+            None => Err(ApiErr::not_found(format!("no plan artifact for job {id}"))),
+        },
+    }
+}

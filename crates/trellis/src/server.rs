@@ -1,0 +1,100 @@
+//! Running the server: connect, migrate, listen, sweep, stop on a signal.
+
+use crate::config::ServerConfig;
+use crate::routes::router;
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+use std::future::Future;
+use std::net::SocketAddr;
+
+/// A start-up or run failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The IO error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A bound, not yet running server.
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens (and migrates) the database and binds the address.
+    pub async fn bind(config: ServerConfig) -> Result<Self, ServeError> {
+        let store = Store::connect(&config.database_url).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+        Ok(Self { state: AppState::new(store, config), listener, addr })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (tests, benchmarks).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and closes the database.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
+        let token = state.shutdown.clone();
+        let app = router(state.clone());
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // End long-polls and log streams so the drain is quick.
+                token.cancel();
+            })
+            .await
+            .map_err(ServeError::Serve);
+        state.shutdown.cancel();
+        let _ = sweeper.await;
+        state.store.close().await;
+        result
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,292 @@
+//! Jobs: submit, claim, status changes, cancel, retry, sweeping.
+
+use super::rows::{JOB_COLUMNS, JobRow};
+use super::{Store, StoreError, with_db};
+use chrono::{DateTime, Utc};
+use grape_api::{JobStatus, JobType, StatusUpdate};
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// Which job types a claim may take.
+#[derive(Debug, Clone)]
+pub enum ClaimFilter {
+    /// Any type (the worker never told its job types).
+    Any,
+    /// Only these types.
+    Only(Vec<JobType>),
+}
+
+/// Outcome of a status update by a worker.
+#[derive(Debug)]
+pub enum StatusChange {
+    /// No such job.
+    NotFound,
+    /// The worker does not hold the job.
+    Forbidden,
+    /// The transition is not allowed; the current status.
+    Conflict(JobStatus),
+    /// The job already had that status (idempotent repeat).
+    Unchanged(Box<JobRow>),
+    /// The job changed.
+    Changed(Box<JobRow>),
+}
+
+/// Outcome of a user's cancel or retry.
+#[derive(Debug)]
+pub enum UserAction {
+    /// No such job.
+    NotFound,
+    /// Not allowed in the current status.
+    Conflict(JobStatus),
+    /// Done: the job (cancelled, cancel-requested, or the new retry job).
+    Done(Box<JobRow>),
+}
+
+fn sel(rest: &str) -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs {rest}")
+}
+
+impl Store {
+    pub(super) fn lock_suffix(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "",
+            Store::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
+    /// Inserts a QUEUED job.
+    pub async fn insert_job(
+        &self,
+        job_type: &JobType,
+        payload: &Value,
+        cloud_identity_id: Option<Uuid>,
+        retry_of: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<JobRow, StoreError> {
+        let sql = format!(
+            "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
+             cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at) \
+             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6) RETURNING {JOB_COLUMNS}"
+        );
+        with_db!(self, pool, q => {
+            Ok(sqlx::query_as::<_, JobRow>(q(&sql))
+                .bind(Uuid::new_v4())
+                .bind(job_type.as_str())
+                .bind(Json(payload))
+                .bind(cloud_identity_id)
+                .bind(retry_of)
+                .bind(now)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+
+    /// A job by id.
+    pub async fn get_job(&self, id: Uuid) -> Result<Option<JobRow>, StoreError> {
+        let sql = sel("WHERE id = $1");
+        with_db!(self, pool, q => {
+            Ok(sqlx::query_as::<_, JobRow>(q(&sql)).bind(id).fetch_optional(pool).await?)
+        })
+    }
+
+    /// Jobs, newest first, optionally of one status.
+    pub async fn list_jobs(&self, status: Option<&JobStatus>, limit: u32) -> Result<Vec<JobRow>, StoreError> {
+        let sql = match status {
+            Some(_) => sel("WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2"),
+            None => sel("ORDER BY created_at DESC, id LIMIT $1"),
+        };
+        with_db!(self, pool, q => {
+            let mut query = sqlx::query_as::<_, JobRow>(q(&sql));
+            if let Some(s) = status {
+                query = query.bind(s.as_str());
+            }
+            Ok(query.bind(i64::from(limit)).fetch_all(pool).await?)
+        })
+    }
+
+    /// Atomically hands the oldest fitting QUEUED job to `worker_id`.
+    pub async fn claim(&self, worker_id: Uuid, filter: &ClaimFilter, now: DateTime<Utc>) -> Result<Option<JobRow>, StoreError> {
+        let types: &[JobType] = match filter {
+            ClaimFilter::Any => &[],
+            ClaimFilter::Only(t) if t.is_empty() => return Ok(None),
+            ClaimFilter::Only(t) => t,
+        };
+        let type_clause = if types.is_empty() {
+            String::new()
+        } else {
+            let ph: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 3)).collect();
+            format!(" AND job_type IN ({})", ph.join(", "))
+        };
+        let skip_locked = match self {
+            Store::Sqlite(_) => "",
+            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = 'CLAIMED', worker_id = $1, claimed_at = $2, updated_at = $2, \
+             last_activity_at = $2 WHERE status = 'QUEUED' AND id = (SELECT id FROM jobs \
+             WHERE status = 'QUEUED'{type_clause} ORDER BY created_at, id LIMIT 1{skip_locked}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        with_db!(self, pool, q => {
+            let mut query = sqlx::query_as::<_, JobRow>(q(&sql)).bind(worker_id).bind(now);
+            for t in types {
+                query = query.bind(t.as_str());
+            }
+            Ok(query.fetch_optional(pool).await?)
+        })
+    }
+
+    /// A status update by the worker holding the job. Stores `result.discovery` of a successful
+    /// CONNECTION_TEST / FETCH_RESOURCES job into its identity's `credentials`, in the same
+    /// transaction.
+    pub async fn update_status(
+        &self,
+        worker_id: Uuid,
+        job_id: Uuid,
+        update: &StatusUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<StatusChange, StoreError> {
+        let select = format!("{}{}", sel("WHERE id = $1"), self.lock_suffix());
+        let upd = format!(
+            "UPDATE jobs SET status = $2, error = COALESCE($3, error), result = COALESCE($4, result), \
+             started_at = COALESCE(started_at, $5), finished_at = $6, updated_at = $7, \
+             last_activity_at = $7 WHERE id = $1 RETURNING {JOB_COLUMNS}"
+        );
+        let creds = "UPDATE cloud_identities SET credentials = $2, updated_at = $3 WHERE id = $1";
+        with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query_as::<_, JobRow>(q(&select)).bind(job_id).fetch_optional(&mut *tx).await? else {
+                return Ok(StatusChange::NotFound);
+            };
+            if row.worker_id != Some(worker_id) {
+                return Ok(StatusChange::Forbidden);
+            }
+            let current = row.status();
+            if current == update.status {
+                return Ok(StatusChange::Unchanged(Box::new(row)));
+            }
+            if !current.can_transition_to(&update.status) {
+                return Ok(StatusChange::Conflict(current));
+            }
+            let started = (update.status == JobStatus::Running).then_some(now);
+            let finished = update.status.is_terminal().then_some(now);
+            let new = sqlx::query_as::<_, JobRow>(q(&upd))
+                .bind(job_id)
+                .bind(update.status.as_str())
+                .bind(update.error.as_deref())
+                .bind(update.result.as_ref().map(Json))
+                .bind(started)
+                .bind(finished)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(doc) = discovery_document(&new, update, now) {
+                if let Some(identity) = new.cloud_identity_id {
+                    sqlx::query(q(creds)).bind(identity).bind(Json(doc)).bind(now).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(StatusChange::Changed(Box::new(new)))
+        })
+    }
+
+    /// A user's cancel: QUEUED → CANCELLED at once; CLAIMED/RUNNING → cancel requested (the
+    /// holder learns it from its next heartbeat or log ack); CANCELLED again is a no-op.
+    pub async fn cancel(&self, job_id: Uuid, now: DateTime<Utc>) -> Result<UserAction, StoreError> {
+        let select = format!("{}{}", sel("WHERE id = $1"), self.lock_suffix());
+        let cancel_now = format!(
+            "UPDATE jobs SET status = 'CANCELLED', cancel_requested = TRUE, finished_at = $2, \
+             updated_at = $2 WHERE id = $1 RETURNING {JOB_COLUMNS}"
+        );
+        let request = format!(
+            "UPDATE jobs SET cancel_requested = TRUE, updated_at = $2 WHERE id = $1 RETURNING {JOB_COLUMNS}"
+        );
+        with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query_as::<_, JobRow>(q(&select)).bind(job_id).fetch_optional(&mut *tx).await? else {
+                return Ok(UserAction::NotFound);
+            };
+            let sql = match row.status() {
+                JobStatus::Queued => &cancel_now,
+                JobStatus::Claimed | JobStatus::Running => &request,
+                JobStatus::Cancelled => return Ok(UserAction::Done(Box::new(row))),
+                other => return Ok(UserAction::Conflict(other)),
+            };
+            let new = sqlx::query_as::<_, JobRow>(q(sql)).bind(job_id).bind(now).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(UserAction::Done(Box::new(new)))
+        })
+    }
+
+    /// A user's retry: a FAILED/CANCELLED job → a new QUEUED job with the same type, payload and
+    /// identity, `retry_of` the old one.
+    pub async fn retry(&self, job_id: Uuid, now: DateTime<Utc>) -> Result<UserAction, StoreError> {
+        let Some(row) = self.get_job(job_id).await? else {
+            return Ok(UserAction::NotFound);
+        };
+        match row.status() {
+            JobStatus::Failed | JobStatus::Cancelled => {
+                let new = self
+                    .insert_job(&row.job_type(), &row.payload.0, row.cloud_identity_id, Some(job_id), now)
+                    .await?;
+                Ok(UserAction::Done(Box::new(new)))
+            }
+            other => Ok(UserAction::Conflict(other)),
+        }
+    }
+
+    /// Sweeper, part 1: CLAIMED jobs whose worker is not online (no heartbeat since
+    /// `online_since`, reported OFFLINE, or deleted) go back to QUEUED. Returns how many.
+    pub async fn requeue_orphans(&self, now: DateTime<Utc>, online_since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let sql = "UPDATE jobs SET status = 'QUEUED', worker_id = NULL, claimed_at = NULL, \
+            queued_at = $1, updated_at = $1 WHERE status = 'CLAIMED' AND (worker_id IS NULL OR \
+            worker_id NOT IN (SELECT id FROM workers WHERE last_heartbeat_at >= $2 AND \
+            reported_status <> 'OFFLINE'))";
+        with_db!(self, pool, q => {
+            Ok(sqlx::query(q(sql)).bind(now).bind(online_since).execute(pool).await?.rows_affected())
+        })
+    }
+
+    /// Sweeper, part 2: RUNNING jobs whose worker is not online and that had no sign of life since
+    /// `stale_before` become FAILED with error `worker lost`. Returns how many.
+    pub async fn fail_lost(&self, now: DateTime<Utc>, online_since: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let sql = "UPDATE jobs SET status = 'FAILED', error = 'worker lost', finished_at = $1, \
+            updated_at = $1 WHERE status = 'RUNNING' AND last_activity_at < $3 AND (worker_id IS NULL \
+            OR worker_id NOT IN (SELECT id FROM workers WHERE last_heartbeat_at >= $2 AND \
+            reported_status <> 'OFFLINE'))";
+        with_db!(self, pool, q => {
+            Ok(sqlx::query(q(sql)).bind(now).bind(online_since).bind(stale_before).execute(pool).await?.rows_affected())
+        })
+    }
+
+    /// Number of jobs per status.
+    pub async fn job_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = "SELECT status, COUNT(*) FROM jobs GROUP BY status";
+        with_db!(self, pool, q => {
+            Ok(sqlx::query_as::<_, (String, i64)>(q(sql)).fetch_all(pool).await?)
+        })
+    }
+}
+
+/// The document cached in `cloud_identities.credentials` when a CONNECTION_TEST /
+/// FETCH_RESOURCES job of an identity succeeds with a `result.discovery` object:
+/// `{discovery, identity?, job_id, discovered_at}`.
+fn discovery_document(job: &JobRow, update: &StatusUpdate, now: DateTime<Utc>) -> Option<Value> {
+    if update.status != JobStatus::Success
+        || !matches!(job.job_type(), JobType::ConnectionTest | JobType::FetchResources)
+    {
+        return None;
+    }
+    let result = update.result.as_ref()?;
+    let discovery = result.get("discovery").filter(|d| d.is_object())?;
+    let mut doc = json!({
+        "discovery": discovery,
+        "job_id": job.id,
+        "discovered_at": now,
+    });
+    if let (Some(identity), Some(obj)) = (result.get("identity"), doc.as_object_mut()) {
+        obj.insert("identity".to_owned(), identity.clone());
+    }
+    Some(doc)
+}

@@ -1,0 +1,132 @@
+//! Job logs (deduplicated by seq) and plan artifacts.
+
+use super::rows::{JobRow, LogRow};
+use super::{Store, StoreError, with_db};
+use super::rows::JOB_COLUMNS;
+use chrono::{DateTime, Utc};
+use grape_api::LogLine;
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// Lines inserted per statement (5 parameters each).
+const INSERT_CHUNK: usize = 1000;
+
+/// Outcome of storing a log batch.
+#[derive(Debug)]
+pub enum LogAppend {
+    /// No such job.
+    NotFound,
+    /// The worker does not hold the job.
+    Forbidden,
+    /// Stored; the highest stored seq and whether a cancel was requested.
+    Stored {
+        /// Highest stored seq.
+        last_seq: u64,
+        /// Cancel requested.
+        cancel_requested: bool,
+    },
+}
+
+/// Who may read or write a plan artifact.
+#[derive(Debug)]
+pub enum ArtifactAccess {
+    /// No such job.
+    NotFound,
+    /// The worker holds neither the job nor an APPLY job naming it.
+    Forbidden,
+    /// Allowed.
+    Allowed,
+}
+
+impl Store {
+    /// Stores log lines of a job held by `worker_id`; lines whose seq is already stored are
+    /// ignored, so a resent batch never duplicates.
+    pub async fn append_logs(&self, worker_id: Uuid, job_id: Uuid, lines: &[LogLine], now: DateTime<Utc>) -> Result<LogAppend, StoreError> {
+        let select = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}", self.lock_suffix());
+        let upd = "UPDATE jobs SET last_seq = $2, last_activity_at = $3 WHERE id = $1";
+        let max_seq = lines.iter().map(|l| l.seq as i64).max().unwrap_or(0);
+        with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            let Some(job) = sqlx::query_as::<_, JobRow>(q(&select)).bind(job_id).fetch_optional(&mut *tx).await? else {
+                return Ok(LogAppend::NotFound);
+            };
+            if job.worker_id != Some(worker_id) {
+                return Ok(LogAppend::Forbidden);
+            }
+            for chunk in lines.chunks(INSERT_CHUNK) {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO job_logs (job_id, seq, ts, stream, text) ");
+                qb.push_values(chunk, |mut b, l| {
+                    b.push_bind(job_id)
+                        .push_bind(l.seq as i64)
+                        .push_bind(l.ts)
+                        .push_bind(l.stream.as_str().to_owned())
+                        .push_bind(l.text.clone());
+                });
+                qb.push(" ON CONFLICT (job_id, seq) DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
+            let last = job.last_seq.max(max_seq);
+            sqlx::query(q(upd)).bind(job_id).bind(last).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(LogAppend::Stored { last_seq: last as u64, cancel_requested: job.cancel_requested })
+        })
+    }
+
+    /// Up to `limit` lines of a job with seq > `after_seq`, in seq order.
+    pub async fn get_logs(&self, job_id: Uuid, after_seq: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
+        let sql = "SELECT seq, ts, stream, text FROM job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        with_db!(self, pool, q => {
+            let rows = sqlx::query_as::<_, LogRow>(q(sql))
+                .bind(job_id)
+                .bind(after_seq as i64)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.into_iter().map(LogRow::into_line).collect())
+        })
+    }
+
+    /// Whether `worker_id` may touch the plan artifact of `plan_job_id`: it holds that job, or
+    /// (for reading) holds an APPLY job whose `payload.plan_job_id` names it.
+    pub async fn artifact_access(&self, worker_id: Uuid, plan_job_id: Uuid, read: bool) -> Result<ArtifactAccess, StoreError> {
+        let Some(job) = self.get_job(plan_job_id).await? else {
+            return Ok(ArtifactAccess::NotFound);
+        };
+        if job.worker_id == Some(worker_id) {
+            return Ok(ArtifactAccess::Allowed);
+        }
+        if read {
+            let held = "SELECT id, payload FROM jobs WHERE worker_id = $1 AND job_type = 'APPLY' \
+                AND status IN ('CLAIMED', 'RUNNING')";
+            let rows: Vec<(Uuid, Json<Value>)> = with_db!(self, pool, q => {
+                sqlx::query_as(q(held)).bind(worker_id).fetch_all(pool).await?
+            });
+            let wanted = plan_job_id.to_string();
+            if rows.iter().any(|(_, p)| p.0.get(grape_api::PLAN_JOB_ID_FIELD).and_then(Value::as_str) == Some(wanted.as_str())) {
+                return Ok(ArtifactAccess::Allowed);
+            }
+        }
+        Ok(ArtifactAccess::Forbidden)
+    }
+
+    /// Stores (replaces) the plan artifact of a job. Returns its size in bytes.
+    pub async fn put_artifact(&self, job_id: Uuid, body: &Value, bytes: u64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let sql = "INSERT INTO plan_artifacts (job_id, body, bytes, created_at) VALUES ($1, $2, $3, $4) \
+            ON CONFLICT (job_id) DO UPDATE SET body = excluded.body, bytes = excluded.bytes, \
+            created_at = excluded.created_at";
+        with_db!(self, pool, q => {
+            sqlx::query(q(sql)).bind(job_id).bind(Json(body)).bind(bytes as i64).bind(now).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The plan artifact of a job.
+    pub async fn get_artifact(&self, job_id: Uuid) -> Result<Option<Value>, StoreError> {
+        let sql = "SELECT body FROM plan_artifacts WHERE job_id = $1";
+        with_db!(self, pool, q => {
+            let row: Option<(Json<Value>,)> = sqlx::query_as(q(sql)).bind(job_id).fetch_optional(pool).await?;
+            Ok(row.map(|(j,)| j.0))
+        })
+    }
+}

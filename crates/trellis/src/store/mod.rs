@@ -1,0 +1,146 @@
+//! Storage: one [`Store`] over SQLite (embedded default) or PostgreSQL (fleets).
+//!
+//! Both backends run the same SQL (written with `$n` placeholders; SQLite gets `?n`), except the
+//! claim, which on PostgreSQL locks the candidate row `FOR UPDATE SKIP LOCKED` and on SQLite
+//! relies on the single writer connection. Every state change runs in one transaction. Times are
+//! computed in Rust and bound as parameters, so no SQL date functions differ between backends.
+
+mod jobs;
+mod logs;
+mod rows;
+mod workers;
+
+pub use jobs::{ClaimFilter, StatusChange, UserAction};
+pub use logs::{ArtifactAccess, LogAppend};
+pub use rows::{JobRow, WorkerRow};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A storage error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL scheme (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    /// Connecting or a query failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (corrupt row).
+    #[error("corrupt stored value in {what}: {reason}")]
+    Corrupt {
+        /// The column.
+        what: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Which backend a [`Store`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// SQLite (one writer connection: WAL mode, full sync).
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// Versioned migrations of each backend: (version, description, SQL), embedded at compile time.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+
+fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        list.iter()
+            .map(|(version, description, sql)| {
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, sql.into_sql_str(), false)
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` — created if missing — or `postgres://…`) and applies
+    /// the pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            // One connection: SQLite has a single writer anyway, and this makes every
+            // read-modify-write transaction (the claim) serial without BUSY errors.
+            let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+            migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+            Store::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            migrator(POSTGRES_MIGRATIONS).run(&pool).await?;
+            Store::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        Ok(store)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Closes the pool (waits for running queries).
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Runs `$body` once per backend with `$pool` bound to the pool and `$q` a function turning the
+/// `$n`-placeholder SQL text into the backend's form.
+macro_rules! with_db {
+    ($store:expr, $pool:ident, $q:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => {
+                #[allow(unused)]
+                let $q = |s: &str| sqlx::AssertSqlSafe(s.replace('$', "?"));
+                $body
+            }
+            $crate::store::Store::Postgres($pool) => {
+                #[allow(unused)]
+                let $q = |s: &str| sqlx::AssertSqlSafe(s.to_owned());
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_db;

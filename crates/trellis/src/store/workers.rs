@@ -1,0 +1,127 @@
+//! Workers (registration, heartbeats, deletion) and cloud identities.
+
+use super::rows::{IdentityRow, WorkerRow};
+use super::{Store, StoreError, with_db};
+use chrono::{DateTime, Utc};
+use grape_api::{CloudIdentity, CreateIdentityRequest, HeartbeatRequest, WorkerMode};
+use sqlx::types::Json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+const WORKER_COLUMNS: &str = "id, name, mode, labels, token_hash, reported_status, current_job_id, \
+    info, last_heartbeat_at, created_at";
+const IDENTITY_COLUMNS: &str = "id, name, provider, settings, credentials, created_at, updated_at";
+
+impl Store {
+    /// Registers a worker whose token hashes to `token_hash`. It is OFFLINE until it heartbeats.
+    pub async fn insert_worker(
+        &self,
+        name: &str,
+        mode: &WorkerMode,
+        labels: &BTreeMap<String, String>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
+        let id = Uuid::new_v4();
+        let sql = "INSERT INTO workers (id, name, mode, labels, token_hash, reported_status, created_at) \
+            VALUES ($1, $2, $3, $4, $5, 'OFFLINE', $6)";
+        with_db!(self, pool, q => {
+            sqlx::query(q(sql))
+                .bind(id)
+                .bind(name)
+                .bind(mode.as_str())
+                .bind(Json(labels))
+                .bind(token_hash)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(id)
+    }
+
+    /// A worker by id.
+    pub async fn get_worker(&self, id: Uuid) -> Result<Option<WorkerRow>, StoreError> {
+        let sql = format!("SELECT {WORKER_COLUMNS} FROM workers WHERE id = $1");
+        with_db!(self, pool, q => {
+            Ok(sqlx::query_as::<_, WorkerRow>(q(&sql)).bind(id).fetch_optional(pool).await?)
+        })
+    }
+
+    /// All workers, by registration time.
+    pub async fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError> {
+        let sql = format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY created_at, id");
+        with_db!(self, pool, q => {
+            Ok(sqlx::query_as::<_, WorkerRow>(q(&sql)).fetch_all(pool).await?)
+        })
+    }
+
+    /// Records a heartbeat; a named held job gets a sign of life. Returns the held jobs whose
+    /// cancel was requested.
+    pub async fn heartbeat(&self, worker_id: Uuid, hb: &HeartbeatRequest, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+        let upd = "UPDATE workers SET reported_status = $2, current_job_id = $3, \
+            info = COALESCE($4, info), last_heartbeat_at = $5 WHERE id = $1";
+        let touch = "UPDATE jobs SET last_activity_at = $3 WHERE id = $1 AND worker_id = $2 \
+            AND status IN ('CLAIMED', 'RUNNING')";
+        let cancels = "SELECT id FROM jobs WHERE worker_id = $1 AND cancel_requested = TRUE \
+            AND status IN ('CLAIMED', 'RUNNING') ORDER BY created_at";
+        with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(q(upd))
+                .bind(worker_id)
+                .bind(hb.status.as_str())
+                .bind(hb.current_job_id)
+                .bind(hb.info.as_ref().map(Json))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(job) = hb.current_job_id {
+                sqlx::query(q(touch)).bind(job).bind(worker_id).bind(now).execute(&mut *tx).await?;
+            }
+            let ids: Vec<(Uuid,)> = sqlx::query_as(q(cancels)).bind(worker_id).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(ids.into_iter().map(|(id,)| id).collect())
+        })
+    }
+
+    /// Deletes a worker and requeues its CLAIMED jobs. Returns false when there was none.
+    pub async fn delete_worker(&self, worker_id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let requeue = "UPDATE jobs SET status = 'QUEUED', worker_id = NULL, claimed_at = NULL, \
+            queued_at = $2, updated_at = $2 WHERE worker_id = $1 AND status = 'CLAIMED'";
+        let delete = "DELETE FROM workers WHERE id = $1";
+        with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(q(requeue)).bind(worker_id).bind(now).execute(&mut *tx).await?;
+            let n = sqlx::query(q(delete)).bind(worker_id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Creates a cloud identity.
+    pub async fn insert_identity(&self, req: &CreateIdentityRequest, now: DateTime<Utc>) -> Result<CloudIdentity, StoreError> {
+        let sql = format!(
+            "INSERT INTO cloud_identities (id, name, provider, settings, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {IDENTITY_COLUMNS}"
+        );
+        with_db!(self, pool, q => {
+            let row = sqlx::query_as::<_, IdentityRow>(q(&sql))
+                .bind(Uuid::new_v4())
+                .bind(req.name.as_str())
+                .bind(req.provider.as_str())
+                .bind(Json(&req.settings))
+                .bind(now)
+                .fetch_one(pool)
+                .await?;
+            Ok(row.into_identity())
+        })
+    }
+
+    /// A cloud identity by id.
+    pub async fn get_identity(&self, id: Uuid) -> Result<Option<CloudIdentity>, StoreError> {
+        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM cloud_identities WHERE id = $1");
+        with_db!(self, pool, q => {
+            let row = sqlx::query_as::<_, IdentityRow>(q(&sql)).bind(id).fetch_optional(pool).await?;
+            Ok(row.map(IdentityRow::into_identity))
+        })
+    }
+}

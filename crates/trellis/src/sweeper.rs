@@ -1,0 +1,38 @@
+//! The sweeper: requeues CLAIMED jobs of workers that went OFFLINE and fails RUNNING jobs of
+//! OFFLINE workers that had no sign of life for `job_stale_after` (`worker lost`).
+
+use crate::state::AppState;
+use chrono::Utc;
+
+/// One sweep. Returns (requeued, failed).
+pub async fn sweep_once(state: &AppState) -> Result<(u64, u64), crate::store::StoreError> {
+    let now = Utc::now();
+    let online_since = state.online_since(now);
+    let stale_before = now - chrono::Duration::from_std(state.config.job_stale_after).unwrap_or(chrono::Duration::MAX);
+    let requeued = state.store.requeue_orphans(now, online_since).await?;
+    let failed = state.store.fail_lost(now, online_since, stale_before).await?;
+    if requeued > 0 {
+        tracing::info!(requeued, "requeued jobs of offline workers");
+        state.wake_claims();
+    }
+    if failed > 0 {
+        tracing::warn!(failed, "failed running jobs of lost workers");
+        state.wake_streams();
+    }
+    Ok((requeued, failed))
+}
+
+/// Sweeps every `sweep_interval` until shutdown.
+pub async fn run(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.sweep_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        if let Err(e) = sweep_once(&state).await {
+            tracing::error!(error = %e, "sweep failed");
+        }
+    }
+}

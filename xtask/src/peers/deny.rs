@@ -1,0 +1,36 @@
+//! cargo-deny, built from crates.io into `.peers/cargo` (`cargo install --root`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use super::{CARGO_DENY_VERSION, Stamps};
+use crate::util::{self, Workspace};
+
+fn binary(ws: &Workspace) -> PathBuf {
+    ws.peers_cargo_root().join("bin").join("cargo-deny")
+}
+
+/// The cargo-deny binary if an earlier run installed it.
+pub fn existing(ws: &Workspace) -> Option<PathBuf> {
+    Some(binary(ws)).filter(|p| p.is_file())
+}
+
+/// Builds the pinned cargo-deny unless its stamp matches; returns its path and whether it built.
+pub fn install(ws: &Workspace, stamps: &Stamps) -> Result<(PathBuf, bool)> {
+    let bin = binary(ws);
+    if stamps.is_current("cargo-deny", CARGO_DENY_VERSION, &[&bin]) {
+        return Ok((bin, false));
+    }
+    println!("peers: cargo install cargo-deny {CARGO_DENY_VERSION} (about 2 minutes, once)");
+    util::run(
+        util::command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["install", "cargo-deny", "--locked", "--quiet", "--force"])
+            .args(["--version", CARGO_DENY_VERSION])
+            .arg("--root")
+            .arg(ws.peers_cargo_root()),
+    )
+    .context("could not build cargo-deny from crates.io: is the registry reachable?")?;
+    stamps.mark("cargo-deny", CARGO_DENY_VERSION)?;
+    Ok((bin, true))
+}
