@@ -22,7 +22,11 @@ pub struct ServiceError(pub String);
 #[async_trait]
 pub trait JobServices: Send + Sync {
     /// Stores `artifact` as the plan artifact of job `job_id`.
-    async fn upload_plan_artifact(&self, job_id: Uuid, artifact: &Value) -> Result<(), ServiceError>;
+    async fn upload_plan_artifact(
+        &self,
+        job_id: Uuid,
+        artifact: &Value,
+    ) -> Result<(), ServiceError>;
     /// The plan artifact of job `job_id`, `None` when it has none.
     async fn download_plan_artifact(&self, job_id: Uuid) -> Result<Option<Value>, ServiceError>;
 }
@@ -72,6 +76,7 @@ impl JobContext {
         let mut cmd = grape_process::Command::new(program, self.workspace.clone())
             .inherit_env(&self.settings.inherited_env_names())
             .env("HOME", self.workspace.as_os_str())
+            .envs(self.settings.env.iter().cloned())
             .grace(self.settings.interrupt_grace)
             .redactor(self.redactor.clone());
         if let Some(cloud) = &self.cloud {

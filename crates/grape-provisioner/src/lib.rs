@@ -14,6 +14,7 @@
 mod context;
 mod error;
 pub mod handlers;
+pub mod local;
 mod log;
 mod registry;
 mod settings;

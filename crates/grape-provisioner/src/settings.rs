@@ -16,6 +16,9 @@ pub struct ProvisionerSettings {
     pub interrupt_grace: Duration,
     /// Names of environment variables every child may inherit from the host (e.g. `PATH`).
     pub inherited_env: Vec<String>,
+    /// Variables every child gets with these values (e.g. `TF_PLUGIN_CACHE_DIR`). Not secrets:
+    /// credentials reach children through [`JobContext::cloud`](crate::JobContext::cloud).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ProvisionerSettings {
@@ -28,6 +31,7 @@ impl Default for ProvisionerSettings {
                 .into_iter()
                 .map(String::from)
                 .collect(),
+            env: Vec::new(),
         }
     }
 }

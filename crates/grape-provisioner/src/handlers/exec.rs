@@ -79,7 +79,10 @@ impl JobHandler for ExecHandler {
                 .last()
                 .map(|l| format!(": {l}"))
                 .unwrap_or_default();
-            return Err(JobError::Failed(format!("`{program}` {}{last}", report.describe())));
+            return Err(JobError::Failed(format!(
+                "`{program}` {}{last}",
+                report.describe()
+            )));
         }
         Ok(Some(json!({
             "exit_code": report.code,

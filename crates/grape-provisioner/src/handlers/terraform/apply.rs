@@ -20,7 +20,8 @@ pub struct ApplyHandler;
 #[async_trait]
 impl JobHandler for ApplyHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let ApplyRequest { plan_job_id } = JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let ApplyRequest { plan_job_id } =
+            JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
         let artifact = ctx
             .services
             .download_plan_artifact(plan_job_id)
@@ -32,7 +33,8 @@ impl JobHandler for ApplyHandler {
                 ))
             })?;
         let (request, approved) = read_artifact(&artifact, plan_job_id)?;
-        ctx.log.system(format!("applying the plan approved in job {plan_job_id}"));
+        ctx.log
+            .system(format!("applying the plan approved in job {plan_job_id}"));
 
         let wd = workdir::prepare(ctx, &request).await?;
         let fresh = plan(ctx, &wd, &request, false).await?;
@@ -71,15 +73,22 @@ impl JobHandler for ApplyHandler {
     }
 }
 
-fn read_artifact(artifact: &Value, plan_job_id: uuid::Uuid) -> Result<(TerraformRequest, PlanJson), JobError> {
+fn read_artifact(
+    artifact: &Value,
+    plan_job_id: uuid::Uuid,
+) -> Result<(TerraformRequest, PlanJson), JobError> {
     let unreadable = |why: String| {
-        JobError::Failed(format!("the plan artifact of job {plan_job_id} is unreadable: {why}"))
+        JobError::Failed(format!(
+            "the plan artifact of job {plan_job_id} is unreadable: {why}"
+        ))
     };
     if artifact.get("format").and_then(Value::as_str) != Some(ARTIFACT_FORMAT) {
         return Err(unreadable(format!("expected format {ARTIFACT_FORMAT}")));
     }
-    let request = serde_json::from_value(artifact["request"].clone()).map_err(|e| unreadable(e.to_string()))?;
-    let plan = serde_json::from_value(artifact["plan"].clone()).map_err(|e| unreadable(e.to_string()))?;
+    let request = serde_json::from_value(artifact["request"].clone())
+        .map_err(|e| unreadable(e.to_string()))?;
+    let plan =
+        serde_json::from_value(artifact["plan"].clone()).map_err(|e| unreadable(e.to_string()))?;
     Ok((request, plan))
 }
 
@@ -126,14 +135,23 @@ mod tests {
 
     #[test]
     fn identical_plans_have_no_differences() {
-        let p = plan(&[("terraform_data.a", &["create"]), ("terraform_data.b", &["no-op"])]);
+        let p = plan(&[
+            ("terraform_data.a", &["create"]),
+            ("terraform_data.b", &["no-op"]),
+        ]);
         assert!(compare(&p, &p.clone()).is_empty());
     }
 
     #[test]
     fn every_kind_of_difference_is_named() {
-        let approved = plan(&[("terraform_data.a", &["create"]), ("terraform_data.b", &["update"])]);
-        let fresh = plan(&[("terraform_data.a", &["delete", "create"]), ("terraform_data.c", &["create"])]);
+        let approved = plan(&[
+            ("terraform_data.a", &["create"]),
+            ("terraform_data.b", &["update"]),
+        ]);
+        let fresh = plan(&[
+            ("terraform_data.a", &["delete", "create"]),
+            ("terraform_data.c", &["create"]),
+        ]);
         assert_eq!(
             compare(&approved, &fresh),
             vec![

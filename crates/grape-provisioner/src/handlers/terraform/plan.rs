@@ -18,7 +18,8 @@ pub struct PlanHandler;
 #[async_trait]
 impl JobHandler for PlanHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request: TerraformRequest = JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let request: TerraformRequest =
+            JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
         let wd = workdir::prepare(ctx, &request).await?;
         let plan = plan(ctx, &wd, &request, false).await?;
         let artifact = json!({
@@ -42,7 +43,8 @@ pub struct DestroyHandler;
 #[async_trait]
 impl JobHandler for DestroyHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request: TerraformRequest = JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let request: TerraformRequest =
+            JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
         let wd = workdir::prepare(ctx, &request).await?;
         let plan = plan(ctx, &wd, &request, true).await?;
         let destroyed: Vec<&str> = plan.typed.changes().map(|rc| rc.address.as_str()).collect();
@@ -72,7 +74,11 @@ pub(super) async fn plan(
     request: &TerraformRequest,
     destroy: bool,
 ) -> Result<MadePlan, JobError> {
-    ctx.log.system(if destroy { "$ terraform plan -destroy" } else { "$ terraform plan" });
+    ctx.log.system(if destroy {
+        "$ terraform plan -destroy"
+    } else {
+        "$ terraform plan"
+    });
     let options = PlanOptions {
         out: ctx.workspace.join("tfplan"),
         variables: request.variables.clone(),

@@ -10,7 +10,10 @@ use crate::{JobContext, JobError};
 
 /// Materialises the request's source in the job workspace, checks Terraform, configures the
 /// state backend and runs `terraform init`.
-pub(super) async fn prepare(ctx: &JobContext, request: &TerraformRequest) -> Result<WorkingDir, JobError> {
+pub(super) async fn prepare(
+    ctx: &JobContext,
+    request: &TerraformRequest,
+) -> Result<WorkingDir, JobError> {
     for secret in request.secret_values() {
         ctx.redactor.add(secret);
     }
@@ -20,7 +23,8 @@ pub(super) async fn prepare(ctx: &JobContext, request: &TerraformRequest) -> Res
     let mut builder = Terraform::builder()
         .grace(ctx.settings.interrupt_grace)
         .redactor(ctx.redactor.clone())
-        .env("HOME", ctx.workspace.to_string_lossy());
+        .env("HOME", ctx.workspace.to_string_lossy())
+        .envs(ctx.settings.env.iter().cloned());
     if let Some(bin) = &ctx.settings.terraform_bin {
         builder = builder.binary(bin);
     }
@@ -29,10 +33,14 @@ pub(super) async fn prepare(ctx: &JobContext, request: &TerraformRequest) -> Res
     }
     let tf = builder.build(&ctx.cancel).await.map_err(tf_error)?;
     if let Some(v) = tf.checked_version() {
-        ctx.log.system(format!("terraform {v} in {}", dir.display()));
+        ctx.log
+            .system(format!("terraform {v} in {}", dir.display()));
     }
     let wd = tf.working_dir(dir).with_backend(backend);
-    ctx.log.system(format!("$ terraform init (state key {})", request.state_key));
+    ctx.log.system(format!(
+        "$ terraform init (state key {})",
+        request.state_key
+    ));
     wd.init(&InitOptions::default(), RunIo::new(&ctx.log, &ctx.cancel))
         .await
         .map_err(tf_error)?;
@@ -48,7 +56,8 @@ fn backend(ctx: &JobContext, state_key: &str) -> Result<S3Backend, JobError> {
                 .into(),
         ));
     };
-    let invalid = |e: grape_terraform::BackendError| JobError::Failed(format!("state backend: {e}"));
+    let invalid =
+        |e: grape_terraform::BackendError| JobError::Failed(format!("state backend: {e}"));
     let mut backend = S3Backend::new(
         state_key,
         Secret::new(settings.access_key_id.expose()),
@@ -73,7 +82,12 @@ async fn materialise(ctx: &JobContext, source: &Source) -> Result<PathBuf, JobEr
             }
             for (name, content) in files {
                 let rel = safe_relative(name).ok_or_else(|| {
-                    invalid(ctx, &format!("file name `{name}` must be a relative path inside the configuration"))
+                    invalid(
+                        ctx,
+                        &format!(
+                            "file name `{name}` must be a relative path inside the configuration"
+                        ),
+                    )
                 })?;
                 let path = root.join(rel);
                 if let Some(parent) = path.parent() {
@@ -85,7 +99,8 @@ async fn materialise(ctx: &JobContext, source: &Source) -> Result<PathBuf, JobEr
                     .await
                     .map_err(|e| JobError::tool(format!("writing {}", path.display()), e))?;
             }
-            ctx.log.system(format!("wrote {} configuration file(s)", files.len()));
+            ctx.log
+                .system(format!("wrote {} configuration file(s)", files.len()));
             Ok(root)
         }
         Source::Git(spec) => super::super::git::checkout(ctx, spec, &root).await,
@@ -95,10 +110,7 @@ async fn materialise(ctx: &JobContext, source: &Source) -> Result<PathBuf, JobEr
 /// `name` as a path that stays inside the directory it is joined to.
 fn safe_relative(name: &str) -> Option<&Path> {
     let path = Path::new(name);
-    let ok = !name.is_empty()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
+    let ok = !name.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
     ok.then_some(path)
 }
 

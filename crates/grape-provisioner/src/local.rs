@@ -1,0 +1,168 @@
+//! Running jobs in this process, without Trellis: what `grape plan --local` and the tests use.
+//!
+//! The worker runtime (`tendril`) does the same around a claimed job, plus status reporting and
+//! log delivery; here the caller gets the handler's result directly.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use grape_api::{Job, JobStatus, JobType};
+use grape_process::Redactor;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{
+    CloudEnv, JobContext, JobError, JobHandler, JobLog, JobServices, ProvisionerSettings,
+    ServiceError,
+};
+
+/// A job that exists only in this process (no Trellis), with a fresh id.
+pub fn local_job(job_type: JobType, payload: Value) -> Job {
+    let now = Utc::now();
+    Job {
+        id: Uuid::new_v4(),
+        job_type,
+        status: JobStatus::Running,
+        payload,
+        cloud_identity_id: None,
+        identity: None,
+        worker_id: None,
+        error: None,
+        result: None,
+        retry_of: None,
+        cancel_requested: false,
+        created_at: now,
+        claimed_at: None,
+        started_at: Some(now),
+        finished_at: None,
+        updated_at: now,
+    }
+}
+
+/// Plan artifacts kept as `<dir>/<job id>.json` files.
+#[derive(Debug, Clone)]
+pub struct FileArtifacts {
+    dir: PathBuf,
+}
+
+impl FileArtifacts {
+    /// Artifacts in `dir` (created on first upload).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path(&self, job_id: Uuid) -> PathBuf {
+        self.dir.join(format!("{job_id}.json"))
+    }
+}
+
+#[async_trait]
+impl JobServices for FileArtifacts {
+    async fn upload_plan_artifact(
+        &self,
+        job_id: Uuid,
+        artifact: &Value,
+    ) -> Result<(), ServiceError> {
+        let fail = |e: std::io::Error| {
+            ServiceError(format!(
+                "storing the plan artifact in {}: {e}",
+                self.dir.display()
+            ))
+        };
+        tokio::fs::create_dir_all(&self.dir).await.map_err(fail)?;
+        let bytes = serde_json::to_vec(artifact).map_err(|e| ServiceError(e.to_string()))?;
+        tokio::fs::write(self.path(job_id), bytes)
+            .await
+            .map_err(fail)
+    }
+
+    async fn download_plan_artifact(&self, job_id: Uuid) -> Result<Option<Value>, ServiceError> {
+        match tokio::fs::read(self.path(job_id)).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                ServiceError(format!("plan artifact of job {job_id} is unreadable: {e}"))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ServiceError(format!(
+                "reading the plan artifact of job {job_id}: {e}"
+            ))),
+        }
+    }
+}
+
+/// Plain environment variables as cloud credentials (e.g. a laptop's own AWS profile).
+#[derive(Debug, Clone, Default)]
+pub struct StaticCloudEnv(pub BTreeMap<String, String>);
+
+impl CloudEnv for StaticCloudEnv {
+    fn env(&self) -> Vec<(String, String)> {
+        self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+/// Runs handlers in this process, each job in a private workspace under `work_dir`.
+#[derive(Clone)]
+pub struct LocalRunner {
+    /// Tools and state backend.
+    pub settings: Arc<ProvisionerSettings>,
+    /// Where plan artifacts go.
+    pub services: Arc<dyn JobServices>,
+    /// Parent of the per-job workspaces.
+    pub work_dir: PathBuf,
+    /// Cloud credentials handed to every job, if any.
+    pub cloud: Option<Arc<dyn CloudEnv>>,
+}
+
+impl std::fmt::Debug for LocalRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRunner")
+            .field("work_dir", &self.work_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalRunner {
+    /// Runs `job` with `handler`: creates its workspace (mode 0700), runs, removes the workspace.
+    pub async fn run(
+        &self,
+        handler: &dyn JobHandler,
+        job: Job,
+        log: JobLog,
+        redactor: Redactor,
+        cancel: CancellationToken,
+    ) -> Result<Option<Value>, JobError> {
+        let workspace = create_workspace(&self.work_dir, job.id)?;
+        let ctx = JobContext {
+            job,
+            log,
+            cancel,
+            workspace: workspace.clone(),
+            redactor,
+            services: self.services.clone(),
+            settings: self.settings.clone(),
+            cloud: self.cloud.clone(),
+        };
+        let result = handler.run(&ctx).await;
+        if let Err(e) = tokio::fs::remove_dir_all(&workspace).await {
+            tracing::warn!(workspace = %workspace.display(), error = %e, "could not remove the job workspace");
+        }
+        result
+    }
+}
+
+/// Creates `<parent>/<job id>` readable by this user only.
+pub fn create_workspace(parent: &Path, job_id: Uuid) -> Result<PathBuf, JobError> {
+    let fail =
+        |p: &Path, e| JobError::tool(format!("creating the job workspace {}", p.display()), e);
+    std::fs::create_dir_all(parent).map_err(|e| fail(parent, e))?;
+    let dir = parent.join(job_id.to_string());
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| fail(&dir, e))?;
+    Ok(dir)
+}
