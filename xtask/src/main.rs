@@ -4,6 +4,7 @@
 
 mod bench;
 mod ci;
+mod demo;
 mod peers;
 mod util;
 
@@ -27,6 +28,8 @@ enum Task {
     Ci(ci::Args),
     /// Run one benchmark with the test peers on PATH.
     Bench(bench::Args),
+    /// Run the main job end to end: Trellis (SQLite) + a Tendril + a Terraform plan and apply.
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Task::Peers(args) => peers::run(&ws, &args).map(|_| ()),
         Task::Ci(args) => ci::run(&ws, &args),
         Task::Bench(args) => bench::run(&ws, &args),
+        Task::Demo(args) => demo::run(&ws, &args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

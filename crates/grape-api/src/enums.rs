@@ -148,7 +148,10 @@ wire_enum! {
 impl JobStatus {
     /// True for SUCCESS, FAILED and CANCELLED: nothing changes the job any more.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, JobStatus::Success | JobStatus::Failed | JobStatus::Cancelled)
+        matches!(
+            self,
+            JobStatus::Success | JobStatus::Failed | JobStatus::Cancelled
+        )
     }
 
     /// Whether the worker holding a job may move it from `self` to `to`.

@@ -75,7 +75,10 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Transport { source, .. } => {
-                source.is_connect() || source.is_timeout() || source.is_request() || source.is_body()
+                source.is_connect()
+                    || source.is_timeout()
+                    || source.is_request()
+                    || source.is_body()
             }
             ApiError::Status { status, .. } => *status >= 500 || *status == 429,
             _ => false,

@@ -58,8 +58,10 @@ impl Req {
 
     /// Adds a JSON body.
     pub fn json<T: Serialize>(mut self, call: &'static str, body: &T) -> Result<Self> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| ApiError::Encode { call, source: std::io::Error::other(e) })?;
+        let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Encode {
+            call,
+            source: std::io::Error::other(e),
+        })?;
         self.body = Some(Bytes::from(bytes));
         Ok(self)
     }
@@ -73,8 +75,11 @@ impl Req {
                 Vec::with_capacity(body.len() / 4),
                 flate2::Compression::fast(),
             );
-            enc.write_all(body).map_err(|source| ApiError::Encode { call, source })?;
-            let out = enc.finish().map_err(|source| ApiError::Encode { call, source })?;
+            enc.write_all(body)
+                .map_err(|source| ApiError::Encode { call, source })?;
+            let out = enc
+                .finish()
+                .map_err(|source| ApiError::Encode { call, source })?;
             self.body = Some(Bytes::from(out));
             self.gzip = true;
         }
@@ -107,7 +112,11 @@ impl Http {
             .user_agent(options.user_agent.clone())
             .build()
             .map_err(|source| ApiError::Client { source })?;
-        Ok(Self { client, base: base_url.trim_end_matches('/').to_owned(), options })
+        Ok(Self {
+            client,
+            base: base_url.trim_end_matches('/').to_owned(),
+            options,
+        })
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -139,7 +148,10 @@ impl Http {
             }
             Auth::None => {}
         }
-        let mut b = self.client.request(req.method.clone(), url).headers(headers);
+        let mut b = self
+            .client
+            .request(req.method.clone(), url)
+            .headers(headers);
         if !req.streaming {
             b = b.timeout(self.options.timeout + req.extra_timeout);
         }
@@ -147,7 +159,9 @@ impl Http {
             b = b.query(&req.query);
         }
         if let Some(body) = &req.body {
-            b = b.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone());
+            b = b
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
             if req.gzip {
                 b = b.header(reqwest::header::CONTENT_ENCODING, "gzip");
             }
@@ -156,7 +170,12 @@ impl Http {
     }
 
     /// Sends the request until it succeeds (2xx), fails for good, or the retry policy gives up.
-    pub async fn send(&self, call: &'static str, req: &Req, auth: &Auth) -> Result<reqwest::Response> {
+    pub async fn send(
+        &self,
+        call: &'static str,
+        req: &Req,
+        auth: &Auth,
+    ) -> Result<reqwest::Response> {
         let policy = &self.options.retry;
         let started = Instant::now();
         let mut attempt = 0u32;
@@ -168,7 +187,13 @@ impl Http {
                     let retry_after = retry_after(resp.headers());
                     (status_error(call, resp).await, retry_after)
                 }
-                Err(source) => (ApiError::Transport { call, source: source.without_url() }, None),
+                Err(source) => (
+                    ApiError::Transport {
+                        call,
+                        source: source.without_url(),
+                    },
+                    None,
+                ),
             };
             if !err.is_retryable() || attempt >= policy.max_attempts.max(1) {
                 return Err(err);
@@ -185,18 +210,26 @@ impl Http {
     }
 
     /// Sends and decodes a JSON answer.
-    pub async fn json<T: DeserializeOwned>(&self, call: &'static str, req: &Req, auth: &Auth) -> Result<T> {
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        req: &Req,
+        auth: &Auth,
+    ) -> Result<T> {
         let resp = self.send(call, req, auth).await?;
         decode(call, resp).await
     }
 }
 
 /// Reads and decodes a JSON body.
-pub(crate) async fn decode<T: DeserializeOwned>(call: &'static str, resp: reqwest::Response) -> Result<T> {
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|source| ApiError::Transport { call, source: source.without_url() })?;
+pub(crate) async fn decode<T: DeserializeOwned>(
+    call: &'static str,
+    resp: reqwest::Response,
+) -> Result<T> {
+    let bytes = resp.bytes().await.map_err(|source| ApiError::Transport {
+        call,
+        source: source.without_url(),
+    })?;
     serde_json::from_slice(&bytes).map_err(|source| ApiError::Decode { call, source })
 }
 
@@ -204,30 +237,39 @@ pub(crate) async fn decode<T: DeserializeOwned>(call: &'static str, resp: reqwes
 async fn status_error(call: &'static str, resp: reqwest::Response) -> ApiError {
     let status = resp.status();
     let body = resp.bytes().await.unwrap_or_default();
-    let (message, current_status) = match serde_json::from_slice::<ErrorBody>(&body) {
-        Ok(b) => (b.error, b.current_status),
-        Err(_) => {
-            let text = String::from_utf8_lossy(&body);
-            let text: String = text.chars().take(200).collect();
-            let text = if text.trim().is_empty() {
-                status.canonical_reason().unwrap_or("error").to_owned()
-            } else {
-                text
-            };
-            (text, None::<JobStatus>)
-        }
+    let (message, current_status) = if let Ok(b) = serde_json::from_slice::<ErrorBody>(&body) {
+        (b.error, b.current_status)
+    } else {
+        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        let text = if text.trim().is_empty() {
+            status.canonical_reason().unwrap_or("error").to_owned()
+        } else {
+            text
+        };
+        (text, None::<JobStatus>)
     };
-    ApiError::Status { call, status: status.as_u16(), message, current_status }
+    ApiError::Status {
+        call,
+        status: status.as_u16(),
+        message,
+        current_status,
+    }
 }
 
 /// Parses `Retry-After` (delta seconds or an HTTP date), capped at five minutes.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     let d = if let Ok(secs) = v.parse::<u64>() {
         Duration::from_secs(secs)
     } else {
         let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-        (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default()
+        (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default()
     };
     Some(d.min(Duration::from_secs(300)))
 }
@@ -246,7 +288,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 }

@@ -33,19 +33,28 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retry at all.
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// A policy with `max_attempts` attempts and the default delays.
     pub fn attempts(max_attempts: u32) -> Self {
-        Self { max_attempts: max_attempts.max(1), ..Self::default() }
+        Self {
+            max_attempts: max_attempts.max(1),
+            ..Self::default()
+        }
     }
 
     /// The delay before retry number `retry` (1-based): `initial * 2^(retry-1)`, capped, with
     /// "equal jitter" (a random value between half the delay and the delay).
     pub fn backoff(&self, retry: u32) -> Duration {
         let exp = retry.saturating_sub(1).min(20);
-        let base = self.initial_backoff.saturating_mul(1u32 << exp).min(self.max_backoff);
+        let base = self
+            .initial_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
         let half = base / 2;
         let jitter_ms = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
         half + Duration::from_millis(jitter_ms)

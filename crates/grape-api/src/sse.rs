@@ -43,7 +43,7 @@ pub(crate) fn take_events(buf: &mut String) -> Vec<Event> {
             let (field, value) = line.split_once(':').unwrap_or((line, ""));
             let value = value.strip_prefix(' ').unwrap_or(value);
             match field {
-                "event" => ev.event = value.to_owned(),
+                "event" => value.clone_into(&mut ev.event),
                 "data" => data_lines.push(value.to_owned()),
                 _ => {}
             }
@@ -53,7 +53,7 @@ pub(crate) fn take_events(buf: &mut String) -> Vec<Event> {
         }
         ev.data = data_lines.join("\n");
         if ev.event.is_empty() {
-            ev.event = "message".to_owned();
+            "message".clone_into(&mut ev.event);
         }
         out.push(ev);
     }
@@ -73,7 +73,13 @@ pub(crate) fn log_stream<S>(call: &'static str, body: S) -> LogLineStream
 where
     S: Stream<Item = reqwest::Result<Bytes>> + Send + Unpin + 'static,
 {
-    let state = State { body, buf: String::new(), raw: Vec::new(), pending: VecDeque::new(), done: false };
+    let state = State {
+        body,
+        buf: String::new(),
+        raw: Vec::new(),
+        pending: VecDeque::new(),
+        done: false,
+    };
     Box::pin(futures::stream::unfold(state, move |mut st| async move {
         loop {
             if let Some(item) = st.pending.pop_front() {
@@ -94,7 +100,10 @@ where
                 }
                 Some(Err(source)) => {
                     st.done = true;
-                    st.pending.push_back(Err(ApiError::Transport { call, source: source.without_url() }));
+                    st.pending.push_back(Err(ApiError::Transport {
+                        call,
+                        source: source.without_url(),
+                    }));
                 }
                 Some(Ok(chunk)) => {
                     // Convert only up to the last line break, so a UTF-8 character split between
@@ -131,10 +140,22 @@ mod tests {
     fn parses_events_across_chunks() {
         let mut buf = String::from(": keep-alive\n\nevent: log\ndata: {\"a\":1}\n\nevent: en");
         let evs = take_events(&mut buf);
-        assert_eq!(evs, vec![Event { event: "log".into(), data: "{\"a\":1}".into() }]);
+        assert_eq!(
+            evs,
+            vec![Event {
+                event: "log".into(),
+                data: "{\"a\":1}".into()
+            }]
+        );
         buf.push_str("d\ndata: {}\n\n");
         let evs = take_events(&mut buf);
-        assert_eq!(evs, vec![Event { event: "end".into(), data: "{}".into() }]);
+        assert_eq!(
+            evs,
+            vec![Event {
+                event: "end".into(),
+                data: "{}".into()
+            }]
+        );
         assert!(buf.is_empty());
     }
 }

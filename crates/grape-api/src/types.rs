@@ -207,22 +207,38 @@ pub struct StatusUpdate {
 impl StatusUpdate {
     /// RUNNING.
     pub fn running() -> Self {
-        Self { status: JobStatus::Running, error: None, result: None }
+        Self {
+            status: JobStatus::Running,
+            error: None,
+            result: None,
+        }
     }
 
     /// SUCCESS with an optional result.
     pub fn success(result: Option<Value>) -> Self {
-        Self { status: JobStatus::Success, error: None, result }
+        Self {
+            status: JobStatus::Success,
+            error: None,
+            result,
+        }
     }
 
     /// FAILED with an error message.
     pub fn failed(error: impl Into<String>) -> Self {
-        Self { status: JobStatus::Failed, error: Some(error.into()), result: None }
+        Self {
+            status: JobStatus::Failed,
+            error: Some(error.into()),
+            result: None,
+        }
     }
 
     /// CANCELLED.
     pub fn cancelled() -> Self {
-        Self { status: JobStatus::Cancelled, error: None, result: None }
+        Self {
+            status: JobStatus::Cancelled,
+            error: None,
+            result: None,
+        }
     }
 }
 

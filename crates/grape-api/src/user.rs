@@ -28,7 +28,10 @@ impl UserApiClient {
 
     /// A client with explicit options.
     pub fn with_options(base_url: &str, token: Secret, options: ClientOptions) -> Result<Self> {
-        Ok(Self { http: Http::new(base_url, options)?, auth: Auth::Bearer(token) })
+        Ok(Self {
+            http: Http::new(base_url, options)?,
+            auth: Auth::Bearer(token),
+        })
     }
 
     /// The Trellis base URL.
@@ -44,7 +47,11 @@ impl UserApiClient {
     }
 
     /// `GET /api/jobs?status=&limit=`: jobs, newest first.
-    pub async fn list_jobs(&self, status: Option<&JobStatus>, limit: Option<u32>) -> Result<Vec<Job>> {
+    pub async fn list_jobs(
+        &self,
+        status: Option<&JobStatus>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Job>> {
         const CALL: &str = "list_jobs";
         let mut req = Req::new(Method::GET, "/api/jobs");
         if let Some(s) = status {
@@ -60,7 +67,13 @@ impl UserApiClient {
     /// `GET /api/jobs/{id}`.
     pub async fn get_job(&self, id: Uuid) -> Result<Job> {
         const CALL: &str = "get_job";
-        self.http.json(CALL, &Req::new(Method::GET, format!("/api/jobs/{id}")), &self.auth).await
+        self.http
+            .json(
+                CALL,
+                &Req::new(Method::GET, format!("/api/jobs/{id}")),
+                &self.auth,
+            )
+            .await
     }
 
     /// `GET /api/jobs/{id}/logs?after_seq=`: the stored lines after `after_seq`.
@@ -90,20 +103,34 @@ impl UserApiClient {
     /// a cancel request delivered to its worker.
     pub async fn cancel_job(&self, id: Uuid) -> Result<Job> {
         const CALL: &str = "cancel_job";
-        self.http.json(CALL, &Req::new(Method::POST, format!("/api/jobs/{id}/cancel")), &self.auth).await
+        self.http
+            .json(
+                CALL,
+                &Req::new(Method::POST, format!("/api/jobs/{id}/cancel")),
+                &self.auth,
+            )
+            .await
     }
 
     /// `POST /api/jobs/{id}/retry`: a FAILED/CANCELLED job → a new QUEUED job (`retry_of` = id).
     pub async fn retry_job(&self, id: Uuid) -> Result<Job> {
         const CALL: &str = "retry_job";
-        self.http.json(CALL, &Req::new(Method::POST, format!("/api/jobs/{id}/retry")), &self.auth).await
+        self.http
+            .json(
+                CALL,
+                &Req::new(Method::POST, format!("/api/jobs/{id}/retry")),
+                &self.auth,
+            )
+            .await
     }
 
     /// `GET /api/workers`.
     pub async fn list_workers(&self) -> Result<Vec<Worker>> {
         const CALL: &str = "list_workers";
-        let list: WorkerList =
-            self.http.json(CALL, &Req::new(Method::GET, "/api/workers"), &self.auth).await?;
+        let list: WorkerList = self
+            .http
+            .json(CALL, &Req::new(Method::GET, "/api/workers"), &self.auth)
+            .await?;
         Ok(list.workers)
     }
 
@@ -111,7 +138,10 @@ impl UserApiClient {
     pub async fn delete_worker(&self, id: Uuid, admin_token: &Secret) -> Result<()> {
         const CALL: &str = "delete_worker";
         let req = Req::new(Method::DELETE, format!("/api/workers/{id}"));
-        self.http.send(CALL, &req, &Auth::Bearer(admin_token.clone())).await.map(|_| ())
+        self.http
+            .send(CALL, &req, &Auth::Bearer(admin_token.clone()))
+            .await
+            .map(|_| ())
     }
 
     /// `POST /api/cloud-identities` → 201 identity.
@@ -131,12 +161,20 @@ impl UserApiClient {
     /// `GET /healthz` (no token needed).
     pub async fn health(&self) -> Result<Health> {
         const CALL: &str = "health";
-        self.http.json(CALL, &Req::new(Method::GET, "/healthz"), &Auth::None).await
+        self.http
+            .json(CALL, &Req::new(Method::GET, "/healthz"), &Auth::None)
+            .await
     }
 
     /// `GET /api/openapi.json` (no token needed).
     pub async fn openapi(&self) -> Result<serde_json::Value> {
         const CALL: &str = "openapi";
-        self.http.json(CALL, &Req::new(Method::GET, "/api/openapi.json"), &Auth::None).await
+        self.http
+            .json(
+                CALL,
+                &Req::new(Method::GET, "/api/openapi.json"),
+                &Auth::None,
+            )
+            .await
     }
 }

@@ -27,11 +27,19 @@ pub struct WorkerApiClient {
 
 impl WorkerApiClient {
     /// A client for the worker `worker_id` of the Trellis at `base_url` (e.g. `http://host:8080`).
-    pub fn new(base_url: &str, worker_id: Uuid, token: Secret, options: ClientOptions) -> Result<Self> {
+    pub fn new(
+        base_url: &str,
+        worker_id: Uuid,
+        token: Secret,
+        options: ClientOptions,
+    ) -> Result<Self> {
         Ok(Self {
             http: Http::new(base_url, options)?,
             worker_id,
-            auth: Auth::Worker { id: worker_id, token },
+            auth: Auth::Worker {
+                id: worker_id,
+                token,
+            },
         })
     }
 
@@ -42,7 +50,9 @@ impl WorkerApiClient {
         request: &RegisterRequest,
         options: ClientOptions,
     ) -> Result<RegisterResponse> {
-        AdminClient::new(base_url, admin_token, options)?.register_worker(request).await
+        AdminClient::new(base_url, admin_token, options)?
+            .register_worker(request)
+            .await
     }
 
     /// This worker's id.
@@ -92,7 +102,9 @@ impl WorkerApiClient {
     /// ignored, so resending is safe). Bodies over [`ClientOptions::gzip_threshold`] are gzipped.
     pub async fn send_logs(&self, job_id: Uuid, lines: &[LogLine]) -> Result<LogAck> {
         const CALL: &str = "send_logs";
-        let batch = LogBatch { lines: lines.to_vec() };
+        let batch = LogBatch {
+            lines: lines.to_vec(),
+        };
         let threshold = self.http.options().gzip_threshold;
         let req = Req::new(Method::POST, format!("/api/jobs/{job_id}/logs"))
             .json(CALL, &batch)?
@@ -101,7 +113,11 @@ impl WorkerApiClient {
     }
 
     /// `POST /api/jobs/{id}/plan-artifact`: stores the plan JSON of a PLAN job this worker holds.
-    pub async fn upload_plan_artifact(&self, job_id: Uuid, plan: &Value) -> Result<PlanArtifactAck> {
+    pub async fn upload_plan_artifact(
+        &self,
+        job_id: Uuid,
+        plan: &Value,
+    ) -> Result<PlanArtifactAck> {
         const CALL: &str = "upload_plan_artifact";
         let threshold = self.http.options().gzip_threshold;
         let req = Req::new(Method::POST, format!("/api/jobs/{job_id}/plan-artifact"))
@@ -114,12 +130,17 @@ impl WorkerApiClient {
     /// holds the APPLY job whose `payload.plan_job_id` names it); `None` when none is stored.
     pub async fn download_plan_artifact(&self, plan_job_id: Uuid) -> Result<Option<Value>> {
         const CALL: &str = "download_plan_artifact";
-        let req = Req::new(Method::GET, format!("/api/jobs/{plan_job_id}/plan-artifact"));
+        let req = Req::new(
+            Method::GET,
+            format!("/api/jobs/{plan_job_id}/plan-artifact"),
+        );
         match self.http.json(CALL, &req, &self.auth).await {
             Ok(v) => Ok(Some(v)),
-            Err(ApiError::Status { status: 404, message, .. }) if message.contains("no plan artifact") => {
-                Ok(None)
-            }
+            Err(ApiError::Status {
+                status: 404,
+                message,
+                ..
+            }) if message.contains("no plan artifact") => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -135,7 +156,10 @@ pub struct AdminClient {
 impl AdminClient {
     /// A client with the admin token (`TRELLIS_ADMIN_TOKEN`).
     pub fn new(base_url: &str, admin_token: Secret, options: ClientOptions) -> Result<Self> {
-        Ok(Self { http: Http::new(base_url, options)?, auth: Auth::Bearer(admin_token) })
+        Ok(Self {
+            http: Http::new(base_url, options)?,
+            auth: Auth::Bearer(admin_token),
+        })
     }
 
     /// `POST /api/tendrils/register` → 201 with the worker id and its token (shown once).

@@ -12,22 +12,47 @@ use aws_config::{BehaviorVersion, Region};
 use grape_cloud_aws::{BaseCredentials, DiscoveryOptions, assume, discover};
 use grape_testkit::Moto;
 
-const ALL_REGIONS: &[&str] = &["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "sa-east-1"];
+const ALL_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "sa-east-1",
+];
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn populate(moto: &Moto, region: &str, subnets: usize) {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(moto.endpoint_url())
-        .credentials_provider(aws_credential_types::Credentials::new("AKIABENCH", "bench", None, None, "bench"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKIABENCH",
+            "bench",
+            None,
+            None,
+            "bench",
+        ))
         .load()
         .await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.expect("create vpc");
-    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_owned();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .expect("create vpc");
+    let vpc_id = vpc
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_owned();
     for i in 0..subnets {
         ec2.create_subnet()
             .vpc_id(&vpc_id)
@@ -51,7 +76,11 @@ async fn main() {
     let subnets = env_number("BENCH_SUBNETS", 200).clamp(1, 250);
     let iterations = env_number("BENCH_ITERATIONS", 3).max(1);
 
-    let moto = Moto::builder().startup_timeout(Duration::from_secs(90)).start().await.expect("start moto");
+    let moto = Moto::builder()
+        .startup_timeout(Duration::from_secs(90))
+        .start()
+        .await
+        .expect("start moto");
     let started = Instant::now();
     futures::future::join_all(regions.iter().map(|r| populate(&moto, r, subnets))).await;
     println!(
@@ -61,7 +90,8 @@ async fn main() {
         moto.endpoint_url()
     );
 
-    let base = BaseCredentials::from_static("AKIABENCH", "bench", None).with_endpoint_url(moto.endpoint_url());
+    let base = BaseCredentials::from_static("AKIABENCH", "bench", None)
+        .with_endpoint_url(moto.endpoint_url());
     let identity = grape_cloud_aws::AwsIdentity {
         regions: regions.iter().map(|r| (*r).to_owned()).collect(),
         endpoint_url: Some(moto.endpoint_url().to_owned()),
@@ -73,9 +103,17 @@ async fn main() {
     for (label, concurrency) in [("sequential", 1), ("parallel", regions.len())] {
         let options = DiscoveryOptions::new(regions.iter().copied()).concurrency(concurrency);
         let warm = discover(&creds, &options).await;
-        assert!(warm.errors.is_empty(), "discovery failed: {:?}", warm.errors);
+        assert!(
+            warm.errors.is_empty(),
+            "discovery failed: {:?}",
+            warm.errors
+        );
         let found = warm.subnets.iter().filter(|s| !s.is_default).count();
-        assert_eq!(found, regions.len() * subnets, "every created subnet is found");
+        assert_eq!(
+            found,
+            regions.len() * subnets,
+            "every created subnet is found"
+        );
         let mut samples = Vec::new();
         for _ in 0..iterations {
             let t = Instant::now();

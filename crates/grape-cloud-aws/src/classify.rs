@@ -34,8 +34,22 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     match err {
         SdkError::ServiceError(_) => {
-            let code = err.code().map(str::to_owned);
-            let aws_message = sanitize(err.message().unwrap_or_default(), ctx.secrets);
+            // AWS-compatible endpoints (moto, LocalStack) sometimes wrap query-protocol errors
+            // the EC2 way (`<Errors><Error>`), which the SDK does not parse: read them ourselves.
+            let body = err
+                .raw_response()
+                .and_then(|r| r.body().bytes())
+                .map(String::from_utf8_lossy);
+            let code = err
+                .code()
+                .map(str::to_owned)
+                .or_else(|| body.as_deref().and_then(|b| xml_element(b, "Code")));
+            let raw_message = err
+                .message()
+                .map(str::to_owned)
+                .or_else(|| body.as_deref().and_then(|b| xml_element(b, "Message")))
+                .unwrap_or_default();
+            let aws_message = sanitize(&raw_message, ctx.secrets);
             let request_id = err.meta().extra("aws_request_id").map(str::to_owned);
             let kind = classify(ctx.operation, code.as_deref(), Some(&aws_message), status);
             let shown_code = code
@@ -48,7 +62,11 @@ where
                 format!("{shown_code}: {aws_message}")
             };
             let message = format!("{} (AWS said {said})", hint(kind, ctx, &aws_message));
-            let detail = ServiceErrorDetail { code: shown_code, message: aws_message, request_id };
+            let detail = ServiceErrorDetail {
+                code: shown_code,
+                message: aws_message,
+                request_id,
+            };
             AwsError::Api {
                 operation: ctx.operation.to_owned(),
                 kind,
@@ -84,6 +102,20 @@ where
     }
 }
 
+/// The text of the first `<name>…</name>` element of an XML error body, unescaped.
+fn xml_element(body: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = body.find(&open)? + open.len();
+    let end = start + body[start..].find(&format!("</{name}>"))?;
+    let text = body[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    (!text.trim().is_empty()).then(|| text.trim().to_owned())
+}
+
 /// Classifies an AWS error by its code, message and HTTP status.
 pub(crate) fn classify(
     operation: &str,
@@ -95,8 +127,13 @@ pub(crate) fn classify(
     let web_identity = operation.ends_with("AssumeRoleWithWebIdentity");
     let assume = operation.starts_with("sts:AssumeRole");
     match code.unwrap_or_default() {
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
-        | "Forbidden" | "UnauthorizedAccess" | "NotAuthorized" => {
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "AuthorizationError"
+        | "Forbidden"
+        | "UnauthorizedAccess"
+        | "NotAuthorized" => {
             if message.contains("externalid") || message.contains("external id") {
                 AwsErrorKind::ExternalIdMismatch
             } else {
@@ -124,7 +161,10 @@ pub(crate) fn classify(
         | "IDPRejectedClaim"
         | "IDPRejectedClaimException"
         | "IDPCommunicationError" => AwsErrorKind::InvalidWebIdentityToken,
-        "ValidationError" | "ValidationException" | "InvalidParameterValue" | "InvalidInput"
+        "ValidationError"
+        | "ValidationException"
+        | "InvalidParameterValue"
+        | "InvalidInput"
         | "MalformedPolicyDocument" => {
             if assume && (message.contains("rolearn") || message.contains("role arn")) {
                 AwsErrorKind::InvalidRoleArn
@@ -135,8 +175,12 @@ pub(crate) fn classify(
         "RegionDisabledException" | "OptInRequired" | "InvalidRegion" => {
             AwsErrorKind::InvalidSettings
         }
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-        | "RequestThrottled" | "PriorRequestNotComplete" => AwsErrorKind::Throttled,
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException"
+        | "RequestThrottled"
+        | "PriorRequestNotComplete" => AwsErrorKind::Throttled,
         _ => match status {
             Some(401) => AwsErrorKind::InvalidCredentials,
             Some(403) => AwsErrorKind::AccessDenied,
@@ -225,7 +269,9 @@ fn hint(kind: AwsErrorKind, ctx: &CallContext<'_>, aws_message: &str) -> String 
             "cannot reach AWS at {}{}: check the worker's network and proxy, and the identity's \
              endpoint_url",
             ctx.endpoint_url.unwrap_or("the regional endpoint"),
-            ctx.region.map(|r| format!(" (region {r})")).unwrap_or_default()
+            ctx.region
+                .map(|r| format!(" (region {r})"))
+                .unwrap_or_default()
         ),
         AwsErrorKind::NoCredentials => "the worker has no AWS credentials".to_owned(),
         AwsErrorKind::Other => "AWS returned an error".to_owned(),
@@ -236,11 +282,16 @@ fn hint(kind: AwsErrorKind, ctx: &CallContext<'_>, aws_message: &str) -> String 
 /// `SignatureDoesNotMatch` (it holds the session token), and every known secret value.
 pub(crate) fn sanitize(message: &str, secrets: &[&str]) -> String {
     let lower = message.to_ascii_lowercase();
-    let cut = ["the canonical string", "canonical request", "string-to-sign", "string to sign"]
-        .iter()
-        .filter_map(|marker| lower.find(marker))
-        .min()
-        .unwrap_or(message.len());
+    let cut = [
+        "the canonical string",
+        "canonical request",
+        "string-to-sign",
+        "string to sign",
+    ]
+    .iter()
+    .filter_map(|marker| lower.find(marker))
+    .min()
+    .unwrap_or(message.len());
     let mut kept = message[..cut].trim_end().to_owned();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         kept = kept.replace(secret, "[REDACTED]");

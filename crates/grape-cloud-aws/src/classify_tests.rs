@@ -11,7 +11,11 @@ use crate::error::{AwsError, AwsErrorKind};
 const ROLE: &str = "arn:aws:iam::222222222222:role/vintner-target";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
-fn service_error(code: &str, message: &str, status: u16) -> SdkError<AssumeRoleError, HttpResponse> {
+fn service_error(
+    code: &str,
+    message: &str,
+    status: u16,
+) -> SdkError<AssumeRoleError, HttpResponse> {
     let meta = ErrorMetadata::builder()
         .code(code)
         .message(message)
@@ -111,10 +115,34 @@ const CASES: &[(&str, &str, u16, &str, AwsErrorKind)] = &[
         "ec2:DescribeSubnets",
         AwsErrorKind::InvalidCredentials,
     ),
-    ("Throttling", "Rate exceeded", 400, "iam:ListUsers", AwsErrorKind::Throttled),
-    ("RequestLimitExceeded", "Request limit exceeded.", 503, "ec2:DescribeVpcs", AwsErrorKind::Throttled),
-    ("", "", 403, "route53:ListHostedZones", AwsErrorKind::AccessDenied),
-    ("InternalFailure", "boom", 500, "route53:ListHostedZones", AwsErrorKind::Other),
+    (
+        "Throttling",
+        "Rate exceeded",
+        400,
+        "iam:ListUsers",
+        AwsErrorKind::Throttled,
+    ),
+    (
+        "RequestLimitExceeded",
+        "Request limit exceeded.",
+        503,
+        "ec2:DescribeVpcs",
+        AwsErrorKind::Throttled,
+    ),
+    (
+        "",
+        "",
+        403,
+        "route53:ListHostedZones",
+        AwsErrorKind::AccessDenied,
+    ),
+    (
+        "InternalFailure",
+        "boom",
+        500,
+        "route53:ListHostedZones",
+        AwsErrorKind::Other,
+    ),
 ];
 
 #[test]
@@ -129,23 +157,44 @@ fn classifies_sample_aws_errors() {
 #[test]
 fn access_denied_on_assume_names_the_principal_role_and_external_id() {
     let (_, message, status, _, _) = CASES[0];
-    let err = sdk_error(service_error("AccessDenied", message, status), &assume_ctx(Some("ext-42"), &[]));
+    let err = sdk_error(
+        service_error("AccessDenied", message, status),
+        &assume_ctx(Some("ext-42"), &[]),
+    );
     assert_eq!(err.kind(), AwsErrorKind::AccessDenied);
     let text = err.to_string();
-    assert!(text.starts_with("sts:AssumeRole failed [ACCESS_DENIED]: the trust policy of "), "{text}");
+    assert!(
+        text.starts_with("sts:AssumeRole failed [ACCESS_DENIED]: the trust policy of "),
+        "{text}"
+    );
     assert!(text.contains(&format!("the trust policy of {ROLE} must allow arn:aws:iam::111111111111:user/worker to call sts:AssumeRole with the condition sts:ExternalId = \"ext-42\"")), "{text}");
-    assert!(text.contains("AWS said AccessDenied: User: arn:aws:iam::111111111111:user/worker"), "{text}");
-    let AwsError::Api { source, code, .. } = &err else { panic!("not an Api error: {err:?}") };
+    assert!(
+        text.contains("AWS said AccessDenied: User: arn:aws:iam::111111111111:user/worker"),
+        "{text}"
+    );
+    let AwsError::Api { source, code, .. } = &err else {
+        panic!("not an Api error: {err:?}")
+    };
     assert_eq!(code.as_deref(), Some("AccessDenied"));
-    assert!(source.to_string().contains("request id req-123"), "{source}");
+    assert!(
+        source.to_string().contains("request id req-123"),
+        "{source}"
+    );
 }
 
 #[test]
 fn invalid_role_arn_message_shows_the_expected_form() {
     let (_, message, status, _, _) = CASES[7];
-    let err = sdk_error(service_error("ValidationError", message, status), &assume_ctx(None, &[]));
+    let err = sdk_error(
+        service_error("ValidationError", message, status),
+        &assume_ctx(None, &[]),
+    );
     assert_eq!(err.kind(), AwsErrorKind::InvalidRoleArn);
-    assert!(err.to_string().contains("use arn:aws:iam::<12-digit account id>:role/<name>"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("use arn:aws:iam::<12-digit account id>:role/<name>"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -156,7 +205,11 @@ fn network_failures_are_classified_and_name_the_endpoint() {
     ctx.endpoint_url = Some("http://127.0.0.1:9");
     let err = sdk_error(err, &ctx);
     assert_eq!(err.kind(), AwsErrorKind::Network);
-    assert!(err.to_string().contains("cannot reach AWS at http://127.0.0.1:9 (region us-east-1)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("cannot reach AWS at http://127.0.0.1:9 (region us-east-1)"),
+        "{err}"
+    );
     let timeout: SdkError<AssumeRoleError, HttpResponse> = SdkError::timeout_error("slow");
     assert_eq!(sdk_error(timeout, &ctx).kind(), AwsErrorKind::Network);
 }
@@ -167,11 +220,46 @@ fn secrets_and_canonical_requests_never_reach_the_message() {
         "The request signature we calculated does not match. key {SECRET} The Canonical String for this request should have been 'POST\n/\n\nx-amz-security-token:TOKENVALUE'"
     );
     let secrets = [SECRET];
-    let err = sdk_error(service_error("SignatureDoesNotMatch", &echoed, 403), &assume_ctx(None, &secrets));
-    let shown = format!("{err} {err:?} {:?}", std::error::Error::source(&err).map(ToString::to_string));
+    let err = sdk_error(
+        service_error("SignatureDoesNotMatch", &echoed, 403),
+        &assume_ctx(None, &secrets),
+    );
+    let shown = format!(
+        "{err} {err:?} {:?}",
+        std::error::Error::source(&err).map(ToString::to_string)
+    );
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(!shown.contains("TOKENVALUE"), "{shown}");
     assert!(shown.contains("[REDACTED]"), "{shown}");
     assert_eq!(sanitize("short", &[]), "short");
     assert!(sanitize(&"x".repeat(2000), &[]).chars().count() <= 601);
+}
+
+#[test]
+fn unparsed_ec2_style_error_bodies_are_read_as_a_fallback() {
+    // moto (and LocalStack) answer query-protocol auth failures with `<Errors><Error>`, which
+    // the SDK's STS and IAM parsers do not read.
+    let body = "<?xml version=\"1.0\"?>\n<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::111111111111:user/nobody is not authorized to perform: sts:AssumeRole &amp; more</Message></Error></Errors></ErrorResponse>";
+    let raw = HttpResponse::new(403.try_into().expect("status"), SdkBody::from(body));
+    let err = SdkError::service_error(
+        AssumeRoleError::generic(ErrorMetadata::builder().build()),
+        raw,
+    );
+    let err = sdk_error(err, &assume_ctx(None, &[]));
+    assert_eq!(err.kind(), AwsErrorKind::AccessDenied);
+    let text = err.to_string();
+    assert!(
+        text.contains("must allow arn:aws:iam::111111111111:user/nobody to call sts:AssumeRole"),
+        "{text}"
+    );
+    assert!(text.contains("(AWS said AccessDenied: User: arn:aws:iam::111111111111:user/nobody is not authorized to perform: sts:AssumeRole & more)"), "{text}");
+
+    let raw = HttpResponse::new(403.try_into().expect("status"), SdkBody::empty());
+    let err = SdkError::service_error(
+        AssumeRoleError::generic(ErrorMetadata::builder().build()),
+        raw,
+    );
+    let err = sdk_error(err, &assume_ctx(None, &[]));
+    assert_eq!(err.kind(), AwsErrorKind::AccessDenied);
+    assert!(err.to_string().ends_with("(AWS said HTTP 403)"), "{err}");
 }

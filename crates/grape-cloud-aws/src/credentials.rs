@@ -35,7 +35,11 @@ pub(crate) enum Signing {
 }
 
 /// Builds the SDK configuration every client of this crate starts from.
-pub(crate) async fn sdk_config(region: &str, endpoint_url: Option<&str>, signing: Signing) -> SdkConfig {
+pub(crate) async fn sdk_config(
+    region: &str,
+    endpoint_url: Option<&str>,
+    signing: Signing,
+) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .timeout_config(
@@ -49,9 +53,9 @@ pub(crate) async fn sdk_config(region: &str, endpoint_url: Option<&str>, signing
     }
     loader = match signing {
         Signing::DefaultChain => loader,
-        Signing::Provider(provider) => {
-            loader.credentials_provider(provider).identity_cache(IdentityCache::no_cache())
-        }
+        Signing::Provider(provider) => loader
+            .credentials_provider(provider)
+            .identity_cache(IdentityCache::no_cache()),
         Signing::Unsigned => loader.no_credentials(),
     };
     loader.load().await
@@ -76,7 +80,11 @@ impl BaseCredentials {
     /// The SDK's default provider chain: environment, profile, web identity, ECS task role,
     /// instance profile.
     pub fn default_chain() -> Self {
-        Self { source: BaseSource::DefaultChain, endpoint_url: None, region: None }
+        Self {
+            source: BaseSource::DefaultChain,
+            endpoint_url: None,
+            region: None,
+        }
     }
 
     /// Explicit keys (tests, or a worker configured with static keys).
@@ -94,7 +102,11 @@ impl BaseCredentials {
             endpoint_url: None,
             assumed_role_arn: None,
         };
-        Self { source: BaseSource::Static(creds), endpoint_url: None, region: None }
+        Self {
+            source: BaseSource::Static(creds),
+            endpoint_url: None,
+            region: None,
+        }
     }
 
     /// An endpoint override for the calls made with these credentials (STS when assuming an
@@ -144,18 +156,29 @@ impl BaseCredentials {
     /// Resolves the credentials to concrete keys, e.g. to hand the platform's own credentials to
     /// a worker job's Terraform through the environment.
     pub async fn resolve(&self, region: Option<&str>) -> Result<AwsCredentials, AwsError> {
-        let region = region.or(self.region.as_deref()).unwrap_or(DEFAULT_REGION).to_owned();
+        let region = region
+            .or(self.region.as_deref())
+            .unwrap_or(DEFAULT_REGION)
+            .to_owned();
         let endpoint_url = self.endpoint_url.clone();
         match &self.source {
-            BaseSource::Static(creds) => Ok(AwsCredentials { region, endpoint_url, ..creds.clone() }),
+            BaseSource::Static(creds) => Ok(AwsCredentials {
+                region,
+                endpoint_url,
+                ..creds.clone()
+            }),
             BaseSource::DefaultChain => {
-                let config = sdk_config(&region, endpoint_url.as_deref(), Signing::DefaultChain).await;
+                let config =
+                    sdk_config(&region, endpoint_url.as_deref(), Signing::DefaultChain).await;
                 let provider = config.credentials_provider().ok_or_else(|| AwsError::BaseCredentials {
                     message: "the default provider chain is disabled".to_owned(),
                     source: aws_credential_types::provider::error::CredentialsError::not_loaded_no_source(),
                 })?;
                 let creds = provider.provide_credentials().await.map_err(|source| {
-                    AwsError::BaseCredentials { message: source.to_string(), source }
+                    AwsError::BaseCredentials {
+                        message: source.to_string(),
+                        source,
+                    }
                 })?;
                 Ok(AwsCredentials::from_sdk(&creds, region, endpoint_url, None))
             }
@@ -224,7 +247,10 @@ impl AwsCredentials {
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![
             ("AWS_ACCESS_KEY_ID".to_owned(), self.access_key_id.clone()),
-            ("AWS_SECRET_ACCESS_KEY".to_owned(), self.secret_access_key.expose().to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_owned(),
+                self.secret_access_key.expose().to_owned(),
+            ),
         ];
         if let Some(token) = &self.session_token {
             env.push(("AWS_SESSION_TOKEN".to_owned(), token.expose().to_owned()));
@@ -251,7 +277,9 @@ impl AwsCredentials {
     pub fn needs_refresh(&self, margin: Duration) -> bool {
         self.expiration.is_some_and(|expiration| {
             let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::MAX);
-            Utc::now().checked_add_signed(margin).is_none_or(|deadline| deadline >= expiration)
+            Utc::now()
+                .checked_add_signed(margin)
+                .is_none_or(|deadline| deadline >= expiration)
         })
     }
 
@@ -270,8 +298,12 @@ impl AwsCredentials {
     /// one), honouring the endpoint override: build any service client from it.
     pub async fn sdk_config(&self, region: Option<&str>) -> SdkConfig {
         let provider = SharedCredentialsProvider::new(self.sdk_credentials());
-        sdk_config(region.unwrap_or(&self.region), self.endpoint_url.as_deref(), Signing::Provider(provider))
-            .await
+        sdk_config(
+            region.unwrap_or(&self.region),
+            self.endpoint_url.as_deref(),
+            Signing::Provider(provider),
+        )
+        .await
     }
 
     /// A serialisable description without any secret, for a job result.

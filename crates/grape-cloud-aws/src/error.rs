@@ -152,11 +152,17 @@ impl AwsError {
 
     /// A serialisable summary for a job's error or result: the kind and the full message.
     pub fn failure(&self) -> AwsFailure {
-        AwsFailure { kind: self.kind(), message: self.to_string() }
+        AwsFailure {
+            kind: self.kind(),
+            message: self.to_string(),
+        }
     }
 
     pub(crate) fn invalid(kind: AwsErrorKind, message: impl Into<String>) -> Self {
-        Self::InvalidSettings { kind, message: message.into() }
+        Self::InvalidSettings {
+            kind,
+            message: message.into(),
+        }
     }
 }
 

@@ -69,13 +69,19 @@ fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>
 impl AwsIdentity {
     /// An identity for `role_arn` with every other setting at its default.
     pub fn new(role_arn: impl Into<String>) -> Self {
-        Self { role_arn: role_arn.into(), ..Self::default() }
+        Self {
+            role_arn: role_arn.into(),
+            ..Self::default()
+        }
     }
 
     /// Parses the `settings` JSON of a Trellis cloud identity and validates it.
     pub fn from_settings(settings: &serde_json::Value) -> Result<Self, AwsError> {
         let identity: Self = serde_json::from_value(settings.clone()).map_err(|e| {
-            AwsError::invalid(AwsErrorKind::InvalidSettings, format!("the settings are not an AWS identity: {e}"))
+            AwsError::invalid(
+                AwsErrorKind::InvalidSettings,
+                format!("the settings are not an AWS identity: {e}"),
+            )
         })?;
         identity.validate()?;
         Ok(identity)
@@ -96,7 +102,9 @@ impl AwsIdentity {
         }
         let session = self.session_name();
         let session_ok = (2..=64).contains(&session.len())
-            && session.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+            && session
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
         if !session_ok {
             return Err(AwsError::invalid(
                 AwsErrorKind::InvalidSettings,
@@ -108,7 +116,9 @@ impl AwsIdentity {
         }
         for region in &self.regions {
             let ok = !region.is_empty()
-                && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                && region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if !ok {
                 return Err(AwsError::invalid(
                     AwsErrorKind::InvalidSettings,
@@ -134,7 +144,9 @@ impl AwsIdentity {
 
     /// The session duration (default one hour).
     pub fn duration(&self) -> Duration {
-        Duration::from_secs(u64::from(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS)))
+        Duration::from_secs(u64::from(
+            self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS),
+        ))
     }
 
     /// The regions, `["us-east-1"]` unless the identity lists some.
@@ -193,7 +205,9 @@ fn role_arn_problem(arn: &str) -> Option<&'static str> {
     let name_ok = !name.is_empty()
         && !name.ends_with('/')
         && name.len() <= 512
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c));
     if !name_ok {
         return Some("the role name may hold letters, digits and +=,.@_-/");
     }
@@ -223,22 +237,45 @@ mod tests {
 
     #[test]
     fn rejects_bad_settings_with_a_kind() {
-        for arn in ["not-an-arn", "arn:aws:iam::12345:role/x", "arn:aws:iam::123456789012:user/x",
-            "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:role/", "arn:aws:iam:eu-west-1:123456789012:role/x"]
-        {
+        for arn in [
+            "not-an-arn",
+            "arn:aws:iam::12345:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam:eu-west-1:123456789012:role/x",
+        ] {
             let err = AwsIdentity::new(arn).validate().expect_err(arn);
             assert_eq!(err.kind(), AwsErrorKind::InvalidRoleArn, "{arn}");
-            assert!(err.to_string().contains("arn:aws:iam::<12-digit account id>:role/<name>"));
+            assert!(
+                err.to_string()
+                    .contains("arn:aws:iam::<12-digit account id>:role/<name>")
+            );
         }
         let arn = "arn:aws:iam::123456789012:role/r";
         let bad = [
-            AwsIdentity { duration_seconds: Some(60), ..AwsIdentity::new(arn) },
-            AwsIdentity { session_name: Some("has space".into()), ..AwsIdentity::new(arn) },
-            AwsIdentity { regions: vec!["EU West".into()], ..AwsIdentity::new(arn) },
-            AwsIdentity { endpoint_url: Some("127.0.0.1:5000".into()), ..AwsIdentity::new(arn) },
+            AwsIdentity {
+                duration_seconds: Some(60),
+                ..AwsIdentity::new(arn)
+            },
+            AwsIdentity {
+                session_name: Some("has space".into()),
+                ..AwsIdentity::new(arn)
+            },
+            AwsIdentity {
+                regions: vec!["EU West".into()],
+                ..AwsIdentity::new(arn)
+            },
+            AwsIdentity {
+                endpoint_url: Some("127.0.0.1:5000".into()),
+                ..AwsIdentity::new(arn)
+            },
         ];
         for id in bad {
-            assert_eq!(id.validate().expect_err("invalid").kind(), AwsErrorKind::InvalidSettings);
+            assert_eq!(
+                id.validate().expect_err("invalid").kind(),
+                AwsErrorKind::InvalidSettings
+            );
         }
     }
 }

@@ -39,13 +39,13 @@ mod sts;
 
 pub use credentials::{AwsCredentials, BaseCredentials, CredentialsSummary};
 pub use discover::{
-    DEFAULT_CONCURRENCY, DiscoveredResources, DiscoveryError, DiscoveryOptions, HostedZone, IamUser,
-    SecurityGroup, Subnet, Vpc, discover,
+    DEFAULT_CONCURRENCY, DiscoveredResources, DiscoveryError, DiscoveryOptions, HostedZone,
+    IamUser, SecurityGroup, Subnet, Vpc, discover,
 };
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{
-    AwsIdentity, DEFAULT_DURATION_SECONDS, DEFAULT_REGION, DEFAULT_SESSION_NAME, MAX_DURATION_SECONDS,
-    MIN_DURATION_SECONDS, validate_role_arn,
+    AwsIdentity, DEFAULT_DURATION_SECONDS, DEFAULT_REGION, DEFAULT_SESSION_NAME,
+    MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, validate_role_arn,
 };
 pub use refresh::{CredentialRefresher, CredentialsHook, RefreshOptions, RefreshingProvider};
 pub use secret::SecretString;

@@ -91,7 +91,12 @@ impl CredentialRefresher {
             Arc::clone(&state),
             cancel.clone(),
         ));
-        Ok(Self { current: rx, state, cancel, task: Some(task) })
+        Ok(Self {
+            current: rx,
+            state,
+            cancel,
+            task: Some(task),
+        })
     }
 
     /// The latest credentials.
@@ -106,7 +111,9 @@ impl CredentialRefresher {
 
     /// A credentials provider for SDK clients that always hands out the latest set.
     pub fn provider(&self) -> RefreshingProvider {
-        RefreshingProvider { current: self.current.clone() }
+        RefreshingProvider {
+            current: self.current.clone(),
+        }
     }
 
     /// An SDK configuration signed through [`Self::provider`] for `region` (default: the primary
@@ -114,18 +121,29 @@ impl CredentialRefresher {
     pub async fn sdk_config(&self, region: Option<&str>) -> SdkConfig {
         let current = self.current();
         let provider = SharedCredentialsProvider::new(self.provider());
-        sdk_config(region.unwrap_or(&current.region), current.endpoint_url.as_deref(), Signing::Provider(provider))
-            .await
+        sdk_config(
+            region.unwrap_or(&current.region),
+            current.endpoint_url.as_deref(),
+            Signing::Provider(provider),
+        )
+        .await
     }
 
     /// How many times the credentials were renewed so far.
     pub fn refreshes(&self) -> u64 {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).refreshes
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refreshes
     }
 
     /// The failure of the latest refresh attempt, cleared by the next success.
     pub fn last_error(&self) -> Option<AwsFailure> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).last_error.clone()
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last_error
+            .clone()
     }
 
     /// Stops refreshing and waits for the background task to end.
@@ -148,7 +166,11 @@ impl Drop for CredentialRefresher {
 fn next_wait(creds: &AwsCredentials, options: &RefreshOptions) -> Option<Duration> {
     let expiration = creds.expiration?;
     let until_expiry = (expiration - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-    Some(until_expiry.saturating_sub(options.margin).max(options.min_interval))
+    Some(
+        until_expiry
+            .saturating_sub(options.margin)
+            .max(options.min_interval),
+    )
 }
 
 async fn refresh_loop(
@@ -186,7 +208,10 @@ async fn refresh_loop(
             }
             Err(err) => {
                 tracing::warn!(role_arn = %identity.role_arn, error = %err, "cannot renew AWS credentials; retrying");
-                state.lock().unwrap_or_else(PoisonError::into_inner).last_error = Some(err.failure());
+                state
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .last_error = Some(err.failure());
                 wait = Some(options.retry_delay);
             }
         }
@@ -229,8 +254,12 @@ mod tests {
     fn waits_until_margin_before_expiry_but_at_least_min_interval() {
         let options = RefreshOptions::default();
         let wait = next_wait(&creds(Some(chrono::Duration::hours(1))), &options).expect("expires");
-        assert!(wait > Duration::from_secs(3280) && wait <= Duration::from_secs(3300), "{wait:?}");
-        let wait = next_wait(&creds(Some(chrono::Duration::minutes(2))), &options).expect("expires");
+        assert!(
+            wait > Duration::from_secs(3280) && wait <= Duration::from_secs(3300),
+            "{wait:?}"
+        );
+        let wait =
+            next_wait(&creds(Some(chrono::Duration::minutes(2))), &options).expect("expires");
         assert_eq!(wait, options.min_interval);
         assert_eq!(next_wait(&creds(None), &options), None);
         assert!(creds(Some(chrono::Duration::minutes(2))).needs_refresh(options.margin));

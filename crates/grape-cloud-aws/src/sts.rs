@@ -16,10 +16,16 @@ use crate::secret::SecretString;
 /// credentials' one, else AWS's regional endpoint of the primary region.
 ///
 /// Returns temporary credentials carrying the identity's primary region and endpoint override.
-pub async fn assume(identity: &AwsIdentity, base: &BaseCredentials) -> Result<AwsCredentials, AwsError> {
+pub async fn assume(
+    identity: &AwsIdentity,
+    base: &BaseCredentials,
+) -> Result<AwsCredentials, AwsError> {
     identity.validate()?;
     let region = identity.primary_region().to_owned();
-    let endpoint_url = identity.endpoint_url.clone().or_else(|| base.endpoint_url().map(str::to_owned));
+    let endpoint_url = identity
+        .endpoint_url
+        .clone()
+        .or_else(|| base.endpoint_url().map(str::to_owned));
     let duration = i32::try_from(identity.duration().as_secs()).unwrap_or(i32::MAX);
     let token = match &identity.web_identity_token_file {
         Some(path) => Some(read_token(path).await?),
@@ -30,7 +36,11 @@ pub async fn assume(identity: &AwsIdentity, base: &BaseCredentials) -> Result<Aw
         None => base.secret_values(),
     };
     let ctx = CallContext {
-        operation: if token.is_some() { "sts:AssumeRoleWithWebIdentity" } else { "sts:AssumeRole" },
+        operation: if token.is_some() {
+            "sts:AssumeRoleWithWebIdentity"
+        } else {
+            "sts:AssumeRole"
+        },
         role_arn: Some(&identity.role_arn),
         external_id: identity.external_id.as_deref(),
         region: Some(&region),
@@ -63,7 +73,10 @@ pub async fn assume(identity: &AwsIdentity, base: &BaseCredentials) -> Result<Aw
             .map_err(|e| sdk_error(e, &ctx))?;
         (output.credentials, output.assumed_role_user)
     };
-    let credentials = credentials.ok_or(AwsError::MissingField { operation: ctx.operation, field: "Credentials" })?;
+    let credentials = credentials.ok_or(AwsError::MissingField {
+        operation: ctx.operation,
+        field: "Credentials",
+    })?;
     let creds = from_sts(&credentials, region, endpoint_url, user.as_ref());
     tracing::info!(
         role_arn = %identity.role_arn,
@@ -78,7 +91,10 @@ pub async fn assume(identity: &AwsIdentity, base: &BaseCredentials) -> Result<Aw
 async fn read_token(path: &std::path::Path) -> Result<SecretString, AwsError> {
     let token = tokio::fs::read_to_string(path)
         .await
-        .map_err(|source| AwsError::TokenFile { path: path.to_path_buf(), source })?;
+        .map_err(|source| AwsError::TokenFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let token = SecretString::new(token.trim());
     if token.expose().is_empty() {
         return Err(AwsError::invalid(
@@ -137,7 +153,10 @@ pub async fn verify(creds: &AwsCredentials) -> Result<CallerIdentity, AwsError> 
         .await
         .map_err(|e| sdk_error(e, &ctx))?;
     let field = |value: Option<&str>, field| {
-        value.map(str::to_owned).ok_or(AwsError::MissingField { operation: ctx.operation, field })
+        value.map(str::to_owned).ok_or(AwsError::MissingField {
+            operation: ctx.operation,
+            field,
+        })
     };
     Ok(CallerIdentity {
         account: field(output.account(), "Account")?,

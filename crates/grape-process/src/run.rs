@@ -80,7 +80,14 @@ impl Command {
                 self.redactor.add(&v.to_string_lossy());
             }
         }
-        if let Err(source) = std::fs::read_dir(&self.cwd) {
+        let cwd_ok = std::fs::metadata(&self.cwd).and_then(|m| {
+            if m.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::from(io::ErrorKind::NotADirectory))
+            }
+        });
+        if let Err(source) = cwd_ok {
             return Err(ProcessError::Cwd {
                 program,
                 cwd: self.cwd.clone(),

@@ -393,9 +393,9 @@ async fn pdeathsig_helper() {
         return;
     }
     let sink = |_: OutputStream, text: &str| println!("{text}");
-    println!("helper {}", std::process::id());
+    println!("PDEATHSIG-HELPER={}", std::process::id());
     // Prints the pid of its child, then blocks until killed.
-    let _ = sh("echo child $$; exec sleep 300")
+    let _ = sh("echo PDEATHSIG-CHILD=$$; exec sleep 300")
         .run(&sink, &CancellationToken::new())
         .await;
 }
@@ -408,18 +408,30 @@ async fn children_die_with_a_killed_parent() {
     let run = Command::new(exe, "/")
         .inherit_env(&["PATH"])
         .env("GRAPE_PROCESS_PDEATHSIG_HELPER", "1")
-        .args(["pdeathsig_helper", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "pdeathsig_helper",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .timeout(Some(Duration::from_secs(60)))
         .run(&sink, &cancel);
+    let run = async {
+        let report = run.await;
+        // Stops the watcher below if the helper ended on its own.
+        cancel.cancel();
+        report
+    };
     let kill = async {
         let (helper, child) = loop {
+            assert!(!cancel.is_cancelled(), "helper did not start");
             tokio::time::sleep(Duration::from_millis(20)).await;
             let out = sink.of(OutputStream::Stdout);
             let find = |p: &str| {
                 out.iter()
-                    .find_map(|l| l.strip_prefix(p).map(|n| n.trim().parse::<i32>().unwrap()))
+                    .find_map(|l| l.split(p).nth(1).map(|n| n.trim().parse::<i32>().unwrap()))
             };
-            if let (Some(h), Some(c)) = (find("helper "), find("child ")) {
+            if let (Some(h), Some(c)) = (find("PDEATHSIG-HELPER="), find("PDEATHSIG-CHILD=")) {
                 break (h, c);
             }
         };
@@ -434,5 +446,8 @@ async fn children_die_with_a_killed_parent() {
     let report = report.unwrap();
     assert_eq!(report.signal, Some(9), "{report:?}");
     assert!(!report.timed_out);
-    assert!(wait_gone(child as u32).await, "child {child} survived its killed parent");
+    assert!(
+        wait_gone(child as u32).await,
+        "child {child} survived its killed parent"
+    );
 }

@@ -36,6 +36,12 @@ pub trait JobServices: Send + Sync {
 pub trait CloudEnv: Send + Sync {
     /// The environment variables a child needs (for AWS: `AWS_ACCESS_KEY_ID`, …, `AWS_REGION`).
     fn env(&self) -> Vec<(String, String)>;
+
+    /// The current AWS credentials, when these are AWS credentials (for handlers that call AWS
+    /// APIs themselves, like discovery).
+    fn aws_credentials(&self) -> Option<Arc<grape_cloud_aws::AwsCredentials>> {
+        None
+    }
 }
 
 /// The job being run and the means to run it.

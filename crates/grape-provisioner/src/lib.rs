@@ -11,6 +11,7 @@
 //! signals) belongs to the caller: `tendril` for workers, `grape` for local runs.
 #![warn(missing_docs)]
 
+pub mod cloud;
 mod context;
 mod error;
 pub mod handlers;

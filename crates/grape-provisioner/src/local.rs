@@ -126,7 +126,8 @@ impl std::fmt::Debug for LocalRunner {
 }
 
 impl LocalRunner {
-    /// Runs `job` with `handler`: creates its workspace (mode 0700), runs, removes the workspace.
+    /// Runs `job` with `handler`: assumes its cloud identity (unless [`LocalRunner::cloud`] is
+    /// set), creates its workspace (mode 0700), runs, removes the workspace.
     pub async fn run(
         &self,
         handler: &dyn JobHandler,
@@ -135,6 +136,12 @@ impl LocalRunner {
         redactor: Redactor,
         cancel: CancellationToken,
     ) -> Result<Option<Value>, JobError> {
+        let cloud = match &self.cloud {
+            Some(cloud) => Some(cloud.clone()),
+            None => crate::cloud::open_session(&job, &self.settings, &redactor)
+                .await?
+                .map(|s| s as Arc<dyn CloudEnv>),
+        };
         let workspace = create_workspace(&self.work_dir, job.id)?;
         let ctx = JobContext {
             job,
@@ -144,7 +151,7 @@ impl LocalRunner {
             redactor,
             services: self.services.clone(),
             settings: self.settings.clone(),
-            cloud: self.cloud.clone(),
+            cloud,
         };
         let result = handler.run(&ctx).await;
         if let Err(e) = tokio::fs::remove_dir_all(&workspace).await {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use grape_api::Secret;
+use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 
 /// Settings shared by every job a worker or the CLI runs.
 #[derive(Debug, Clone)]
@@ -19,6 +20,11 @@ pub struct ProvisionerSettings {
     /// Variables every child gets with these values (e.g. `TF_PLUGIN_CACHE_DIR`). Not secrets:
     /// credentials reach children through [`JobContext::cloud`](crate::JobContext::cloud).
     pub env: Vec<(String, String)>,
+    /// The worker's own AWS credentials, from which job identities are assumed (and which
+    /// worker jobs use as the platform's credentials). Default: the SDK's provider chain.
+    pub aws_base: BaseCredentials,
+    /// When assumed credentials are renewed during long jobs.
+    pub aws_refresh: RefreshOptions,
 }
 
 impl Default for ProvisionerSettings {
@@ -32,6 +38,8 @@ impl Default for ProvisionerSettings {
                 .map(String::from)
                 .collect(),
             env: Vec::new(),
+            aws_base: BaseCredentials::default_chain(),
+            aws_refresh: RefreshOptions::default(),
         }
     }
 }

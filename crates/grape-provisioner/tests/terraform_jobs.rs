@@ -425,3 +425,22 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn a_git_source_is_cloned_from_a_bare_repository() {
+    let h = Harness::new().await;
+    let remote = grape_testkit::GitRemote::new().expect("bare repo");
+    let files = config("");
+    let main = files["main.tf"].as_str().unwrap();
+    remote.commit(&[("infra/main.tf", main), ("README.md", "not terraform")], "add infra").expect("commit");
+    remote.tag("v1", "HEAD").expect("tag");
+    let payload = json!({
+        "source": { "git": { "url": remote.url(), "ref": "v1", "path": "infra" } },
+        "variables": { "greeting": "from git", "db_password": PASSWORD },
+        "state_key": "vines/git.tfstate",
+    });
+    let (_, plan) = h.run(&PlanHandler, JobType::Plan, payload).await;
+    let plan = plan.expect("plan of a git source").expect("result");
+    assert_eq!(plan["summary"]["add"], 1, "{plan}");
+    assert!(h.all_lines().contains("checked out commit"), "{}", h.all_lines());
+}

@@ -70,7 +70,9 @@ pub enum BackendError {
         value: String,
     },
     /// The configuration declares a backend of another type than the one the wrapper manages.
-    #[error("the configuration declares backend {found:?}; the worker manages state in an \"s3\" backend: remove the backend block")]
+    #[error(
+        "the configuration declares backend {found:?}; the worker manages state in an \"s3\" backend: remove the backend block"
+    )]
     Conflict {
         /// The backend type found in the configuration.
         found: String,
@@ -98,7 +100,10 @@ pub fn validate_state_key(key: &str) -> Result<(), BackendError> {
     if key.ends_with('/') {
         return bad("it ends with '/'");
     }
-    if key.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+    if key
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
         return bad("it contains whitespace, a backslash or a control character");
     }
     for segment in key.split('/') {
@@ -137,7 +142,11 @@ pub struct S3Backend {
 
 impl S3Backend {
     /// A backend with the defaults for `bucket`/`region` and the given key and credentials.
-    pub fn new(key: impl Into<String>, access_key: Secret, secret_key: Secret) -> Result<Self, BackendError> {
+    pub fn new(
+        key: impl Into<String>,
+        access_key: Secret,
+        secret_key: Secret,
+    ) -> Result<Self, BackendError> {
         let key = key.into();
         validate_state_key(&key)?;
         Ok(Self {
@@ -185,11 +194,13 @@ impl S3Backend {
                 name: "SUPABASE_STORAGE_KEY_ID",
             },
         )?;
-        let secret = get(&["SUPABASE_STORAGE_SECRET_KEY", "SUPABASE_S3_STORAGE_SECRET_KEY"]).ok_or(
-            BackendError::Missing {
-                name: "SUPABASE_STORAGE_SECRET_KEY",
-            },
-        )?;
+        let secret = get(&[
+            "SUPABASE_STORAGE_SECRET_KEY",
+            "SUPABASE_S3_STORAGE_SECRET_KEY",
+        ])
+        .ok_or(BackendError::Missing {
+            name: "SUPABASE_STORAGE_SECRET_KEY",
+        })?;
         let mut backend = Self::new(key, Secret::new(access), Secret::new(secret))?;
         if let Some(bucket) = get(&["SUPABASE_S3_BUCKET"]) {
             bucket.clone_into(&mut backend.bucket);
@@ -225,7 +236,10 @@ impl S3Backend {
             ("region", self.region.clone()),
         ];
         if let Some(endpoint) = &self.endpoint {
-            settings.push(("endpoints", format!("{{s3={}}}", hcl_string(endpoint.as_str()))));
+            settings.push((
+                "endpoints",
+                format!("{{s3={}}}", hcl_string(endpoint.as_str())),
+            ));
             settings.push(("use_path_style", "true".into()));
             settings.push(("skip_credentials_validation", "true".into()));
             settings.push(("skip_requesting_account_id", "true".into()));
@@ -300,7 +314,9 @@ mod tests {
         for ok in ["a", "vines/web/terraform.tfstate", "x-1_2.tfstate"] {
             assert!(validate_state_key(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/abs", "a/../b", "..", "a//b", "a/", "a b", "a\\b", "./a"] {
+        for bad in [
+            "", "/abs", "a/../b", "..", "a//b", "a/", "a b", "a\\b", "./a",
+        ] {
             assert!(validate_state_key(bad).is_err(), "{bad}");
         }
     }
@@ -308,7 +324,10 @@ mod tests {
     #[test]
     fn from_env_map_reads_worker_settings_and_keeps_secrets_out_of_args() {
         let env: HashMap<String, String> = [
-            ("SUPABASE_S3_ENDPOINT", "http://127.0.0.1:9000/storage/v1/s3"),
+            (
+                "SUPABASE_S3_ENDPOINT",
+                "http://127.0.0.1:9000/storage/v1/s3",
+            ),
             ("SUPABASE_S3_REGION", "eu-west-1"),
             ("SUPABASE_STORAGE_KEY_ID", "AKIDEXAMPLE"),
             ("SUPABASE_STORAGE_SECRET_KEY", "s3cr3t-value"),
@@ -320,12 +339,19 @@ mod tests {
         assert_eq!(b.bucket, DEFAULT_BUCKET);
         assert_eq!(b.region, "eu-west-1");
         let args = b.init_args().join(" ");
-        assert!(args.contains("-backend-config=endpoints={s3=\"http://127.0.0.1:9000/storage/v1/s3\"}"));
+        assert!(
+            args.contains("-backend-config=endpoints={s3=\"http://127.0.0.1:9000/storage/v1/s3\"}")
+        );
         assert!(args.contains("-backend-config=use_lockfile=true"));
         assert!(!args.contains("s3cr3t") && !args.contains("AKIDEXAMPLE"));
         assert!(!format!("{b:?}").contains("s3cr3t"));
         assert_eq!(b.lock_key(), "vines/a/terraform.tfstate.tflock");
         let missing = S3Backend::from_env_map(&HashMap::<String, String>::new(), "k").unwrap_err();
-        assert_eq!(missing, BackendError::Missing { name: "SUPABASE_STORAGE_KEY_ID" });
+        assert_eq!(
+            missing,
+            BackendError::Missing {
+                name: "SUPABASE_STORAGE_KEY_ID"
+            }
+        );
     }
 }

@@ -153,7 +153,11 @@ pub fn parse_text_diagnostics(lines: &[String]) -> Vec<Diagnostic> {
         let start = trimmed
             .strip_prefix("Error: ")
             .map(|s| (Severity::Error, s))
-            .or_else(|| trimmed.strip_prefix("Warning: ").map(|s| (Severity::Warning, s)));
+            .or_else(|| {
+                trimmed
+                    .strip_prefix("Warning: ")
+                    .map(|s| (Severity::Warning, s))
+            });
         if let Some((severity, summary)) = start {
             if let Some((d, detail)) = current.take() {
                 out.push(finish(d, &detail));
@@ -163,9 +167,9 @@ pub fn parse_text_diagnostics(lines: &[String]) -> Vec<Diagnostic> {
             current = Some((d, Vec::new()));
         } else if let Some((_, detail)) = current.as_mut() {
             let is_location = trimmed.starts_with("on ") && trimmed.ends_with(':');
-            let is_snippet = trimmed
-                .split_once(':')
-                .is_some_and(|(n, _)| !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit()));
+            let is_snippet = trimmed.split_once(':').is_some_and(|(n, _)| {
+                !n.is_empty() && n.trim().chars().all(|c| c.is_ascii_digit())
+            });
             if !is_location && !is_snippet {
                 detail.push(trimmed.trim_end().to_owned());
             }
@@ -205,7 +209,10 @@ mod tests {
         let d = parse_text_diagnostics(&lines);
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].summary, "Unsupported argument");
-        assert_eq!(d[0].detail, "An argument named \"nope\" is not expected here.");
+        assert_eq!(
+            d[0].detail,
+            "An argument named \"nope\" is not expected here."
+        );
         assert!(d[0].is_error());
         assert_eq!(d[1].severity, Severity::Warning);
         assert_eq!(d[1].detail, "more");

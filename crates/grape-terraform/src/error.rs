@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use grape_process::{ExitReport, ProcessError};
 
+use crate::Diagnostic;
 use crate::backend::BackendError;
 use crate::version::{ParseVersionError, Version};
-use crate::Diagnostic;
 
 /// The lock holder, as Terraform reports it in "Error acquiring the state lock".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,7 +43,9 @@ impl LockInfo {
             if line.is_empty() {
                 break;
             }
-            let Some((k, v)) = line.split_once(':') else { break };
+            let Some((k, v)) = line.split_once(':') else {
+                break;
+            };
             let v = v.trim().to_owned();
             match k.trim() {
                 "ID" => info.id = v,

@@ -36,6 +36,7 @@
 mod backend;
 mod diagnostic;
 mod error;
+mod exec;
 mod options;
 mod plan;
 mod render;
@@ -47,26 +48,27 @@ mod version;
 mod workdir;
 
 pub use backend::{
-    validate_state_key, BackendError, S3Backend, Secret, BACKEND_FILE, DEFAULT_BUCKET,
-    DEFAULT_REGION,
+    BACKEND_FILE, BackendError, DEFAULT_BUCKET, DEFAULT_REGION, S3Backend, Secret,
+    validate_state_key,
 };
-pub use diagnostic::{parse_text_diagnostics, Diagnostic, Pos, Range, Severity, Snippet};
-pub use error::{LockInfo, TerraformError, LOCK_SUMMARY};
+pub use diagnostic::{Diagnostic, Pos, Range, Severity, Snippet, parse_text_diagnostics};
+pub use error::{LOCK_SUMMARY, LockInfo, TerraformError};
+pub use exec::RunResult;
 pub use options::{
     ApplyOutcome, DestroyOptions, InitOptions, OutputValue, PlanOptions, PlanOutcome,
     ValidateResult,
 };
 pub use plan::{Change, PlanJson, ResourceChange, ShownPlan};
 pub use render::render;
-pub use sensitive::{redact_sensitive_plan, MASK};
+pub use sensitive::{MASK, redact_sensitive_plan};
 pub use stream::{RunIo, UiEventSink};
 pub use terraform::{
-    discard_lines, Terraform, TerraformBuilder, DEFAULT_GRACE, DEFAULT_MIN_VERSION, FIXED_ENV,
-    INHERITED_ENV,
+    DEFAULT_GRACE, DEFAULT_MIN_VERSION, FIXED_ENV, INHERITED_ENV, Terraform, TerraformBuilder,
+    discard_lines,
 };
 pub use ui::{
     Action, ApplyHook, ChangeSummary, ProvisionHook, RefreshHook, ResourceAddr,
     ResourceChangeEvent, UiEvent, UiOutput,
 };
 pub use version::{ParseVersionError, Version, VersionInfo};
-pub use workdir::{RunResult, WorkingDir};
+pub use workdir::WorkingDir;

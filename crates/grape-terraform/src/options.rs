@@ -8,8 +8,8 @@ use grape_process::ExitReport;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ui::{ChangeSummary, ResourceChangeEvent, UiEvent, UiOutput};
 use crate::Diagnostic;
+use crate::ui::{ChangeSummary, ResourceChangeEvent, UiEvent, UiOutput};
 
 /// Options of `terraform init`. The state backend is a property of the
 /// [`WorkingDir`](crate::WorkingDir) (every later command needs its credentials too).

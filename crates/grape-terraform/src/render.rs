@@ -51,7 +51,11 @@ pub fn render(event: &UiEvent, message: &str) -> Vec<String> {
         UiEvent::ChangeSummary(s) => one(match s.operation.as_str() {
             "apply" => format!(
                 "Apply complete! Resources: {}{} added, {} changed, {} destroyed.",
-                if s.import > 0 { format!("{} imported, ", s.import) } else { String::new() },
+                if s.import > 0 {
+                    format!("{} imported, ", s.import)
+                } else {
+                    String::new()
+                },
                 s.add,
                 s.change,
                 s.remove
@@ -59,7 +63,11 @@ pub fn render(event: &UiEvent, message: &str) -> Vec<String> {
             "destroy" => format!("Destroy complete! Resources: {} destroyed.", s.remove),
             _ => format!(
                 "Plan: {}{} to add, {} to change, {} to destroy.",
-                if s.import > 0 { format!("{} to import, ", s.import) } else { String::new() },
+                if s.import > 0 {
+                    format!("{} to import, ", s.import)
+                } else {
+                    String::new()
+                },
                 s.add,
                 s.change,
                 s.remove
@@ -67,7 +75,11 @@ pub fn render(event: &UiEvent, message: &str) -> Vec<String> {
         }),
         UiEvent::ApplyStart(h) => {
             let (ing, _, _) = verbs(&h.action);
-            let id = if h.action == Action::Create { String::new() } else { id_suffix(h) };
+            let id = if h.action == Action::Create {
+                String::new()
+            } else {
+                id_suffix(h)
+            };
             one(format!("{}: {ing}...{id}", h.resource.addr))
         }
         UiEvent::ApplyProgress(h) => {
@@ -127,7 +139,14 @@ pub fn render(event: &UiEvent, message: &str) -> Vec<String> {
                 return Vec::new();
             }
             let applied = outputs.values().any(|o| o.action.is_none());
-            let mut lines = vec![if applied { "Outputs:" } else { "Changes to Outputs:" }.to_owned()];
+            let mut lines = vec![
+                if applied {
+                    "Outputs:"
+                } else {
+                    "Changes to Outputs:"
+                }
+                .to_owned(),
+            ];
             for (name, o) in outputs {
                 let line = match (&o.action, o.sensitive, &o.value) {
                     (Some(a), sensitive, _) => format!(
@@ -166,27 +185,39 @@ mod tests {
     fn renders_familiar_lines() {
         let res = r#""resource":{"addr":"aws_instance.x","resource_type":"aws_instance","resource_name":"x"}"#;
         assert_eq!(
-            r(&format!(r#"{{"type":"apply_start","hook":{{{res},"action":"create"}}}}"#)),
+            r(&format!(
+                r#"{{"type":"apply_start","hook":{{{res},"action":"create"}}}}"#
+            )),
             ["aws_instance.x: Creating..."]
         );
         assert_eq!(
-            r(&format!(r#"{{"type":"apply_complete","hook":{{{res},"action":"create","id_key":"id","id_value":"i-1","elapsed_seconds":2}}}}"#)),
+            r(&format!(
+                r#"{{"type":"apply_complete","hook":{{{res},"action":"create","id_key":"id","id_value":"i-1","elapsed_seconds":2}}}}"#
+            )),
             ["aws_instance.x: Creation complete after 2s [id=i-1]"]
         );
         assert_eq!(
-            r(&format!(r#"{{"type":"apply_progress","hook":{{{res},"action":"delete","elapsed_seconds":10}}}}"#)),
+            r(&format!(
+                r#"{{"type":"apply_progress","hook":{{{res},"action":"delete","elapsed_seconds":10}}}}"#
+            )),
             ["aws_instance.x: Still destroying... [10s elapsed]"]
         );
         assert_eq!(
-            r(r#"{"type":"change_summary","changes":{"add":1,"change":0,"import":0,"remove":0,"operation":"plan"}}"#),
+            r(
+                r#"{"type":"change_summary","changes":{"add":1,"change":0,"import":0,"remove":0,"operation":"plan"}}"#
+            ),
             ["Plan: 1 to add, 0 to change, 0 to destroy."]
         );
         assert_eq!(
-            r(r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Bad","detail":"Very bad"}}"#),
+            r(
+                r#"{"type":"diagnostic","diagnostic":{"severity":"error","summary":"Bad","detail":"Very bad"}}"#
+            ),
             ["Error: Bad", "  Very bad"]
         );
         assert_eq!(
-            r(r#"{"type":"outputs","outputs":{"a":{"sensitive":false,"type":"string","value":"v"},"p":{"sensitive":true,"type":"string"}}}"#),
+            r(
+                r#"{"type":"outputs","outputs":{"a":{"sensitive":false,"type":"string","value":"v"},"p":{"sensitive":true,"type":"string"}}}"#
+            ),
             ["Outputs:", "  a = \"v\"", "  p = <sensitive>"]
         );
     }

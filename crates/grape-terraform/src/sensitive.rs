@@ -33,7 +33,9 @@ fn apply_mask(value: &mut Value, mask: &Value) {
 }
 
 fn mask_change(change: &mut Value) {
-    let Some(obj) = change.as_object_mut() else { return };
+    let Some(obj) = change.as_object_mut() else {
+        return;
+    };
     for (val, sens) in [("before", "before_sensitive"), ("after", "after_sensitive")] {
         let mask = obj.get(sens).cloned().unwrap_or(Value::Null);
         if let Some(v) = obj.get_mut(val) {
@@ -52,7 +54,10 @@ fn mask_module(module: &mut Value) {
             }
         }
     }
-    if let Some(children) = module.get_mut("child_modules").and_then(Value::as_array_mut) {
+    if let Some(children) = module
+        .get_mut("child_modules")
+        .and_then(Value::as_array_mut)
+    {
         for c in children {
             mask_module(c);
         }
@@ -60,7 +65,9 @@ fn mask_module(module: &mut Value) {
 }
 
 fn mask_outputs(outputs: Option<&mut Value>) {
-    let Some(Value::Object(outputs)) = outputs.map(|o| &mut *o) else { return };
+    let Some(Value::Object(outputs)) = outputs.map(|o| &mut *o) else {
+        return;
+    };
     for o in outputs.values_mut() {
         if o.get("sensitive").and_then(Value::as_bool) == Some(true)
             && let Some(v) = o.get_mut("value")
@@ -99,7 +106,10 @@ pub fn redact_sensitive_plan(plan: &Value) -> Value {
         }
     }
     mask_values(plan.get_mut("planned_values"));
-    mask_values(plan.get_mut("prior_state").and_then(|p| p.get_mut("values")));
+    mask_values(
+        plan.get_mut("prior_state")
+            .and_then(|p| p.get_mut("values")),
+    );
     let sensitive_vars: Vec<String> = plan
         .pointer("/configuration/root_module/variables")
         .and_then(Value::as_object)
@@ -141,7 +151,13 @@ mod tests {
         let masked = redact_sensitive_plan(&plan);
         assert!(!masked.to_string().contains("hunter2"), "{masked}");
         assert_eq!(masked["variables"]["name"]["value"], "n");
-        assert_eq!(masked["resource_changes"][0]["change"]["after"]["list"][0], "a");
-        assert_eq!(masked["planned_values"]["root_module"]["resources"][0]["values"]["x"], 1);
+        assert_eq!(
+            masked["resource_changes"][0]["change"]["after"]["list"][0],
+            "a"
+        );
+        assert_eq!(
+            masked["planned_values"]["root_module"]["resources"][0]["values"]["x"],
+            1
+        );
     }
 }

@@ -223,7 +223,7 @@ impl Terraform {
                 source,
             })?;
         if !out.report.success() {
-            return Err(crate::workdir::failure("version", Vec::new(), out.report));
+            return Err(crate::exec::failure("version", Vec::new(), out.report));
         }
         serde_json::from_str(&out.stdout).map_err(|source| TerraformError::Json {
             command: "version".into(),

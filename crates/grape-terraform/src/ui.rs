@@ -362,13 +362,21 @@ mod tests {
     #[test]
     fn parses_known_and_unknown_messages() {
         let (ev, _) = UiEvent::parse(r#"{"@level":"info","@message":"Terraform 1.15.5","type":"version","terraform":"1.15.5","ui":"1.3"}"#).unwrap();
-        assert_eq!(ev, UiEvent::Version { terraform: "1.15.5".into(), ui: "1.3".into() });
+        assert_eq!(
+            ev,
+            UiEvent::Version {
+                terraform: "1.15.5".into(),
+                ui: "1.3".into()
+            }
+        );
         let (ev, msg) = UiEvent::parse(r#"{"@message":"x","type":"brand_new","foo":1}"#).unwrap();
         assert!(matches!(ev, UiEvent::Unknown { ref kind, .. } if kind == "brand_new"));
         assert_eq!(msg, "x");
         assert!(UiEvent::parse("plain text").is_none());
         let (ev, _) = UiEvent::parse(r#"{"type":"planned_change","change":{"resource":{"addr":"a.b","resource_type":"a","resource_name":"b"},"action":"replace","reason":"cannot_update"}}"#).unwrap();
-        let UiEvent::PlannedChange(c) = ev else { panic!("{ev:?}") };
+        let UiEvent::PlannedChange(c) = ev else {
+            panic!("{ev:?}")
+        };
         assert_eq!(c.action, Action::Replace);
         assert_eq!(c.reason.as_deref(), Some("cannot_update"));
     }

@@ -2,84 +2,29 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use grape_process::{ExitReport, Output};
+use grape_process::ExitReport;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{declared_backend, BackendError, S3Backend, BACKEND_FILE};
-use crate::diagnostic::parse_text_diagnostics;
-use crate::error::{LockInfo, TerraformError};
+use crate::backend::{BACKEND_FILE, BackendError, S3Backend, declared_backend};
+use crate::error::TerraformError;
+use crate::exec::{failure, lock_timeout_arg};
 use crate::options::{
     ApplyOutcome, DestroyOptions, InitOptions, OutputValue, PlanOptions, PlanOutcome,
     ValidateResult,
 };
 use crate::plan::{PlanJson, ShownPlan};
-use crate::stream::{Collected, RunIo, UiSink};
-use crate::terraform::{discard_lines, Terraform};
+use crate::stream::RunIo;
+use crate::terraform::Terraform;
 use crate::ui::{ChangeSummary, UiEvent};
-use crate::Diagnostic;
-
-/// The result of one streamed run, before it is judged.
-#[derive(Debug, Clone)]
-pub struct RunResult {
-    /// How the process ended.
-    pub exit: ExitReport,
-    /// Every parsed UI event, in order (empty for text runs).
-    pub events: Vec<UiEvent>,
-    /// Diagnostics: from UI events, plus those parsed from text output.
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// Builds the error for a failed run: cancelled, timed out, state locked, or failed.
-pub(crate) fn failure(command: &str, diagnostics: Vec<Diagnostic>, exit: ExitReport) -> TerraformError {
-    let command = command.to_owned();
-    if exit.cancelled {
-        return TerraformError::Cancelled { command, exit };
-    }
-    if exit.timed_out {
-        return TerraformError::TimedOut { command, exit };
-    }
-    if let Some(lock) = LockInfo::from_diagnostics(&diagnostics) {
-        return TerraformError::StateLocked {
-            command,
-            lock: Box::new(lock),
-            diagnostics,
-            exit,
-        };
-    }
-    TerraformError::Failed {
-        command,
-        diagnostics,
-        exit,
-    }
-}
-
-/// A private var file that is removed when dropped.
-struct VarFile(Option<PathBuf>);
-
-impl Drop for VarFile {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-static VAR_FILE_SEQ: AtomicU64 = AtomicU64::new(0);
-
-fn lock_timeout_arg(t: Option<Duration>) -> Option<String> {
-    t.map(|d| format!("-lock-timeout={}s", d.as_secs()))
-}
 
 /// One directory holding a Terraform configuration, with its state backend.
 #[derive(Debug, Clone)]
 pub struct WorkingDir {
-    tf: Terraform,
-    dir: PathBuf,
-    backend: Option<S3Backend>,
+    pub(crate) tf: Terraform,
+    pub(crate) dir: PathBuf,
+    pub(crate) backend: Option<S3Backend>,
 }
 
 impl WorkingDir {
@@ -116,116 +61,13 @@ impl WorkingDir {
         &self.tf
     }
 
-    fn command(&self) -> grape_process::Command {
-        let env = self.backend.as_ref().map(S3Backend::env).unwrap_or_default();
-        self.tf.command(&self.dir, &env)
-    }
-
-    /// Runs `terraform ARGS` streaming its output: with `json`, each `-json` UI line is parsed,
-    /// sent to the event sink and rendered to the line sink; other lines pass through as text.
-    /// Does not judge the exit status: see [`RunResult`].
-    pub async fn run_streamed(
-        &self,
-        args: &[String],
-        json: bool,
-        io: RunIo<'_>,
-    ) -> Result<RunResult, TerraformError> {
-        let command = args.first().cloned().unwrap_or_default();
-        let sink = UiSink::new(io, json);
-        let exit = self
-            .command()
-            .args(args)
-            .run(&sink, io.cancel)
-            .await
-            .map_err(|source| TerraformError::Process { command, source })?;
-        let Collected { events, text } = sink.into_collected();
-        let mut diagnostics: Vec<Diagnostic> = events
-            .iter()
-            .filter_map(|e| match e {
-                UiEvent::Diagnostic(d) => Some(d.clone()),
-                _ => None,
-            })
-            .collect();
-        diagnostics.extend(parse_text_diagnostics(&text));
-        Ok(RunResult {
-            exit,
-            events,
-            diagnostics,
-        })
-    }
-
-    /// Runs `terraform ARGS` capturing stdout (stderr kept for diagnostics); fails unless the
-    /// exit code is 0 (or in `ok_codes`).
-    async fn run_captured(
-        &self,
-        args: &[&str],
-        ok_codes: &[i32],
-        cancel: &CancellationToken,
-    ) -> Result<Output, TerraformError> {
-        let command = args.first().copied().unwrap_or_default().to_owned();
-        let discard = discard_lines();
-        let sink = UiSink::new(RunIo::new(&discard, cancel), false);
-        let out = self
-            .command()
-            .args(args)
-            .output_with_stderr_sink(&sink, cancel)
-            .await
-            .map_err(|source| TerraformError::Process {
-                command: command.clone(),
-                source,
-            })?;
-        let r = &out.report;
-        let ok = !r.cancelled && !r.timed_out && r.code.is_some_and(|c| c == 0 || ok_codes.contains(&c));
-        if !ok {
-            let text = sink.into_collected().text;
-            return Err(failure(&command, parse_text_diagnostics(&text), out.report));
-        }
-        Ok(out)
-    }
-
-    fn write_var_file(&self, variables: &BTreeMap<String, Value>) -> Result<VarFile, TerraformError> {
-        if variables.is_empty() {
-            return Ok(VarFile(None));
-        }
-        let seq = VAR_FILE_SEQ.fetch_add(1, Ordering::Relaxed);
-        let path = self
-            .dir
-            .join(format!("_grape_vars_{}_{seq}.tfvars.json", std::process::id()));
-        let body = serde_json::to_vec(variables).map_err(|source| TerraformError::Json {
-            command: "plan".into(),
-            source,
-        })?;
-        let io_err = |source| TerraformError::Io {
-            action: "writing variables file",
-            path: path.clone(),
-            source,
-        };
-        {
-            use std::io::Write as _;
-            use std::os::unix::fs::OpenOptionsExt as _;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(io_err)?;
-            f.write_all(&body).map_err(io_err)?;
-        }
-        Ok(VarFile(Some(path)))
-    }
-
-    fn var_args(var_file: &VarFile, extra: &[PathBuf], args: &mut Vec<String>) {
-        for f in extra {
-            args.push(format!("-var-file={}", f.display()));
-        }
-        if let Some(p) = &var_file.0 {
-            args.push(format!("-var-file={}", p.display()));
-        }
-    }
-
     /// `terraform init`: writes the `backend "s3" {}` block (file [`BACKEND_FILE`]) when the
     /// configuration declares none, and passes the backend's non-secret settings.
-    pub async fn init(&self, opts: &InitOptions, io: RunIo<'_>) -> Result<ExitReport, TerraformError> {
+    pub async fn init(
+        &self,
+        opts: &InitOptions,
+        io: RunIo<'_>,
+    ) -> Result<ExitReport, TerraformError> {
         let mut args: Vec<String> = vec!["init".into(), "-no-color".into(), "-input=false".into()];
         if let Some(backend) = &self.backend {
             let declared = declared_backend(&self.dir).map_err(|source| TerraformError::Io {
@@ -243,13 +85,13 @@ impl WorkingDir {
                 }
                 None => {
                     let path = self.dir.join(BACKEND_FILE);
-                    std::fs::write(&path, "terraform {\n  backend \"s3\" {}\n}\n").map_err(|source| {
-                        TerraformError::Io {
+                    std::fs::write(&path, "terraform {\n  backend \"s3\" {}\n}\n").map_err(
+                        |source| TerraformError::Io {
                             action: "writing backend file",
                             path,
                             source,
-                        }
-                    })?;
+                        },
+                    )?;
                 }
             }
             args.extend(backend.init_args());
@@ -269,7 +111,10 @@ impl WorkingDir {
     }
 
     /// `terraform validate -json`: an invalid configuration is a result, not an error.
-    pub async fn validate(&self, cancel: &CancellationToken) -> Result<ValidateResult, TerraformError> {
+    pub async fn validate(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<ValidateResult, TerraformError> {
         let out = self
             .run_captured(&["validate", "-json", "-no-color"], &[1], cancel)
             .await?;
@@ -284,7 +129,11 @@ impl WorkingDir {
     }
 
     /// `terraform plan -json -out=FILE`: streams the UI events and returns what it found.
-    pub async fn plan(&self, opts: &PlanOptions, io: RunIo<'_>) -> Result<PlanOutcome, TerraformError> {
+    pub async fn plan(
+        &self,
+        opts: &PlanOptions,
+        io: RunIo<'_>,
+    ) -> Result<PlanOutcome, TerraformError> {
         let plan_file = self.dir.join(&opts.out);
         let var_file = self.write_var_file(&opts.variables)?;
         let mut args: Vec<String> = vec![
@@ -324,7 +173,9 @@ impl WorkingDir {
             r.events
                 .iter()
                 .filter_map(|e| match (e, drift) {
-                    (UiEvent::PlannedChange(c), false) | (UiEvent::ResourceDrift(c), true) => Some(c.clone()),
+                    (UiEvent::PlannedChange(c), false) | (UiEvent::ResourceDrift(c), true) => {
+                        Some(c.clone())
+                    }
                     _ => None,
                 })
                 .collect()
@@ -342,7 +193,11 @@ impl WorkingDir {
     }
 
     /// `terraform show -json PLANFILE`, typed and raw.
-    pub async fn show_plan(&self, plan_file: &Path, cancel: &CancellationToken) -> Result<ShownPlan, TerraformError> {
+    pub async fn show_plan(
+        &self,
+        plan_file: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<ShownPlan, TerraformError> {
         let file = self.dir.join(plan_file).display().to_string();
         let out = self
             .run_captured(&["show", "-json", "-no-color", &file], &[], cancel)
@@ -357,7 +212,11 @@ impl WorkingDir {
     }
 
     /// `terraform apply -json PLANFILE`: applies a saved plan.
-    pub async fn apply_plan(&self, plan_file: &Path, io: RunIo<'_>) -> Result<ApplyOutcome, TerraformError> {
+    pub async fn apply_plan(
+        &self,
+        plan_file: &Path,
+        io: RunIo<'_>,
+    ) -> Result<ApplyOutcome, TerraformError> {
         let file = self.dir.join(plan_file).display().to_string();
         let args: Vec<String> = vec![
             "apply".into(),
@@ -370,7 +229,11 @@ impl WorkingDir {
     }
 
     /// `terraform destroy -json -auto-approve`.
-    pub async fn destroy(&self, opts: &DestroyOptions, io: RunIo<'_>) -> Result<ApplyOutcome, TerraformError> {
+    pub async fn destroy(
+        &self,
+        opts: &DestroyOptions,
+        io: RunIo<'_>,
+    ) -> Result<ApplyOutcome, TerraformError> {
         let var_file = self.write_var_file(&opts.variables)?;
         let mut args: Vec<String> = vec![
             "destroy".into(),
@@ -386,7 +249,12 @@ impl WorkingDir {
         r
     }
 
-    async fn apply_like(&self, command: &str, args: &[String], io: RunIo<'_>) -> Result<ApplyOutcome, TerraformError> {
+    async fn apply_like(
+        &self,
+        command: &str,
+        args: &[String],
+        io: RunIo<'_>,
+    ) -> Result<ApplyOutcome, TerraformError> {
         let r = self.run_streamed(args, true, io).await?;
         if !r.exit.success() {
             return Err(failure(command, r.diagnostics, r.exit));
@@ -411,8 +279,13 @@ impl WorkingDir {
 
     /// `terraform output -json`: every root module output (sensitive ones included: treat them
     /// as secrets).
-    pub async fn output(&self, cancel: &CancellationToken) -> Result<BTreeMap<String, OutputValue>, TerraformError> {
-        let out = self.run_captured(&["output", "-json", "-no-color"], &[], cancel).await?;
+    pub async fn output(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<BTreeMap<String, OutputValue>, TerraformError> {
+        let out = self
+            .run_captured(&["output", "-json", "-no-color"], &[], cancel)
+            .await?;
         serde_json::from_str(&out.stdout).map_err(|source| TerraformError::Json {
             command: "output".into(),
             source,
@@ -420,8 +293,13 @@ impl WorkingDir {
     }
 
     /// `terraform state list`: the resource addresses in the state.
-    pub async fn state_list(&self, cancel: &CancellationToken) -> Result<Vec<String>, TerraformError> {
-        let out = self.run_captured(&["state", "list", "-no-color"], &[], cancel).await?;
+    pub async fn state_list(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<String>, TerraformError> {
+        let out = self
+            .run_captured(&["state", "list", "-no-color"], &[], cancel)
+            .await?;
         Ok(out
             .stdout
             .lines()
@@ -433,9 +311,17 @@ impl WorkingDir {
 
     /// `terraform force-unlock -force LOCK_ID`: removes a lock left behind (see
     /// [`TerraformError::StateLocked`]). Only when no run holds it any more.
-    pub async fn force_unlock(&self, lock_id: &str, cancel: &CancellationToken) -> Result<(), TerraformError> {
-        self.run_captured(&["force-unlock", "-force", "-no-color", lock_id], &[], cancel)
-            .await?;
+    pub async fn force_unlock(
+        &self,
+        lock_id: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), TerraformError> {
+        self.run_captured(
+            &["force-unlock", "-force", "-no-color", lock_id],
+            &[],
+            cancel,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -5,6 +5,21 @@ use std::time::Duration;
 /// Everything that can go wrong while starting or using a test peer.
 #[derive(Debug, thiserror::Error)]
 pub enum TestkitError {
+    /// A test peer is not installed: a broken set-up, never a reason to skip a test.
+    #[error(
+        "test peer {name} is missing at {}{}: install the test peers with `{}`",
+        path.display(),
+        if *ci { " (CI=true: a missing peer is a failure, never a skip)" } else { "" },
+        crate::peers::INSTALL_COMMAND
+    )]
+    MissingPeer {
+        /// The peer (or file) that is missing.
+        name: String,
+        /// Where it was looked for.
+        path: std::path::PathBuf,
+        /// Whether this runs under CI.
+        ci: bool,
+    },
     /// A file or socket operation failed.
     #[error("{context}")]
     Io {

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::TestkitError;
+
 /// The command that installs every test peer.
 pub const INSTALL_COMMAND: &str = "cargo xtask peers";
 
@@ -53,23 +55,31 @@ pub fn peers_dir() -> PathBuf {
 /// # Panics
 /// When it is not installed: the message names `cargo xtask peers`.
 pub fn require_peer(name: &str) -> PathBuf {
-    let path = peers_dir().join("bin").join(name);
-    if !path.is_file() {
-        missing(name, &path);
+    find_peer_in(&peers_dir(), name).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// The peer `name` in the peers directory `dir` (`DIR/bin/NAME`), or
+/// [`TestkitError::MissingPeer`] naming the command that installs it.
+pub fn find_peer_in(dir: &Path, name: &str) -> Result<PathBuf, TestkitError> {
+    let path = dir.join("bin").join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(TestkitError::MissingPeer {
+            name: name.to_owned(),
+            path,
+            ci: in_ci(),
+        })
     }
-    path
 }
 
 fn missing(what: &str, path: &Path) -> ! {
-    let ci = if in_ci() {
-        " (CI=true: a missing peer is a failure, never a skip)"
-    } else {
-        ""
+    let err = TestkitError::MissingPeer {
+        name: what.to_owned(),
+        path: path.to_owned(),
+        ci: in_ci(),
     };
-    panic!(
-        "test peer {what} is missing at {}{ci}: install the test peers with `{INSTALL_COMMAND}`",
-        path.display()
-    )
+    panic!("{err}")
 }
 
 /// Whether we run under CI (`CI=true` or `CI=1`).
@@ -117,4 +127,23 @@ pub fn helm_bin() -> PathBuf {
 /// When it is not installed.
 pub fn kubectl_bin() -> PathBuf {
     require_peer("kubectl")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{INSTALL_COMMAND, find_peer_in};
+
+    #[test]
+    fn a_missing_peer_names_the_install_command() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = find_peer_in(dir.path(), "terraform").expect_err("nothing installed");
+        let message = err.to_string();
+        assert!(message.contains("terraform"), "{message}");
+        assert!(message.contains(INSTALL_COMMAND), "{message}");
+
+        std::fs::create_dir(dir.path().join("bin")).expect("bin");
+        std::fs::write(dir.path().join("bin").join("terraform"), "").expect("peer");
+        let found = find_peer_in(dir.path(), "terraform").expect("installed");
+        assert_eq!(found, dir.path().join("bin").join("terraform"));
+    }
 }

@@ -160,7 +160,9 @@ impl TrellisServer {
             "the trellis binary is missing at {}: run `cargo build -p trellis` first (or set TRELLIS_BIN)",
             bin.display()
         );
-        let listen = self.addr.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+        let listen = self
+            .addr
+            .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
         let log_path = self.dir.path().join("trellis.log");
         let log = File::options()
             .create(true)
@@ -182,13 +184,18 @@ impl TrellisServer {
             .arg(humantime(o.sweep_interval))
             .env("TRELLIS_ADMIN_TOKEN", self.admin_token.expose())
             .env("TRELLIS_API_TOKEN", self.api_token.expose())
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
         let command = process::describe(&cmd);
-        let mut child = cmd.spawn().map_err(|source| TestkitError::Spawn { command, source })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| TestkitError::Spawn { command, source })?;
         let stdout = child.stdout.take();
         let (tx, rx) = tokio::sync::oneshot::channel::<String>();
         std::thread::spawn(move || {
@@ -205,13 +212,14 @@ impl TrellisServer {
                 line.clear();
             }
         });
-        let url = match tokio::time::timeout(o.startup_timeout, rx).await {
-            Ok(Ok(url)) => url,
-            _ => {
-                let _ = child.kill();
-                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
-                return Err(TestkitError::PeerExited { peer: "trellis", status, log: tail(&log_path) });
-            }
+        let Ok(Ok(url)) = tokio::time::timeout(o.startup_timeout, rx).await else {
+            let _ = child.kill();
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            return Err(TestkitError::PeerExited {
+                peer: "trellis",
+                status,
+                log: tail(&log_path),
+            });
         };
         self.addr = url.trim_start_matches("http://").parse().ok();
         self.url = url;
@@ -241,13 +249,15 @@ impl TrellisServer {
 
     /// The SQLite file, when the server uses a temporary one.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
-        matches!(self.options.database, Database::SqliteTemp).then(|| self.dir.path().join("trellis.db"))
+        matches!(self.options.database, Database::SqliteTemp)
+            .then(|| self.dir.path().join("trellis.db"))
     }
 
     /// What the server printed on stderr so far.
     pub fn log(&self) -> String {
         let mut s = String::new();
-        let _ = File::open(self.dir.path().join("trellis.log")).and_then(|mut f| f.read_to_string(&mut s));
+        let _ = File::open(self.dir.path().join("trellis.log"))
+            .and_then(|mut f| f.read_to_string(&mut s));
         s
     }
 
@@ -274,21 +284,33 @@ impl TrellisServer {
 
     /// Registers a self-hosted worker: its id and token.
     pub async fn register_worker(&self, name: &str) -> Result<(Uuid, Secret), TestkitError> {
-        let req = RegisterRequest { name: name.to_owned(), mode: WorkerMode::SelfHosted, labels: Default::default() };
-        let resp = WorkerApiClient::register(&self.url, self.admin_token.clone(), &req, Self::test_options())
-            .await
-            .map_err(|e| TestkitError::io("registering a worker", std::io::Error::other(e)))?;
+        let req = RegisterRequest {
+            name: name.to_owned(),
+            mode: WorkerMode::SelfHosted,
+            labels: std::collections::BTreeMap::default(),
+        };
+        let resp = WorkerApiClient::register(
+            &self.url,
+            self.admin_token.clone(),
+            &req,
+            Self::test_options(),
+        )
+        .await
+        .map_err(|e| TestkitError::io("registering a worker", std::io::Error::other(e)))?;
         Ok((resp.worker_id, resp.worker_token))
     }
 
     /// A worker client.
     pub fn worker_client(&self, id: Uuid, token: Secret) -> WorkerApiClient {
-        WorkerApiClient::new(&self.url, id, token, Self::test_options()).expect("the server URL is valid")
+        WorkerApiClient::new(&self.url, id, token, Self::test_options())
+            .expect("the server URL is valid")
     }
 
     /// Stops the server with SIGTERM and waits for it (SIGKILL after 15 s).
     pub async fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Ok(pid) = i32::try_from(child.id()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
         }
@@ -312,7 +334,9 @@ impl TrellisServer {
 
     /// Whether the server process is running.
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Starts a stopped server again on the same address and database.

@@ -329,3 +329,53 @@ async fn wait_for_http_times_out_on_a_closed_port() {
         .unwrap_err();
     assert!(matches!(err, TestkitError::HttpTimeout { .. }), "{err}");
 }
+
+#[test]
+fn terraform_handles_sigint_itself() {
+    use std::os::unix::process::CommandExt;
+
+    use nix::sys::signal::{Signal, kill, killpg};
+    use nix::unistd::Pid;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main_tf = r#"resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 30"
+  }
+}
+"#;
+    std::fs::write(dir.path().join("main.tf"), main_tf).expect("write");
+    run(terraform(dir.path()).args(["init", "-input=false"]));
+    let log = dir.path().join("apply.log");
+    let out = std::fs::File::create(&log).expect("log");
+    let mut child = terraform(dir.path())
+        .args(["apply", "-input=false", "-auto-approve", "-no-color"])
+        .stdout(out.try_clone().expect("dup"))
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("Executing:")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "apply never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(pid, Signal::SIGINT).expect("SIGINT");
+    let status = child.wait().expect("wait");
+    // Terraform's own graceful stop, not Python's KeyboardInterrupt.
+    let _ = killpg(pid, Signal::SIGKILL); // the orphaned `sleep` of local-exec
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("Interrupt received"), "{text}");
+    assert!(
+        !text.contains("Traceback") && !text.contains("KeyboardInterrupt"),
+        "{text}"
+    );
+}

@@ -17,8 +17,8 @@
 use chrono::Utc;
 use futures::StreamExt;
 use grape_api::{
-    AdminClient, ClientOptions, Job, JobStatus, JobType, RegisterRequest, Secret, SubmitJobRequest, UserApiClient,
-    WorkerMode, WorkerStatus,
+    AdminClient, ClientOptions, Job, JobStatus, JobType, LogStream, RegisterRequest, Secret,
+    SubmitJobRequest, UserApiClient, WorkerMode, WorkerStatus,
 };
 use std::path::PathBuf;
 use std::process::{Child, ExitCode, Stdio};
@@ -43,11 +43,17 @@ impl Drop for Peer {
 
 fn trellis_bin() -> Option<PathBuf> {
     let root = grape_testkit::workspace_root();
-    ["target/release/trellis", "target/debug/trellis"].iter().map(|p| root.join(p)).find(|p| p.exists())
+    ["target/release/trellis", "target/debug/trellis"]
+        .iter()
+        .map(|p| root.join(p))
+        .find(|p| p.exists())
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// VmRSS of a process in KiB.
@@ -83,11 +89,19 @@ async fn wait_final(user: &UserApiClient, id: uuid::Uuid, timeout: Duration) -> 
 }
 
 fn exec(argv: &[&str]) -> SubmitJobRequest {
-    SubmitJobRequest { job_type: JobType::Exec, payload: serde_json::json!({ "argv": argv }), cloud_identity_id: None }
+    SubmitJobRequest {
+        job_type: JobType::Exec,
+        payload: serde_json::json!({ "argv": argv }),
+        cloud_identity_id: None,
+    }
 }
 
 fn main() -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("bench: cannot start a runtime: {e}");
@@ -105,7 +119,10 @@ fn main() -> ExitCode {
 
 async fn run() -> BenchResult<()> {
     let Some(trellis) = trellis_bin() else {
-        return Err("no trellis binary in target/release or target/debug: run `cargo build -p trellis`".into());
+        return Err(
+            "no trellis binary in target/release or target/debug: run `cargo build -p trellis`"
+                .into(),
+        );
     };
     let tendril = PathBuf::from(env!("CARGO_BIN_EXE_tendril"));
     let pickup_jobs = env_usize("BENCH_PICKUP_JOBS", 50);
@@ -121,7 +138,10 @@ async fn run() -> BenchResult<()> {
         std::process::Command::new(&trellis)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--database-url")
-            .arg(format!("sqlite://{}", dir.path().join("trellis.db").display()))
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join("trellis.db").display()
+            ))
             .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("TRELLIS_API_TOKEN", API_TOKEN)
             .env("RUST_LOG", "warn")
@@ -131,7 +151,11 @@ async fn run() -> BenchResult<()> {
     grape_testkit::wait_for_http(&format!("{url}/healthz"), Duration::from_secs(30)).await?;
     let admin = AdminClient::new(&url, Secret::new(ADMIN_TOKEN), ClientOptions::default())?;
     let reg = admin
-        .register_worker(&RegisterRequest { name: "bench".into(), mode: WorkerMode::SelfHosted, labels: Default::default() })
+        .register_worker(&RegisterRequest {
+            name: "bench".into(),
+            mode: WorkerMode::SelfHosted,
+            labels: std::collections::BTreeMap::default(),
+        })
         .await?;
     let user = UserApiClient::new(&url, Secret::new(API_TOKEN))?;
 
@@ -151,7 +175,11 @@ async fn run() -> BenchResult<()> {
     // Idle: ONLINE, then settled.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let online = user.list_workers().await?.iter().any(|w| w.id == reg.worker_id && w.status == WorkerStatus::Online);
+        let online = user
+            .list_workers()
+            .await?
+            .iter()
+            .any(|w| w.id == reg.worker_id && w.status == WorkerStatus::Online);
         if online {
             break;
         }
@@ -179,10 +207,89 @@ async fn run() -> BenchResult<()> {
     pickups.sort_by(f64::total_cmp);
     let idle_rss_after = rss_kib(pid).unwrap_or(0);
 
-    // Log streaming.
-    let count = log_lines.to_string();
-    let job = user.submit_job(&exec(&["seq", "1", &count])).await?;
-    let stream = user.stream_logs(job.id, None).await?;
+    // Log streaming: a burst (`seq`, as fast as the child can print), then a paced child.
+    let burst = stream_job(&user, pid, &["seq", "1", &log_lines.to_string()], log_lines).await?;
+    let paced_lines = 50_000;
+    let paced_script = "for b in $(seq 0 99); do seq $((b*500+1)) $((b*500+500)); sleep 0.05; done";
+    let paced = stream_job(&user, pid, &["sh", "-c", paced_script], paced_lines).await?;
+    drop(worker);
+
+    let p50 = percentile(&pickups, 0.5);
+    let p99 = percentile(&pickups, 0.99);
+    let ok = |b: bool| if b { "ok" } else { "MISSED" };
+    println!();
+    println!("pickup (enqueue → RUNNING, idle worker, {pickup_jobs} jobs)");
+    println!("  p50 {p50:8.1} ms   target < 50 ms   {}", ok(p50 < 50.0));
+    println!("  p99 {p99:8.1} ms");
+    let lat99 = burst.latency_p99;
+    burst.print(&format!("EXEC `seq 1 {log_lines}` (a burst)"));
+    paced.print(&format!(
+        "EXEC printing {paced_lines} lines at ~10,000 lines/s (paced)"
+    ));
+    let bad =
+        burst.lost + burst.duplicated + burst.wrong + paced.lost + paced.duplicated + paced.wrong;
+    println!(
+        "  targets: burst latency p99 < 1000 ms {}, zero lines lost {}",
+        ok(lat99 < 1000.0),
+        ok(bad == 0)
+    );
+    println!("memory (VmRSS of the tendril process)");
+    println!(
+        "  idle {:6.1} MB (after pickups {:.1} MB)   target < 15 MB   {}",
+        idle_rss as f64 / 1024.0,
+        idle_rss_after as f64 / 1024.0,
+        ok((idle_rss as f64 / 1024.0) < 15.0)
+    );
+    println!(
+        "  peak while streaming {:6.1} MB (burst), {:.1} MB (paced)",
+        burst.peak_rss_kib as f64 / 1024.0,
+        paced.peak_rss_kib as f64 / 1024.0
+    );
+    Ok(())
+}
+
+/// Figures of one streamed job.
+struct Streamed {
+    status: JobStatus,
+    received: u64,
+    lost: u64,
+    duplicated: u64,
+    wrong: u64,
+    secs: f64,
+    latency_p50: f64,
+    latency_p99: f64,
+    peak_rss_kib: u64,
+}
+
+impl Streamed {
+    fn print(&self, what: &str) {
+        println!("log streaming: {what}, job {}", self.status);
+        println!(
+            "  stdout lines received {}, lost {}, duplicated {}, wrong text {}",
+            self.received, self.lost, self.duplicated, self.wrong
+        );
+        println!(
+            "  throughput {:10.0} lines/s ({:.2} s from RUNNING to the last line received)",
+            self.received as f64 / self.secs,
+            self.secs
+        );
+        println!(
+            "  end-to-end latency p50 {:8.1} ms, p99 {:8.1} ms",
+            self.latency_p50, self.latency_p99
+        );
+    }
+}
+
+/// Runs an EXEC job whose stdout is the numbers 1..=`lines`, follows its log on the SSE stream
+/// and samples the worker's RSS meanwhile.
+async fn stream_job(
+    user: &UserApiClient,
+    pid: u32,
+    argv: &[&str],
+    lines: usize,
+) -> BenchResult<Streamed> {
+    let job = user.submit_job(&exec(argv)).await?;
+    let mut stream = user.stream_logs(job.id, None).await?;
     let peak = Arc::new(AtomicU64::new(0));
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -196,11 +303,10 @@ async fn run() -> BenchResult<()> {
             }
         })
     };
-    let mut latencies = Vec::with_capacity(log_lines);
-    let mut next_seq = 1u64;
-    let (mut lost, mut dup, mut wrong) = (0u64, 0u64, 0u64);
+    let mut latencies = Vec::with_capacity(lines + 8);
+    let (mut next_seq, mut next_number) = (1u64, 1u64);
+    let (mut duplicated, mut wrong, mut seq_gaps) = (0u64, 0u64, 0u64);
     let mut last_arrival = Utc::now();
-    let mut stream = stream;
     let read = tokio::time::timeout(Duration::from_secs(600), async {
         while let Some(line) = stream.next().await {
             let line = line?;
@@ -208,14 +314,17 @@ async fn run() -> BenchResult<()> {
             last_arrival = now;
             latencies.push((now - line.ts).num_microseconds().unwrap_or(0) as f64 / 1000.0);
             if line.seq < next_seq {
-                dup += 1;
+                duplicated += 1;
                 continue;
             }
-            lost += line.seq - next_seq;
-            if line.text != line.seq.to_string() {
-                wrong += 1;
-            }
+            seq_gaps += line.seq - next_seq;
             next_seq = line.seq + 1;
+            if line.stream == LogStream::Stdout {
+                if line.text != next_number.to_string() {
+                    wrong += 1;
+                }
+                next_number += 1;
+            }
         }
         BenchResult::Ok(())
     })
@@ -226,31 +335,20 @@ async fn run() -> BenchResult<()> {
         Ok(r) => r?,
         Err(_) => return Err("the log stream did not end within 10 minutes".into()),
     }
-    let done = wait_final(&user, job.id, Duration::from_secs(60)).await?;
-    let received = next_seq - 1;
-    lost += (log_lines as u64).saturating_sub(received);
+    let done = wait_final(user, job.id, Duration::from_secs(60)).await?;
+    let received = next_number - 1;
     latencies.sort_by(f64::total_cmp);
     let started = done.started_at.ok_or("the log job has no started_at")?;
     let secs = (last_arrival - started).num_microseconds().unwrap_or(1) as f64 / 1e6;
-    let stored = user.get_job(job.id).await?;
-    drop(worker);
-
-    let p50 = percentile(&pickups, 0.5);
-    let p99 = percentile(&pickups, 0.99);
-    let lat50 = percentile(&latencies, 0.5);
-    let lat99 = percentile(&latencies, 0.99);
-    let ok = |b: bool| if b { "ok" } else { "MISSED" };
-    println!();
-    println!("pickup (enqueue → RUNNING, idle worker, {pickup_jobs} jobs)");
-    println!("  p50 {p50:8.1} ms   target < 50 ms   {}", ok(p50 < 50.0));
-    println!("  p99 {p99:8.1} ms");
-    println!("log streaming (EXEC `seq 1 {log_lines}`, job {})", stored.status);
-    println!("  lines received {received}, lost {lost}, duplicated {dup}, wrong text {wrong}   {}", ok(lost == 0 && dup == 0 && wrong == 0));
-    println!("  throughput {:10.0} lines/s ({secs:.2} s from RUNNING to the last line)", received as f64 / secs);
-    println!("  latency p50 {lat50:8.1} ms, p99 {lat99:8.1} ms   target p99 < 1000 ms   {}", ok(lat99 < 1000.0));
-    println!("memory (VmRSS of the tendril process)");
-    println!("  idle {:6.1} MB (after pickups {:.1} MB)   target < 15 MB   {}", idle_rss as f64 / 1024.0,
-        idle_rss_after as f64 / 1024.0, ok((idle_rss as f64 / 1024.0) < 15.0));
-    println!("  peak while streaming {:6.1} MB", peak.load(Ordering::Relaxed) as f64 / 1024.0);
-    Ok(())
+    Ok(Streamed {
+        status: done.status,
+        received,
+        lost: seq_gaps + (lines as u64).saturating_sub(received),
+        duplicated,
+        wrong,
+        secs,
+        latency_p50: percentile(&latencies, 0.5),
+        latency_p99: percentile(&latencies, 0.99),
+        peak_rss_kib: peak.load(Ordering::Relaxed),
+    })
 }

@@ -33,7 +33,12 @@ pub(crate) fn liveness_window(timings: &Timings) -> Duration {
 
 /// Delivers what the outbox holds from a previous run; retried until it succeeds or the worker
 /// drains. Returns false when the worker drained first.
-async fn recover(outbox: &Outbox, api: &WorkerApiClient, state: &WorkerState, backoff: &RetryPolicy) -> bool {
+async fn recover(
+    outbox: &Outbox,
+    api: &WorkerApiClient,
+    state: &WorkerState,
+    backoff: &RetryPolicy,
+) -> bool {
     let mut attempt = 0;
     loop {
         state.tick();

@@ -86,42 +86,187 @@ const fn ev(
     default: Option<&'static str>,
     meaning: &'static str,
 ) -> EnvVar {
-    EnvVar { name, flag, secret, default, meaning }
+    EnvVar {
+        name,
+        flag,
+        secret,
+        default,
+        meaning,
+    }
 }
 
 /// Every environment variable `tendril start` reads, in the order of `--help`.
 pub const ENV_VARS: &[EnvVar] = &[
-    ev(var::TRELLIS_URL, "--trellis-url", false, None, "Base URL of the Trellis instance (required)"),
-    ev(var::GRAPE_WORKER_ID, "--worker-id", false, None, "Worker id, assigned at registration"),
-    ev(var::GRAPE_WORKER_TOKEN, "--worker-token", true, None, "Worker token, for every API call"),
-    ev(var::GRAPE_WORKER_MODE, "--mode", false, Some("self-hosted"), "`cloud-hosted` or `self-hosted`"),
-    ev(var::SUPABASE_S3_ENDPOINT, "--s3-endpoint", false, None, "S3 endpoint of the Terraform state (unset: AWS S3)"),
-    ev(var::SUPABASE_S3_REGION, "--s3-region", false, None, "S3 region of the Terraform state"),
-    ev(var::SUPABASE_STORAGE_KEY_ID, "--s3-key-id", true, None, "S3 access key id"),
-    ev(var::SUPABASE_STORAGE_SECRET_KEY, "--s3-secret-key", true, None, "S3 secret key"),
-    ev(var::SUPABASE_S3_BUCKET, "--s3-bucket", false, Some("terraform-state"), "S3 bucket of the Terraform state"),
-    ev(var::INFRACOST_API_KEY, "--infracost-api-key", true, None, "Infracost API key (optional, cost estimates)"),
-    ev(var::TRELLIS_ADMIN_TOKEN, "--admin-token", true, None, "Admin token for `--register`"),
-    ev(var::TENDRIL_POLL_INTERVAL, "--poll-interval", false, Some("10s"), "Claim poll interval (without long-poll)"),
-    ev(var::TENDRIL_HEARTBEAT_INTERVAL, "--heartbeat-interval", false, Some("30s"), "Heartbeat interval"),
-    ev(var::TENDRIL_GRACE_PERIOD, "--grace-period", false, Some("10m"), "On SIGTERM/SIGINT: how long the running job may finish"),
-    ev(var::TENDRIL_CLAIM_WAIT, "--claim-wait", false, Some("20s"), "Long-poll wait of one claim (0s-30s; 0s: plain polling)"),
-    ev(var::TENDRIL_INTERRUPT_GRACE, "--interrupt-grace", false, Some("30s"), "A cancelled child gets SIGINT, then SIGKILL after this"),
-    ev(var::TENDRIL_STATE_DIR, "--state-dir", false, Some("$XDG_STATE_HOME/tendril or ~/.local/state/tendril"), "Outbox and credentials"),
-    ev(var::TENDRIL_WORK_DIR, "--work-dir", false, Some("STATE_DIR/work"), "Job workspaces"),
-    ev(var::TENDRIL_ENABLE_EXEC, "--enable-exec", false, Some("false"), "Offer the EXEC job type (runs any command)"),
-    ev(var::TENDRIL_LISTEN, "--listen", false, None, "ADDR:PORT serving /healthz and /metrics"),
-    ev(var::TENDRIL_LOG_FORMAT, "--log-format", false, Some("human"), "`human` or `json`"),
-    ev(var::TENDRIL_TERRAFORM_BIN, "--terraform-bin", false, Some("terraform on PATH"), "The terraform executable"),
+    ev(
+        var::TRELLIS_URL,
+        "--trellis-url",
+        false,
+        None,
+        "Base URL of the Trellis instance (required)",
+    ),
+    ev(
+        var::GRAPE_WORKER_ID,
+        "--worker-id",
+        false,
+        None,
+        "Worker id, assigned at registration",
+    ),
+    ev(
+        var::GRAPE_WORKER_TOKEN,
+        "--worker-token",
+        true,
+        None,
+        "Worker token, for every API call",
+    ),
+    ev(
+        var::GRAPE_WORKER_MODE,
+        "--mode",
+        false,
+        Some("self-hosted"),
+        "`cloud-hosted` or `self-hosted`",
+    ),
+    ev(
+        var::SUPABASE_S3_ENDPOINT,
+        "--s3-endpoint",
+        false,
+        None,
+        "S3 endpoint of the Terraform state (unset: AWS S3)",
+    ),
+    ev(
+        var::SUPABASE_S3_REGION,
+        "--s3-region",
+        false,
+        None,
+        "S3 region of the Terraform state",
+    ),
+    ev(
+        var::SUPABASE_STORAGE_KEY_ID,
+        "--s3-key-id",
+        true,
+        None,
+        "S3 access key id",
+    ),
+    ev(
+        var::SUPABASE_STORAGE_SECRET_KEY,
+        "--s3-secret-key",
+        true,
+        None,
+        "S3 secret key",
+    ),
+    ev(
+        var::SUPABASE_S3_BUCKET,
+        "--s3-bucket",
+        false,
+        Some("terraform-state"),
+        "S3 bucket of the Terraform state",
+    ),
+    ev(
+        var::INFRACOST_API_KEY,
+        "--infracost-api-key",
+        true,
+        None,
+        "Infracost API key (optional, cost estimates)",
+    ),
+    ev(
+        var::TRELLIS_ADMIN_TOKEN,
+        "--admin-token",
+        true,
+        None,
+        "Admin token for `--register`",
+    ),
+    ev(
+        var::TENDRIL_POLL_INTERVAL,
+        "--poll-interval",
+        false,
+        Some("10s"),
+        "Claim poll interval (without long-poll)",
+    ),
+    ev(
+        var::TENDRIL_HEARTBEAT_INTERVAL,
+        "--heartbeat-interval",
+        false,
+        Some("30s"),
+        "Heartbeat interval",
+    ),
+    ev(
+        var::TENDRIL_GRACE_PERIOD,
+        "--grace-period",
+        false,
+        Some("10m"),
+        "On SIGTERM/SIGINT: how long the running job may finish",
+    ),
+    ev(
+        var::TENDRIL_CLAIM_WAIT,
+        "--claim-wait",
+        false,
+        Some("20s"),
+        "Long-poll wait of one claim (0s-30s; 0s: plain polling)",
+    ),
+    ev(
+        var::TENDRIL_INTERRUPT_GRACE,
+        "--interrupt-grace",
+        false,
+        Some("30s"),
+        "A cancelled child gets SIGINT, then SIGKILL after this",
+    ),
+    ev(
+        var::TENDRIL_STATE_DIR,
+        "--state-dir",
+        false,
+        Some("$XDG_STATE_HOME/tendril or ~/.local/state/tendril"),
+        "Outbox and credentials",
+    ),
+    ev(
+        var::TENDRIL_WORK_DIR,
+        "--work-dir",
+        false,
+        Some("STATE_DIR/work"),
+        "Job workspaces",
+    ),
+    ev(
+        var::TENDRIL_ENABLE_EXEC,
+        "--enable-exec",
+        false,
+        Some("false"),
+        "Offer the EXEC job type (runs any command)",
+    ),
+    ev(
+        var::TENDRIL_LISTEN,
+        "--listen",
+        false,
+        None,
+        "ADDR:PORT serving /healthz and /metrics",
+    ),
+    ev(
+        var::TENDRIL_LOG_FORMAT,
+        "--log-format",
+        false,
+        Some("human"),
+        "`human` or `json`",
+    ),
+    ev(
+        var::TENDRIL_TERRAFORM_BIN,
+        "--terraform-bin",
+        false,
+        Some("terraform on PATH"),
+        "The terraform executable",
+    ),
 ];
 
 /// The table of [`ENV_VARS`] as `--help` prints it.
 pub fn env_help() -> String {
     let mut out = String::from("Environment variables (each the same as its flag):\n");
     for v in ENV_VARS {
-        let default = v.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
+        let default = v
+            .default
+            .map(|d| format!(" [default: {d}]"))
+            .unwrap_or_default();
         let secret = if v.secret { " (secret)" } else { "" };
-        let _ = writeln!(out, "  {:<28} {:<20} {}{}{}", v.name, v.flag, v.meaning, secret, default);
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<20} {}{}{}",
+            v.name, v.flag, v.meaning, secret, default
+        );
     }
     out.push_str(
         "\nWith --register NAME and no worker id/token, the worker registers itself, prints its new id\n\
@@ -249,7 +394,11 @@ pub enum ConfigError {
 }
 
 fn invalid(name: &'static str, what: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { name, what, reason: reason.into() }
+    ConfigError::Invalid {
+        name,
+        what,
+        reason: reason.into(),
+    }
 }
 
 /// The worker's id and token.
@@ -361,7 +510,11 @@ fn duration(name: &'static str, text: &str) -> Result<Duration, ConfigError> {
 fn http_url(name: &'static str, text: &str) -> Result<String, ConfigError> {
     let url = reqwest::Url::parse(text).map_err(|e| invalid(name, "URL", e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(name, "URL", format!("scheme must be http or https, not `{}`", url.scheme())));
+        return Err(invalid(
+            name,
+            "URL",
+            format!("scheme must be http or https, not `{}`", url.scheme()),
+        ));
     }
     if url.host_str().is_none() {
         return Err(invalid(name, "URL", "it has no host"));
@@ -396,7 +549,9 @@ impl StartArgs {
             }
         };
         let worker_id = non_empty(self.worker_id.as_ref())
-            .map(|s| Uuid::parse_str(s).map_err(|e| invalid(var::GRAPE_WORKER_ID, "UUID", e.to_string())))
+            .map(|s| {
+                Uuid::parse_str(s).map_err(|e| invalid(var::GRAPE_WORKER_ID, "UUID", e.to_string()))
+            })
             .transpose()?;
         let worker_token = non_empty_secret(self.worker_token.as_ref());
         let credentials = match (worker_id, worker_token) {
@@ -417,7 +572,10 @@ impl StartArgs {
         };
         let register = match non_empty(self.register.as_ref()) {
             Some(name) => match non_empty_secret(self.admin_token.as_ref()) {
-                Some(admin_token) => Some(Registration { name: name.to_owned(), admin_token }),
+                Some(admin_token) => Some(Registration {
+                    name: name.to_owned(),
+                    admin_token,
+                }),
                 None => {
                     return Err(ConfigError::Missing {
                         name: var::TRELLIS_ADMIN_TOKEN,
@@ -427,11 +585,13 @@ impl StartArgs {
             },
             None => None,
         };
-        let mode: WorkerMode = self
-            .mode
-            .trim()
-            .parse()
-            .map_err(|_| invalid(var::GRAPE_WORKER_MODE, "worker mode", "expected `cloud-hosted` or `self-hosted`"))?;
+        let mode: WorkerMode = self.mode.trim().parse().map_err(|_| {
+            invalid(
+                var::GRAPE_WORKER_MODE,
+                "worker mode",
+                "expected `cloud-hosted` or `self-hosted`",
+            )
+        })?;
         let state_backend = self.state_backend()?;
         let timings = self.timings()?;
         let state_dir = match &self.state_dir {
@@ -461,13 +621,17 @@ impl StartArgs {
             enable_exec: self.enable_exec,
             listen,
             log_format: self.log_format,
-            terraform_bin: self.terraform_bin.clone().filter(|p| !p.as_os_str().is_empty()),
+            terraform_bin: self
+                .terraform_bin
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
         })
     }
 
     fn timings(&self) -> Result<Timings, ConfigError> {
         let poll_interval = duration(var::TENDRIL_POLL_INTERVAL, &self.poll_interval)?;
-        let heartbeat_interval = duration(var::TENDRIL_HEARTBEAT_INTERVAL, &self.heartbeat_interval)?;
+        let heartbeat_interval =
+            duration(var::TENDRIL_HEARTBEAT_INTERVAL, &self.heartbeat_interval)?;
         let claim_wait = duration(var::TENDRIL_CLAIM_WAIT, &self.claim_wait)?;
         for (name, d) in [
             (var::TENDRIL_POLL_INTERVAL, poll_interval),
@@ -478,7 +642,11 @@ impl StartArgs {
             }
         }
         if claim_wait > Duration::from_secs(30) {
-            return Err(invalid(var::TENDRIL_CLAIM_WAIT, "duration", "it must be at most 30s"));
+            return Err(invalid(
+                var::TENDRIL_CLAIM_WAIT,
+                "duration",
+                "it must be at most 30s",
+            ));
         }
         Ok(Timings {
             poll_interval,
@@ -500,14 +668,25 @@ impl StartArgs {
             return Ok(None);
         }
         const HINT: &str = "the Terraform state backend needs region, key id and secret key";
-        let region = region.ok_or(ConfigError::Missing { name: var::SUPABASE_S3_REGION, hint: HINT })?;
-        let access_key_id =
-            key_id.ok_or(ConfigError::Missing { name: var::SUPABASE_STORAGE_KEY_ID, hint: HINT })?;
-        let secret_access_key =
-            secret_key.ok_or(ConfigError::Missing { name: var::SUPABASE_STORAGE_SECRET_KEY, hint: HINT })?;
+        let region = region.ok_or(ConfigError::Missing {
+            name: var::SUPABASE_S3_REGION,
+            hint: HINT,
+        })?;
+        let access_key_id = key_id.ok_or(ConfigError::Missing {
+            name: var::SUPABASE_STORAGE_KEY_ID,
+            hint: HINT,
+        })?;
+        let secret_access_key = secret_key.ok_or(ConfigError::Missing {
+            name: var::SUPABASE_STORAGE_SECRET_KEY,
+            hint: HINT,
+        })?;
         let bucket = self.s3_bucket.trim();
         if bucket.is_empty() {
-            return Err(invalid(var::SUPABASE_S3_BUCKET, "bucket name", "it is empty"));
+            return Err(invalid(
+                var::SUPABASE_S3_BUCKET,
+                "bucket name",
+                "it is empty",
+            ));
         }
         Ok(Some(StateBackendSettings {
             endpoint,

@@ -46,7 +46,10 @@ pub enum CredentialsError {
 }
 
 /// The stored credentials for `trellis_url`, if the file exists and was written for it.
-pub fn load(state_dir: &Path, trellis_url: &str) -> Result<Option<WorkerCredentials>, CredentialsError> {
+pub fn load(
+    state_dir: &Path,
+    trellis_url: &str,
+) -> Result<Option<WorkerCredentials>, CredentialsError> {
     let path = state_dir.join(CREDENTIALS_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
@@ -54,7 +57,10 @@ pub fn load(state_dir: &Path, trellis_url: &str) -> Result<Option<WorkerCredenti
         Err(source) => return Err(CredentialsError::Io { path, source }),
     };
     let stored: Stored =
-        serde_json::from_slice(&bytes).map_err(|source| CredentialsError::Malformed { path: path.clone(), source })?;
+        serde_json::from_slice(&bytes).map_err(|source| CredentialsError::Malformed {
+            path: path.clone(),
+            source,
+        })?;
     if stored.trellis_url != trellis_url {
         tracing::warn!(
             path = %path.display(),
@@ -63,7 +69,10 @@ pub fn load(state_dir: &Path, trellis_url: &str) -> Result<Option<WorkerCredenti
         );
         return Ok(None);
     }
-    Ok(Some(WorkerCredentials { id: stored.worker_id, token: stored.worker_token }))
+    Ok(Some(WorkerCredentials {
+        id: stored.worker_id,
+        token: stored.worker_token,
+    }))
 }
 
 /// Writes the credentials atomically (temporary file with mode 0600, fsync, rename).
@@ -75,7 +84,10 @@ pub fn store(
 ) -> Result<(), CredentialsError> {
     let path = state_dir.join(CREDENTIALS_FILE);
     let tmp = state_dir.join(format!(".{CREDENTIALS_FILE}.tmp"));
-    let io = |source| CredentialsError::Io { path: path.clone(), source };
+    let io = |source| CredentialsError::Io {
+        path: path.clone(),
+        source,
+    };
     let stored = Stored {
         trellis_url: trellis_url.to_owned(),
         worker_id: credentials.id,
@@ -109,10 +121,16 @@ mod tests {
     #[test]
     fn round_trip_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let creds = WorkerCredentials { id: Uuid::new_v4(), token: Secret::new("token-abcdef") };
+        let creds = WorkerCredentials {
+            id: Uuid::new_v4(),
+            token: Secret::new("token-abcdef"),
+        };
         assert!(load(dir.path(), "http://t").unwrap().is_none());
         store(dir.path(), "http://t", "w1", &creds).unwrap();
-        let mode = std::fs::metadata(dir.path().join(CREDENTIALS_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(CREDENTIALS_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let back = load(dir.path(), "http://t").unwrap().unwrap();
         assert_eq!(back.id, creds.id);

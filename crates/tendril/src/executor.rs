@@ -65,6 +65,14 @@ impl Executor {
         let started = Instant::now();
         let id = job.id;
         tracing::info!("job claimed");
+        // The loop is alive while the job runs, its log drains or its status is retried.
+        let state = self.state.clone();
+        let ticker = AbortOnDrop(tokio::spawn(async move {
+            loop {
+                state.tick();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }));
         let cancel = self.state.job_token();
         self.state.set_current(id, cancel.clone());
         if let Err(e) = self.outbox.job_started(id) {
@@ -90,7 +98,17 @@ impl Executor {
             Ok(()) => match self.mark_running(id, &cancel).await {
                 Start::Running => {
                     tracing::info!("job running");
-                    Some(self.run_handler(job, log.clone(), &cancel, workspace.clone(), &redactor, &pipeline).await)
+                    Some(
+                        self.run_handler(
+                            job,
+                            log.clone(),
+                            &cancel,
+                            workspace.clone(),
+                            &redactor,
+                            &pipeline,
+                        )
+                        .await,
+                    )
                 }
                 Start::Cancelled => Some(StatusUpdate::cancelled()),
                 Start::Gone(why) => {
@@ -102,7 +120,10 @@ impl Executor {
         if let Some(mut update) = update {
             if let Some(error) = &update.error {
                 update.error = Some(redactor.redact(error).into_owned());
-                log.system(format!("job failed: {}", update.error.as_deref().unwrap_or_default()));
+                log.system(format!(
+                    "job failed: {}",
+                    update.error.as_deref().unwrap_or_default()
+                ));
             }
             if let Some(result) = &mut update.result {
                 redactor.redact_json(result);
@@ -139,6 +160,7 @@ impl Executor {
         }
         self.state.clear_current();
         remove_dir(workspace).await;
+        drop(ticker);
     }
 
     /// CLAIMED → RUNNING, retried while Trellis is unreachable.
@@ -155,7 +177,9 @@ impl Executor {
                 Err(e) if e.status() == Some(409) => {
                     return match e.current_status() {
                         Some(JobStatus::Running) => Start::Running,
-                        Some(JobStatus::Cancelled) => Start::Gone("cancelled before it started".into()),
+                        Some(JobStatus::Cancelled) => {
+                            Start::Gone("cancelled before it started".into())
+                        }
                         _ => Start::Gone(e.to_string()),
                     };
                 }
@@ -182,11 +206,20 @@ impl Executor {
         pipeline: &LogPipeline,
     ) -> StatusUpdate {
         let Some(handler) = self.registry.get(&job.job_type) else {
-            let offered: Vec<String> = self.registry.job_types().iter().map(ToString::to_string).collect();
+            let offered: Vec<String> = self
+                .registry
+                .job_types()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             return StatusUpdate::failed(format!(
                 "unknown job type {}: this worker runs {}",
                 job.job_type,
-                if offered.is_empty() { "no job types".to_owned() } else { offered.join(", ") }
+                if offered.is_empty() {
+                    "no job types".to_owned()
+                } else {
+                    offered.join(", ")
+                }
             ));
         };
         log.system(format!(
@@ -212,7 +245,6 @@ impl Executor {
             tokio::select! {
                 r = &mut task => break r,
                 _ = ticker.tick() => {
-                    self.state.tick();
                     let stats = pipeline.stats();
                     self.state.metrics.log_progress(stats.lines_delivered, stats.backlog);
                 }
@@ -264,6 +296,15 @@ impl Executor {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn is_transient(e: &ApiError) -> bool {
     e.is_retryable() || matches!(e, ApiError::Transport { .. })
 }
@@ -274,7 +315,10 @@ fn prepare_dir(dir: &Path) -> std::io::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
@@ -287,3 +331,6 @@ async fn remove_dir(dir: PathBuf) {
         Err(e) => tracing::warn!(dir = %shown, error = %e, "cannot remove the job directory"),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -34,7 +34,10 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(HealthState { worker, liveness_window });
+        .with_state(HealthState {
+            worker,
+            liveness_window,
+        });
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = server.await {
@@ -54,14 +57,18 @@ async fn healthz(State(s): State<HealthState>) -> Response {
         "seconds_since_loop_tick": since_tick.as_secs_f64(),
         "seconds_since_last_heartbeat": s.worker.metrics.since_last_heartbeat().map(|d| d.as_secs_f64()),
     });
-    let code = if alive { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if alive {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(s): State<HealthState>) -> Response {
-    let text = s
-        .worker
-        .metrics
-        .render(s.worker.drain.is_cancelled(), s.worker.current_job_id().is_some());
+    let text = s.worker.metrics.render(
+        s.worker.drain.is_cancelled(),
+        s.worker.current_job_id().is_some(),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -90,7 +90,10 @@ mod tests {
     fn jitter_stays_within_ten_percent() {
         for _ in 0..1000 {
             let d = jittered(Duration::from_secs(30));
-            assert!(d >= Duration::from_secs(27) && d <= Duration::from_secs(33), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(27) && d <= Duration::from_secs(33),
+                "{d:?}"
+            );
         }
     }
 }

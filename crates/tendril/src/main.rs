@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tendril", version, about = "The Vintner worker: claims jobs from Trellis and runs them")]
+#[command(
+    name = "tendril",
+    version,
+    about = "The Vintner worker: claims jobs from Trellis and runs them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

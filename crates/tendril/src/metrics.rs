@@ -54,8 +54,10 @@ impl Metrics {
             Outcome::Cancelled => &self.jobs_cancelled,
         }
         .fetch_add(1, Relaxed);
-        self.job_duration_micros
-            .fetch_add(u64::try_from(duration.as_micros()).unwrap_or(u64::MAX), Relaxed);
+        self.job_duration_micros.fetch_add(
+            u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
         self.job_count.fetch_add(1, Relaxed);
     }
 
@@ -74,7 +76,10 @@ impl Metrics {
 
     /// A heartbeat was acknowledged.
     pub fn heartbeat_ok(&self) {
-        *self.last_heartbeat.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        *self
+            .last_heartbeat
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     }
 
     /// A heartbeat failed.
@@ -115,29 +120,75 @@ impl Metrics {
                 (format!("{{outcome=\"{}\"}}", o.label()), n.load(Relaxed))
             })
             .collect();
-        let jobs: Vec<(&str, String)> = jobs.iter().map(|(l, v)| (l.as_str(), v.to_string())).collect();
-        metric("tendril_jobs_total", "counter", "Jobs run, by outcome.", &jobs);
+        let jobs: Vec<(&str, String)> = jobs
+            .iter()
+            .map(|(l, v)| (l.as_str(), v.to_string()))
+            .collect();
+        metric(
+            "tendril_jobs_total",
+            "counter",
+            "Jobs run, by outcome.",
+            &jobs,
+        );
         let sum = self.job_duration_micros.load(Relaxed) as f64 / 1e6;
-        metric("tendril_job_duration_seconds_sum", "counter", "Total duration of the jobs run.", &[("", format!("{sum:.6}"))]);
-        metric("tendril_job_duration_seconds_count", "counter", "Number of jobs whose duration is summed.", &[(
-            "",
-            self.job_count.load(Relaxed).to_string(),
-        )]);
+        metric(
+            "tendril_job_duration_seconds_sum",
+            "counter",
+            "Total duration of the jobs run.",
+            &[("", format!("{sum:.6}"))],
+        );
+        metric(
+            "tendril_job_duration_seconds_count",
+            "counter",
+            "Number of jobs whose duration is summed.",
+            &[("", self.job_count.load(Relaxed).to_string())],
+        );
         let sent = self.log_lines_finished.load(Relaxed) + self.log_lines_current.load(Relaxed);
-        metric("tendril_log_lines_sent_total", "counter", "Log lines delivered to Trellis.", &[("", sent.to_string())]);
-        metric("tendril_log_backlog_lines", "gauge", "Log lines of the running job not yet delivered.", &[(
-            "",
-            self.log_backlog.load(Relaxed).to_string(),
-        )]);
-        let age = self.since_last_heartbeat().map_or_else(|| "NaN".to_owned(), |d| format!("{:.3}", d.as_secs_f64()));
-        metric("tendril_seconds_since_last_heartbeat", "gauge", "Seconds since the last acknowledged heartbeat.", &[("", age)]);
-        metric("tendril_heartbeat_failures_total", "counter", "Heartbeats that failed.", &[(
-            "",
-            self.heartbeats_failed.load(Relaxed).to_string(),
-        )]);
-        metric("tendril_claim_errors_total", "counter", "Claims that failed.", &[("", self.claim_errors.load(Relaxed).to_string())]);
-        metric("tendril_draining", "gauge", "1 while the worker drains.", &[("", u8::from(draining).to_string())]);
-        metric("tendril_job_running", "gauge", "1 while a job runs.", &[("", u8::from(running).to_string())]);
+        metric(
+            "tendril_log_lines_sent_total",
+            "counter",
+            "Log lines delivered to Trellis.",
+            &[("", sent.to_string())],
+        );
+        metric(
+            "tendril_log_backlog_lines",
+            "gauge",
+            "Log lines of the running job not yet delivered.",
+            &[("", self.log_backlog.load(Relaxed).to_string())],
+        );
+        let age = self
+            .since_last_heartbeat()
+            .map_or_else(|| "NaN".to_owned(), |d| format!("{:.3}", d.as_secs_f64()));
+        metric(
+            "tendril_seconds_since_last_heartbeat",
+            "gauge",
+            "Seconds since the last acknowledged heartbeat.",
+            &[("", age)],
+        );
+        metric(
+            "tendril_heartbeat_failures_total",
+            "counter",
+            "Heartbeats that failed.",
+            &[("", self.heartbeats_failed.load(Relaxed).to_string())],
+        );
+        metric(
+            "tendril_claim_errors_total",
+            "counter",
+            "Claims that failed.",
+            &[("", self.claim_errors.load(Relaxed).to_string())],
+        );
+        metric(
+            "tendril_draining",
+            "gauge",
+            "1 while the worker drains.",
+            &[("", u8::from(draining).to_string())],
+        );
+        metric(
+            "tendril_job_running",
+            "gauge",
+            "1 while a job runs.",
+            &[("", u8::from(running).to_string())],
+        );
         out
     }
 }
@@ -154,12 +205,27 @@ mod tests {
         m.log_progress(7, 3);
         m.log_finished(10);
         let text = m.render(false, false);
-        assert!(text.contains("tendril_jobs_total{outcome=\"success\"} 1\n"), "{text}");
-        assert!(text.contains("tendril_jobs_total{outcome=\"cancelled\"} 0\n"), "{text}");
-        assert!(text.contains("tendril_job_duration_seconds_sum 2.000000\n"), "{text}");
-        assert!(text.contains("tendril_job_duration_seconds_count 2\n"), "{text}");
+        assert!(
+            text.contains("tendril_jobs_total{outcome=\"success\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tendril_jobs_total{outcome=\"cancelled\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tendril_job_duration_seconds_sum 2.000000\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tendril_job_duration_seconds_count 2\n"),
+            "{text}"
+        );
         assert!(text.contains("tendril_log_lines_sent_total 10\n"), "{text}");
-        assert!(text.contains("tendril_seconds_since_last_heartbeat NaN\n"), "{text}");
+        assert!(
+            text.contains("tendril_seconds_since_last_heartbeat NaN\n"),
+            "{text}"
+        );
         m.heartbeat_ok();
         assert!(!m.render(true, true).contains("heartbeat NaN"));
     }

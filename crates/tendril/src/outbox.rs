@@ -20,7 +20,9 @@
 //! Everything written here was redacted first: log lines by the pipeline, and status updates
 //! by the caller (the runtime redacts error messages and results before it reports them).
 
-use crate::logs::journal::{JournalReader, LOG_FILE, read_acked, sync_dir, write_acked, write_atomic};
+use crate::logs::journal::{
+    JournalReader, LOG_FILE, read_acked, sync_dir, write_acked, write_atomic,
+};
 use crate::logs::{LogConfig, Shared, is_permanent, retry_policy, send_until_acked};
 use grape_api::{ApiError, JobStatus, LogLine, RetryPolicy, StatusUpdate, WorkerApiClient};
 use serde::{Deserialize, Serialize};
@@ -66,7 +68,11 @@ pub enum OutboxError {
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> OutboxError + 'a {
-    move |source| OutboxError::Io { action, path: path.to_owned(), source }
+    move |source| OutboxError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// What `job.json` holds.
@@ -136,7 +142,12 @@ impl Outbox {
             .mode(0o700)
             .create(&dir)
             .map_err(io_err("create", &dir))?;
-        let outbox = Outbox { inner: Arc::new(Inner { dir, logs: Mutex::new(HashMap::new()) }) };
+        let outbox = Outbox {
+            inner: Arc::new(Inner {
+                dir,
+                logs: Mutex::new(HashMap::new()),
+            }),
+        };
         outbox.remove_trash()?;
         Ok(outbox)
     }
@@ -155,30 +166,53 @@ impl Outbox {
     /// handler runs).
     pub fn job_started(&self, job_id: Uuid) -> Result<(), OutboxError> {
         let dir = self.job_dir(job_id);
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io_err("create", &dir))?;
-        let record = JobRecord { job_id, started_at: chrono::Utc::now() };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io_err("create", &dir))?;
+        let record = JobRecord {
+            job_id,
+            started_at: chrono::Utc::now(),
+        };
         let path = dir.join(JOB_FILE);
-        let bytes = serde_json::to_vec(&record).map_err(|e| io_err("write", &path)(io::Error::other(e)))?;
+        let bytes =
+            serde_json::to_vec(&record).map_err(|e| io_err("write", &path)(io::Error::other(e)))?;
         write_atomic(&path, &bytes).map_err(io_err("write", &path))?;
         sync_dir(&self.inner.dir).map_err(io_err("write", &self.inner.dir))
     }
 
     /// Journals the final status of a job (already redacted). The job's log journal is put on
     /// disk first, so a journaled status always comes with every line accepted before it.
-    pub fn record_final_status(&self, job_id: Uuid, update: &StatusUpdate) -> Result<(), OutboxError> {
+    pub fn record_final_status(
+        &self,
+        job_id: Uuid,
+        update: &StatusUpdate,
+    ) -> Result<(), OutboxError> {
         let dir = self.job_dir(job_id);
         if let Some(shared) = self.live_log(job_id) {
-            shared.sync_journal().map_err(io_err("write", &dir.join(LOG_FILE)))?;
+            shared
+                .sync_journal()
+                .map_err(io_err("write", &dir.join(LOG_FILE)))?;
         }
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io_err("create", &dir))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io_err("create", &dir))?;
         let path = dir.join(STATUS_FILE);
-        let bytes = serde_json::to_vec(update).map_err(|e| io_err("write", &path)(io::Error::other(e)))?;
+        let bytes =
+            serde_json::to_vec(update).map_err(|e| io_err("write", &path)(io::Error::other(e)))?;
         write_atomic(&path, &bytes).map_err(io_err("write", &path))
     }
 
     /// The final status was acknowledged: forgets the job (its journal is deleted).
     pub fn job_done(&self, job_id: Uuid) -> Result<(), OutboxError> {
-        self.inner.logs.lock().unwrap_or_else(PoisonError::into_inner).remove(&job_id);
+        self.inner
+            .logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&job_id);
         let dir = self.job_dir(job_id);
         if !dir.exists() {
             return Ok(());
@@ -198,7 +232,11 @@ impl Outbox {
         let mut jobs = Vec::new();
         for entry in fs::read_dir(dir).map_err(io_err("read", dir))? {
             let entry = entry.map_err(io_err("read", dir))?;
-            if let Some(id) = entry.file_name().to_str().and_then(|n| n.parse::<Uuid>().ok()) {
+            if let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<Uuid>().ok())
+            {
                 jobs.push(id);
             }
         }
@@ -229,7 +267,11 @@ impl Outbox {
     }
 
     /// [`Outbox::recover`] with the batch and retry settings of `config`.
-    pub async fn recover_with(&self, api: &WorkerApiClient, config: &LogConfig) -> Result<RecoveryReport, OutboxError> {
+    pub async fn recover_with(
+        &self,
+        api: &WorkerApiClient,
+        config: &LogConfig,
+    ) -> Result<RecoveryReport, OutboxError> {
         let mut report = RecoveryReport::default();
         for job_id in self.pending_jobs()? {
             let job = self.recover_job(api, job_id, config).await?;
@@ -241,7 +283,12 @@ impl Outbox {
         Ok(report)
     }
 
-    async fn recover_job(&self, api: &WorkerApiClient, job_id: Uuid, config: &LogConfig) -> Result<RecoveredJob, OutboxError> {
+    async fn recover_job(
+        &self,
+        api: &WorkerApiClient,
+        job_id: Uuid,
+        config: &LogConfig,
+    ) -> Result<RecoveredJob, OutboxError> {
         let dir = self.job_dir(job_id);
         let policy = retry_policy(config);
         let (lines_sent, log_refused) = deliver_tail(api, job_id, &dir, config, &policy).await?;
@@ -250,12 +297,16 @@ impl Outbox {
         let status = journaled.unwrap_or_else(|| StatusUpdate::failed(INTERRUPTED_ERROR));
         let outcome = loop {
             match api.update_job_status(job_id, &status).await {
-                Ok(_) => break log_refused.map_or(RecoveryOutcome::Delivered, RecoveryOutcome::Refused),
+                Ok(_) => {
+                    break log_refused.map_or(RecoveryOutcome::Delivered, RecoveryOutcome::Refused);
+                }
                 Err(e) if e.status() == Some(409) => {
                     break RecoveryOutcome::AlreadyFinal(e.current_status().cloned());
                 }
                 Err(e) if e.status() == Some(404) => break RecoveryOutcome::JobGone,
-                Err(e) if e.status() == Some(401) => return Err(OutboxError::Api { job_id, source: e }),
+                Err(e) if e.status() == Some(401) => {
+                    return Err(OutboxError::Api { job_id, source: e });
+                }
                 Err(e) if is_permanent(&e) => break RecoveryOutcome::Refused(e.to_string()),
                 Err(e) => {
                     tracing::warn!(%job_id, error = %e, "cannot report the journaled status; retrying");
@@ -263,7 +314,13 @@ impl Outbox {
                 }
             }
         };
-        Ok(RecoveredJob { job_id, lines_sent, status, interrupted, outcome })
+        Ok(RecoveredJob {
+            job_id,
+            lines_sent,
+            status,
+            interrupted,
+            outcome,
+        })
     }
 
     /// Registers a live pipeline's journal (called by `logs::start`).
@@ -276,14 +333,23 @@ impl Outbox {
     }
 
     fn live_log(&self, job_id: Uuid) -> Option<Arc<Shared>> {
-        self.inner.logs.lock().unwrap_or_else(PoisonError::into_inner).get(&job_id).and_then(Weak::upgrade)
+        self.inner
+            .logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&job_id)
+            .and_then(Weak::upgrade)
     }
 
     fn remove_trash(&self) -> Result<(), OutboxError> {
         let dir = &self.inner.dir;
         for entry in fs::read_dir(dir).map_err(io_err("read", dir))? {
             let entry = entry.map_err(io_err("read", dir))?;
-            if entry.file_name().to_string_lossy().starts_with(TRASH_PREFIX) {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(TRASH_PREFIX)
+            {
                 let path = entry.path();
                 fs::remove_dir_all(&path).map_err(io_err("remove", &path))?;
             }
@@ -308,8 +374,12 @@ async fn deliver_tail(
         Err(e) => return Err(io_err("read", &path)(e)),
     };
     let acked = read_acked(dir);
-    let max_lines = config.max_batch_lines.clamp(1, crate::logs::SERVER_MAX_BATCH_LINES);
-    let max_bytes = config.max_batch_bytes.clamp(1, crate::logs::SERVER_MAX_BATCH_BYTES / 2);
+    let max_lines = config
+        .max_batch_lines
+        .clamp(1, crate::logs::SERVER_MAX_BATCH_LINES);
+    let max_bytes = config
+        .max_batch_bytes
+        .clamp(1, crate::logs::SERVER_MAX_BATCH_BYTES / 2);
     let mut sent = 0u64;
     let mut batch: Vec<LogLine> = Vec::new();
     let mut bytes = 0usize;
@@ -324,11 +394,13 @@ async fn deliver_tail(
             Err(e) => return Err(io_err("read", &path)(e)),
         };
         match next {
-            Some(line) if line.seq <= acked => continue,
+            Some(line) if line.seq <= acked => {}
             Some(line) => {
                 let size = crate::logs::line_size(&line.text);
                 if !batch.is_empty() && (batch.len() >= max_lines || bytes + size > max_bytes) {
-                    if let Some(refused) = send_batch(api, job_id, dir, &mut batch, &mut sent, policy).await? {
+                    if let Some(refused) =
+                        send_batch(api, job_id, dir, &mut batch, &mut sent, policy).await?
+                    {
                         return Ok((sent, Some(refused)));
                     }
                     bytes = 0;

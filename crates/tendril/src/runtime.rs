@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use grape_api::{
-    ApiError, ClientOptions, RegisterRequest, Secret, WorkerApiClient, WorkerInfo,
-};
+use grape_api::{ApiError, ClientOptions, RegisterRequest, Secret, WorkerApiClient, WorkerInfo};
 use grape_process::is_secret_env_name;
 use grape_provisioner::HandlerRegistry;
 use tokio::time::Instant;
@@ -94,7 +92,11 @@ fn create_dir(what: &'static str, path: &Path) -> Result<(), RuntimeError> {
         .recursive(true)
         .mode(0o700)
         .create(path)
-        .map_err(|source| RuntimeError::Dir { what, path: path.to_owned(), source })
+        .map_err(|source| RuntimeError::Dir {
+            what,
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Id and token: given, stored by an earlier `--register`, or obtained by registering now.
@@ -107,13 +109,27 @@ async fn resolve_credentials(config: &Config) -> Result<WorkerCredentials, Runti
         return Ok(c);
     }
     let Some(reg) = &config.register else {
-        return Err(RuntimeError::NoCredentials { path: config.state_dir.join(credentials::CREDENTIALS_FILE) });
+        return Err(RuntimeError::NoCredentials {
+            path: config.state_dir.join(credentials::CREDENTIALS_FILE),
+        });
     };
-    let request = RegisterRequest { name: reg.name.clone(), mode: config.mode.clone(), labels: Default::default() };
-    let answer = WorkerApiClient::register(&config.trellis_url, reg.admin_token.clone(), &request, ClientOptions::default())
-        .await
-        .map_err(RuntimeError::Register)?;
-    let creds = WorkerCredentials { id: answer.worker_id, token: answer.worker_token };
+    let request = RegisterRequest {
+        name: reg.name.clone(),
+        mode: config.mode.clone(),
+        labels: Default::default(),
+    };
+    let answer = WorkerApiClient::register(
+        &config.trellis_url,
+        reg.admin_token.clone(),
+        &request,
+        ClientOptions::default(),
+    )
+    .await
+    .map_err(RuntimeError::Register)?;
+    let creds = WorkerCredentials {
+        id: answer.worker_id,
+        token: answer.worker_token,
+    };
     credentials::store(&config.state_dir, &config.trellis_url, &reg.name, &creds)?;
     println!("registered worker {}: id {}", reg.name, creds.id);
     tracing::info!(
@@ -133,7 +149,10 @@ fn env_secrets() -> Vec<Secret> {
 }
 
 /// Runs a worker with `registry` until a SIGINT/SIGTERM has been handled; `Ok` is exit 0.
-pub async fn run_with_handlers(config: Config, registry: HandlerRegistry) -> Result<(), RuntimeError> {
+pub async fn run_with_handlers(
+    config: Config,
+    registry: HandlerRegistry,
+) -> Result<(), RuntimeError> {
     let signals = signals::listen().map_err(RuntimeError::Signals)?;
     run_with_signals(config, registry, signals).await
 }
@@ -150,8 +169,13 @@ pub async fn run_with_signals(
     create_dir("work", &config.work_dir)?;
     let creds = resolve_credentials(&config).await?;
     let api = Arc::new(
-        WorkerApiClient::new(&config.trellis_url, creds.id, creds.token.clone(), ClientOptions::default())
-            .map_err(RuntimeError::Client)?,
+        WorkerApiClient::new(
+            &config.trellis_url,
+            creds.id,
+            creds.token.clone(),
+            ClientOptions::default(),
+        )
+        .map_err(RuntimeError::Client)?,
     );
     let outbox = Outbox::open(&config.state_dir).map_err(RuntimeError::Outbox)?;
     let state = Arc::new(WorkerState::new());
@@ -159,9 +183,14 @@ pub async fn run_with_signals(
     let stop_aux = CancellationToken::new();
     let health_task = match config.listen {
         Some(addr) => {
-            let (local, task) = health::serve(addr, state.clone(), claim::liveness_window(&timings), stop_aux.clone())
-                .await
-                .map_err(|source| RuntimeError::Listen { addr, source })?;
+            let (local, task) = health::serve(
+                addr,
+                state.clone(),
+                claim::liveness_window(&timings),
+                stop_aux.clone(),
+            )
+            .await
+            .map_err(|source| RuntimeError::Listen { addr, source })?;
             tracing::info!(addr = %local, "serving /healthz and /metrics");
             Some(task)
         }
@@ -244,8 +273,14 @@ pub async fn run_with_signals(
     };
     stop_aux.cancel();
     let _ = heartbeat_task.await;
-    heartbeat::send_offline(&api, &state, timings.heartbeat_interval.clamp(Duration::from_secs(1), Duration::from_secs(10)))
-        .await;
+    heartbeat::send_offline(
+        &api,
+        &state,
+        timings
+            .heartbeat_interval
+            .clamp(Duration::from_secs(1), Duration::from_secs(10)),
+    )
+    .await;
     if let Some(task) = health_task {
         let _ = task.await;
     }

@@ -29,7 +29,11 @@ impl TrellisServices {
 
 #[async_trait]
 impl JobServices for TrellisServices {
-    async fn upload_plan_artifact(&self, job_id: Uuid, artifact: &Value) -> Result<(), ServiceError> {
+    async fn upload_plan_artifact(
+        &self,
+        job_id: Uuid,
+        artifact: &Value,
+    ) -> Result<(), ServiceError> {
         self.api
             .upload_plan_artifact(job_id, artifact)
             .await
@@ -38,6 +42,9 @@ impl JobServices for TrellisServices {
     }
 
     async fn download_plan_artifact(&self, job_id: Uuid) -> Result<Option<Value>, ServiceError> {
-        self.api.download_plan_artifact(job_id).await.map_err(|e| self.error(&e))
+        self.api
+            .download_plan_artifact(job_id)
+            .await
+            .map_err(|e| self.error(&e))
     }
 }

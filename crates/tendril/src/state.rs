@@ -66,7 +66,8 @@ impl WorkerState {
 
     /// Records the job being run now.
     pub fn set_current(&self, id: Uuid, cancel: CancellationToken) {
-        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(CurrentJob { id, cancel });
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(CurrentJob { id, cancel });
     }
 
     /// No job runs any more.
@@ -76,7 +77,11 @@ impl WorkerState {
 
     /// The id of the job being run.
     pub fn current_job_id(&self) -> Option<Uuid> {
-        self.current.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|j| j.id)
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|j| j.id)
     }
 
     /// Cancels job `id` if it is the one being run; true when it was.
@@ -94,11 +99,17 @@ impl WorkerState {
     /// The main loop is alive: called by the claim loop on each turn and by the executor
     /// while a job runs.
     pub fn tick(&self) {
-        *self.last_tick.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        *self
+            .last_tick
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
     }
 
     /// When [`Self::tick`] was last called.
     pub fn last_tick(&self) -> Instant {
-        *self.last_tick.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .last_tick
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }

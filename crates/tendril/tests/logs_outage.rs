@@ -18,12 +18,25 @@ async fn trellis_restart_mid_stream_loses_and_duplicates_nothing() {
     let state = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(state.path()).unwrap();
     outbox.job_started(job_id).unwrap();
-    let config = LogConfig { memory_lines: 100, max_batch_lines: 250, ..fast_config() };
-    let pipeline = logs::start(job_id, api, Redactor::new(), &outbox, config, CancellationToken::new());
+    let config = LogConfig {
+        memory_lines: 100,
+        max_batch_lines: 250,
+        ..fast_config()
+    };
+    let pipeline = logs::start(
+        job_id,
+        api,
+        Redactor::new(),
+        &outbox,
+        config,
+        CancellationToken::new(),
+    );
     let sink = pipeline.sink();
 
     let total = 30_000usize;
-    let expected: Vec<String> = (1..=total).map(|i| format!("{i}: {}", "payload ".repeat(i % 7))).collect();
+    let expected: Vec<String> = (1..=total)
+        .map(|i| format!("{i}: {}", "payload ".repeat(i % 7)))
+        .collect();
     let producer = {
         let expected = expected.clone();
         tokio::spawn(async move {
@@ -39,17 +52,26 @@ async fn trellis_restart_mid_stream_loses_and_duplicates_nothing() {
 
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let before = pipeline.stats();
-    assert!(before.lines_delivered > 0, "lines flow before the outage: {before:?}");
+    assert!(
+        before.lines_delivered > 0,
+        "lines flow before the outage: {before:?}"
+    );
     trellis.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = pipeline.stats();
-    assert!(during.backlog > 100, "lines wait while Trellis is down: {during:?}");
+    assert!(
+        during.backlog > 100,
+        "lines wait while Trellis is down: {during:?}"
+    );
     trellis.restart().await;
 
     producer.await.unwrap();
     let summary = pipeline.finish(None).await;
     assert!(summary.delivered_all, "{summary:?}");
-    assert!(summary.lines_spilled > 0, "the spool file was used: {summary:?}");
+    assert!(
+        summary.lines_spilled > 0,
+        "the spool file was used: {summary:?}"
+    );
     assert_eq!(summary.lines, total as u64);
 
     let lines = trellis.logs(job_id).await;

@@ -19,11 +19,24 @@ async fn fifty_thousand_lines_arrive_in_order_exactly_once() {
     let state = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(state.path()).unwrap();
     outbox.job_started(job_id).unwrap();
-    let pipeline = logs::start(job_id, api, Redactor::new(), &outbox, LogConfig::default(), CancellationToken::new());
+    let pipeline = logs::start(
+        job_id,
+        api,
+        Redactor::new(),
+        &outbox,
+        LogConfig::default(),
+        CancellationToken::new(),
+    );
     let sink = pipeline.sink();
-    let expected: Vec<String> = (1..=50_000).map(|i| format!("line {i} of the fifty thousand")).collect();
+    let expected: Vec<String> = (1..=50_000)
+        .map(|i| format!("line {i} of the fifty thousand"))
+        .collect();
     for (i, text) in expected.iter().enumerate() {
-        let stream = if i % 10 == 0 { LogStream::Stderr } else { LogStream::Stdout };
+        let stream = if i % 10 == 0 {
+            LogStream::Stderr
+        } else {
+            LogStream::Stdout
+        };
         sink.line(stream, text);
     }
     drop(sink);
@@ -45,7 +58,14 @@ async fn long_lines_are_split_and_text_is_kept_as_is() {
     let state = tempfile::tempdir().unwrap();
     let outbox = Outbox::open(state.path()).unwrap();
     outbox.job_started(job_id).unwrap();
-    let pipeline = logs::start(job_id, api, Redactor::new(), &outbox, fast_config(), CancellationToken::new());
+    let pipeline = logs::start(
+        job_id,
+        api,
+        Redactor::new(),
+        &outbox,
+        fast_config(),
+        CancellationToken::new(),
+    );
     let sink = pipeline.sink();
     // A 200 KiB system line of multi-byte characters, and odd but valid text.
     let long = "é€".repeat(200 * 1024 / 5);
@@ -57,11 +77,22 @@ async fn long_lines_are_split_and_text_is_kept_as_is() {
     assert!(pipeline.finish(None).await.delivered_all);
 
     let lines = trellis.logs(job_id).await;
-    let pieces: Vec<&str> = lines.iter().filter(|l| l.stream == LogStream::System).map(|l| l.text.as_str()).collect();
+    let pieces: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.stream == LogStream::System)
+        .map(|l| l.text.as_str())
+        .collect();
     assert!(pieces.len() >= 4, "{} pieces", pieces.len());
-    assert!(pieces.iter().all(|p| p.len() <= grape_process::MAX_LINE_BYTES));
+    assert!(
+        pieces
+            .iter()
+            .all(|p| p.len() <= grape_process::MAX_LINE_BYTES)
+    );
     assert_eq!(pieces.concat(), long);
-    let rest: Vec<&str> = lines[pieces.len()..].iter().map(|l| l.text.as_str()).collect();
+    let rest: Vec<&str> = lines[pieces.len()..]
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect();
     assert_eq!(rest, vec![odd, ""]);
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l.seq, i as u64 + 1);
@@ -79,12 +110,23 @@ async fn a_secret_never_reaches_the_server_nor_the_disk() {
     let redactor = Redactor::new();
     redactor.add(secret);
     let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
-    let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let pipeline = logs::start(job_id, api, redactor, &outbox, fast_config(), CancellationToken::new());
+    let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let pipeline = logs::start(
+        job_id,
+        api,
+        redactor,
+        &outbox,
+        fast_config(),
+        CancellationToken::new(),
+    );
     let sink = pipeline.sink();
     sink.line(LogStream::Stdout, &format!("token={secret}"));
     sink.line(LogStream::Stderr, &format!("Authorization: Basic {b64}"));
-    sink.line(LogStream::System, &format!("https://x.invalid/?t={url}&ok=1"));
+    sink.line(
+        LogStream::System,
+        &format!("https://x.invalid/?t={url}&ok=1"),
+    );
     // Straddling the 64 KiB split point: redacted before it is cut.
     let pad = "x".repeat(grape_process::MAX_LINE_BYTES - 5);
     sink.line(LogStream::Stdout, &format!("{pad}{secret}"));
@@ -92,7 +134,11 @@ async fn a_secret_never_reaches_the_server_nor_the_disk() {
     assert!(pipeline.finish(None).await.delivered_all);
 
     let lines = trellis.logs(job_id).await;
-    let all: String = lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");
+    let all: String = lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     for form in [secret, &b64, &url, "hunter2"] {
         assert!(!all.contains(form), "{form} reached the server");
     }
@@ -100,7 +146,10 @@ async fn a_secret_never_reaches_the_server_nor_the_disk() {
     assert_eq!(lines[1].text, "Authorization: Basic [REDACTED]");
     assert_eq!(lines[2].text, "https://x.invalid/?t=[REDACTED]&ok=1");
     let journal = std::fs::read_to_string(outbox.job_dir(job_id).join("log.jsonl")).unwrap();
-    assert!(!journal.contains("hunter2"), "the secret reached the journal");
+    assert!(
+        !journal.contains("hunter2"),
+        "the secret reached the journal"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +160,14 @@ async fn cancel_requested_in_an_acknowledgement_fires_the_token() {
     let outbox = Outbox::open(state.path()).unwrap();
     outbox.job_started(job_id).unwrap();
     let token = CancellationToken::new();
-    let pipeline = logs::start(job_id, api, Redactor::new(), &outbox, fast_config(), token.clone());
+    let pipeline = logs::start(
+        job_id,
+        api,
+        Redactor::new(),
+        &outbox,
+        fast_config(),
+        token.clone(),
+    );
     let sink = pipeline.sink();
     sink.line(LogStream::Stdout, "before the cancel");
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -37,14 +37,30 @@ async fn a_restarted_worker_delivers_the_tail_and_the_status_idempotently() {
 
     // First life of the worker: some lines are delivered, then Trellis goes away.
     let expected: Vec<String> = (1..=3_000).map(|i| format!("done job line {i}")).collect();
-    let cut_expected: Vec<String> = (1..=40).map(|i| format!("interrupted job line {i}")).collect();
+    let cut_expected: Vec<String> = (1..=40)
+        .map(|i| format!("interrupted job line {i}"))
+        .collect();
     {
         let outbox = Outbox::open(state.path()).unwrap();
         outbox.job_started(done_job).unwrap();
         outbox.job_started(cut_job).unwrap();
         let config = fast_config();
-        let done = logs::start(done_job, api.clone(), Redactor::new(), &outbox, config.clone(), CancellationToken::new());
-        let cut = logs::start(cut_job, api.clone(), Redactor::new(), &outbox, config, CancellationToken::new());
+        let done = logs::start(
+            done_job,
+            api.clone(),
+            Redactor::new(),
+            &outbox,
+            config.clone(),
+            CancellationToken::new(),
+        );
+        let cut = logs::start(
+            cut_job,
+            api.clone(),
+            Redactor::new(),
+            &outbox,
+            config,
+            CancellationToken::new(),
+        );
         let (done_sink, cut_sink) = (done.sink(), cut.sink());
         for text in &expected[..1_000] {
             done_sink.line(LogStream::Stdout, text);
@@ -65,9 +81,14 @@ async fn a_restarted_worker_delivers_the_tail_and_the_status_idempotently() {
         // The handler of one job returned: its status is journaled, then the worker dies
         // (everything dropped, nothing more delivered), as with kill -9.
         outbox
-            .record_final_status(done_job, &StatusUpdate::success(Some(serde_json::json!({"ok": true}))))
+            .record_final_status(
+                done_job,
+                &StatusUpdate::success(Some(serde_json::json!({"ok": true}))),
+            )
             .unwrap();
-        let summary = done.finish(Some(Instant::now() + Duration::from_millis(300))).await;
+        let summary = done
+            .finish(Some(Instant::now() + Duration::from_millis(300)))
+            .await;
         assert!(!summary.delivered_all);
         drop((done_sink, cut_sink, cut, outbox));
     }
@@ -83,11 +104,17 @@ async fn a_restarted_worker_delivers_the_tail_and_the_status_idempotently() {
     let done_report = report.jobs.iter().find(|j| j.job_id == done_job).unwrap();
     assert_eq!(done_report.outcome, RecoveryOutcome::Delivered);
     assert!(!done_report.interrupted);
-    assert_eq!(done_report.lines_sent, 2_000, "only the unacknowledged tail is resent");
+    assert_eq!(
+        done_report.lines_sent, 2_000,
+        "only the unacknowledged tail is resent"
+    );
     let cut_report = report.jobs.iter().find(|j| j.job_id == cut_job).unwrap();
     assert!(cut_report.interrupted);
     assert_eq!(cut_report.status.error.as_deref(), Some(INTERRUPTED_ERROR));
-    assert!(outbox.pending_jobs().unwrap().is_empty(), "journals are deleted");
+    assert!(
+        outbox.pending_jobs().unwrap().is_empty(),
+        "journals are deleted"
+    );
 
     assert_eq!(trellis.status(done_job).await, (JobStatus::Success, None));
     assert_exactly_once(&trellis.logs(done_job).await, &expected);
@@ -100,7 +127,13 @@ async fn a_restarted_worker_delivers_the_tail_and_the_status_idempotently() {
     let again = Outbox::open(replay.path()).unwrap();
     let report = again.recover_with(&api, &fast_config()).await.unwrap();
     assert_eq!(report.jobs.len(), 2);
-    assert!(report.jobs.iter().all(|j| matches!(j.outcome, RecoveryOutcome::Delivered | RecoveryOutcome::AlreadyFinal(_))), "{report:?}");
+    assert!(
+        report.jobs.iter().all(|j| matches!(
+            j.outcome,
+            RecoveryOutcome::Delivered | RecoveryOutcome::AlreadyFinal(_)
+        )),
+        "{report:?}"
+    );
     assert_exactly_once(&trellis.logs(done_job).await, &expected);
     assert_exactly_once(&trellis.logs(cut_job).await, &cut_expected);
     assert_eq!(trellis.status(done_job).await.0, JobStatus::Success);

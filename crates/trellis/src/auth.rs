@@ -39,8 +39,15 @@ impl FromRequestParts<AppState> for WorkerAuth {
     type Rejection = ApiErr;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiErr> {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let (Some(id), Some(token)) = (header(WORKER_ID_HEADER), header(WORKER_TOKEN_HEADER)) else {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (Some(id), Some(token)) = (header(WORKER_ID_HEADER), header(WORKER_TOKEN_HEADER))
+        else {
             return Err(ApiErr::unauthorized("missing X-Worker-ID / X-Worker-Token"));
         };
         let Ok(id) = id.trim().parse::<Uuid>() else {
@@ -57,9 +64,15 @@ impl FromRequestParts<AppState> for WorkerAuth {
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
-    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// A user (API token or admin token).

@@ -20,7 +20,11 @@ pub struct ApiErr {
 impl ApiErr {
     /// Any status with a message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), current_status: None }
+        Self {
+            status,
+            message: message.into(),
+            current_status: None,
+        }
     }
 
     /// 400.
@@ -45,7 +49,11 @@ impl ApiErr {
 
     /// 409 naming the current status.
     pub fn conflict(message: impl Into<String>, current: JobStatus) -> Self {
-        Self { status: StatusCode::CONFLICT, message: message.into(), current_status: Some(current) }
+        Self {
+            status: StatusCode::CONFLICT,
+            message: message.into(),
+            current_status: Some(current),
+        }
     }
 
     /// 413.
@@ -57,13 +65,19 @@ impl ApiErr {
 impl From<StoreError> for ApiErr {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable, retry later")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage unavailable, retry later",
+        )
     }
 }
 
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.message, current_status: self.current_status };
+        let body = ErrorBody {
+            error: self.message,
+            current_status: self.current_status,
+        };
         (self.status, Json(body)).into_response()
     }
 }

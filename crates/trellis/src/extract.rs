@@ -19,7 +19,10 @@ pub const ARTIFACT_LIMIT: usize = 32 * 1024 * 1024;
 pub struct ApiJson<T, const LIMIT: usize = DEFAULT_LIMIT>(pub T, pub usize);
 
 fn gzip_encoded(headers: &HeaderMap) -> Result<bool, ApiErr> {
-    match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase()) {
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+    {
         None => Ok(false),
         Some(e) if e == "gzip" => Ok(true),
         Some(e) if e == "identity" => Ok(false),
@@ -30,24 +33,48 @@ fn gzip_encoded(headers: &HeaderMap) -> Result<bool, ApiErr> {
     }
 }
 
+/// A too-large body is still read (and dropped) up to this many bytes, so the client receives
+/// the 413 instead of a connection reset while it is still sending.
+const DRAIN_CAP: usize = 64 * 1024 * 1024;
+
+async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiErr> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiErr::bad_request(format!("cannot read the request body: {e}")))?;
+        seen += chunk.len();
+        if seen <= limit {
+            out.extend_from_slice(&chunk);
+        } else if seen > DRAIN_CAP {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(ApiErr::too_large(format!(
+            "request body larger than {limit} bytes"
+        )));
+    }
+    Ok(out)
+}
+
 /// Reads a body of at most `limit` bytes, decoding gzip.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiErr> {
     let gzip = gzip_encoded(headers)?;
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit")) || e.to_string().contains("length limit") {
-            ApiErr::too_large(format!("request body larger than {limit} bytes"))
-        } else {
-            ApiErr::bad_request(format!("cannot read the request body: {e}"))
-        }
-    })?;
+    let raw = read_limited(body, limit).await?;
     if !gzip {
-        return Ok(raw.to_vec());
+        return Ok(raw);
     }
     let mut out = Vec::new();
     let mut dec = flate2::read::GzDecoder::new(&raw[..]).take(limit as u64 + 1);
-    dec.read_to_end(&mut out).map_err(|e| ApiErr::bad_request(format!("invalid gzip body: {e}")))?;
+    dec.read_to_end(&mut out)
+        .map_err(|e| ApiErr::bad_request(format!("invalid gzip body: {e}")))?;
     if out.len() > limit {
-        return Err(ApiErr::too_large(format!("decompressed request body larger than {limit} bytes")));
+        return Err(ApiErr::too_large(format!(
+            "decompressed request body larger than {limit} bytes"
+        )));
     }
     Ok(out)
 }
@@ -57,14 +84,6 @@ impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiErr> {
         let (parts, body) = req.into_parts();
-        if let Some(ct) = parts.headers.get(header::CONTENT_TYPE)
-            && !ct.to_str().unwrap_or("").to_ascii_lowercase().contains("json")
-        {
-            return Err(ApiErr::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Content-Type must be application/json",
-            ));
-        }
         let bytes = read_body(&parts.headers, body, LIMIT).await?;
         let len = bytes.len();
         let value = serde_json::from_slice(&bytes).map_err(|e| {

@@ -5,10 +5,14 @@ use grape_api::Secret;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
-use trellis::{ServerConfig, Server, auth::generate_token, shutdown_signal};
+use trellis::{Server, ServerConfig, auth::generate_token, shutdown_signal};
 
 #[derive(Debug, Parser)]
-#[command(name = "trellis", version, about = "The Vintner control plane (reference server)")]
+#[command(
+    name = "trellis",
+    version,
+    about = "The Vintner control plane (reference server)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +30,11 @@ struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", env = "TRELLIS_LISTEN")]
     listen: SocketAddr,
     /// sqlite://PATH (created with its schema if missing) or postgres://…
-    #[arg(long, default_value = "sqlite://trellis.db", env = "TRELLIS_DATABASE_URL")]
+    #[arg(
+        long,
+        default_value = "sqlite://trellis.db",
+        env = "TRELLIS_DATABASE_URL"
+    )]
     database_url: String,
     /// A worker without a heartbeat for this long is OFFLINE.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
@@ -56,7 +64,9 @@ fn token(value: Option<String>, dev: bool, name: &str) -> Result<Secret, String>
             println!("{name}={t}");
             Ok(Secret::new(t))
         }
-        None => Err(format!("{name} is not set: export it (or run with --dev to generate one)")),
+        None => Err(format!(
+            "{name} is not set: export it (or run with --dev to generate one)"
+        )),
     }
 }
 
@@ -70,7 +80,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.sweep_interval = args.sweep_interval;
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
     println!("trellis listening on http://{}", server.local_addr());
-    server.run(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    server
+        .run(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!("trellis stopped");
     Ok(())
 }
@@ -83,7 +96,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -6,7 +6,9 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the claim latency histogram buckets.
-const BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 300.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 300.0,
+];
 
 /// In-memory counters.
 #[derive(Debug, Default)]
@@ -28,7 +30,8 @@ impl Metrics {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.claims.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
     }
 }
 
@@ -39,12 +42,21 @@ pub async fn render(state: &AppState) -> Result<String, crate::store::StoreError
     let workers = state.store.list_workers().await?;
     let since = state.online_since(now);
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP trellis_jobs Jobs by status.\n# TYPE trellis_jobs gauge");
+    let _ = writeln!(
+        out,
+        "# HELP trellis_jobs Jobs by status.\n# TYPE trellis_jobs gauge"
+    );
     for s in JobStatus::ALL {
-        let n = counts.iter().find(|(k, _)| k == s.as_str()).map_or(0, |(_, n)| *n);
+        let n = counts
+            .iter()
+            .find(|(k, _)| k == s.as_str())
+            .map_or(0, |(_, n)| *n);
         let _ = writeln!(out, "trellis_jobs{{status=\"{s}\"}} {n}");
     }
-    let _ = writeln!(out, "# HELP trellis_workers Workers by status.\n# TYPE trellis_workers gauge");
+    let _ = writeln!(
+        out,
+        "# HELP trellis_workers Workers by status.\n# TYPE trellis_workers gauge"
+    );
     for s in WorkerStatus::ALL {
         let n = workers.iter().filter(|w| &w.status(since) == s).count();
         let _ = writeln!(out, "trellis_workers{{status=\"{s}\"}} {n}");
@@ -56,13 +68,31 @@ pub async fn render(state: &AppState) -> Result<String, crate::store::StoreError
          # TYPE trellis_claim_latency_seconds histogram"
     );
     for (i, le) in BUCKETS.iter().enumerate() {
-        let _ = writeln!(out, "trellis_claim_latency_seconds_bucket{{le=\"{le}\"}} {}", m.buckets[i].load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "trellis_claim_latency_seconds_bucket{{le=\"{le}\"}} {}",
+            m.buckets[i].load(Ordering::Relaxed)
+        );
     }
     let count = m.count.load(Ordering::Relaxed);
-    let _ = writeln!(out, "trellis_claim_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
-    let _ = writeln!(out, "trellis_claim_latency_seconds_sum {}", m.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let _ = writeln!(
+        out,
+        "trellis_claim_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
+    let _ = writeln!(
+        out,
+        "trellis_claim_latency_seconds_sum {}",
+        m.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+    );
     let _ = writeln!(out, "trellis_claim_latency_seconds_count {count}");
-    let _ = writeln!(out, "# HELP trellis_claims_total Jobs claimed since start.\n# TYPE trellis_claims_total counter");
-    let _ = writeln!(out, "trellis_claims_total {}", m.claims.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "# HELP trellis_claims_total Jobs claimed since start.\n# TYPE trellis_claims_total counter"
+    );
+    let _ = writeln!(
+        out,
+        "trellis_claims_total {}",
+        m.claims.load(Ordering::Relaxed)
+    );
     Ok(out)
 }

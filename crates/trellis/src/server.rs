@@ -41,9 +41,19 @@ impl Server {
         let store = Store::connect(&config.database_url).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
-            .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
-        Ok(Self { state: AppState::new(store, config), listener, addr })
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            state: AppState::new(store, config),
+            listener,
+            addr,
+        })
     }
 
     /// The address actually bound.
@@ -57,7 +67,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests and closes the database.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
         let state = self.state.clone();
         let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
         let token = state.shutdown.clone();

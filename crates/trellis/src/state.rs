@@ -46,7 +46,8 @@ impl AppState {
 
     /// Heartbeats at or after this instant count as online.
     pub fn online_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now - chrono::Duration::from_std(self.config.worker_offline_after).unwrap_or(chrono::Duration::MAX)
+        now - chrono::Duration::from_std(self.config.worker_offline_after)
+            .unwrap_or(chrono::Duration::MAX)
     }
 
     /// Wakes every waiting claim.

@@ -8,9 +8,13 @@ use chrono::Utc;
 pub async fn sweep_once(state: &AppState) -> Result<(u64, u64), crate::store::StoreError> {
     let now = Utc::now();
     let online_since = state.online_since(now);
-    let stale_before = now - chrono::Duration::from_std(state.config.job_stale_after).unwrap_or(chrono::Duration::MAX);
+    let stale_before = now
+        - chrono::Duration::from_std(state.config.job_stale_after).unwrap_or(chrono::Duration::MAX);
     let requeued = state.store.requeue_orphans(now, online_since).await?;
-    let failed = state.store.fail_lost(now, online_since, stale_before).await?;
+    let failed = state
+        .store
+        .fail_lost(now, online_since, stale_before)
+        .await?;
     if requeued > 0 {
         tracing::info!(requeued, "requeued jobs of offline workers");
         state.wake_claims();

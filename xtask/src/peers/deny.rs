@@ -22,6 +22,9 @@ pub fn install(ws: &Workspace, stamps: &Stamps) -> Result<(PathBuf, bool)> {
     if stamps.is_current("cargo-deny", CARGO_DENY_VERSION, &[&bin]) {
         return Ok((bin, false));
     }
+    if let Some(on_path) = on_path_at_pinned_version() {
+        return Ok((on_path, false));
+    }
     println!("peers: cargo install cargo-deny {CARGO_DENY_VERSION} (about 2 minutes, once)");
     util::run(
         util::command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
@@ -33,4 +36,17 @@ pub fn install(ws: &Workspace, stamps: &Stamps) -> Result<(PathBuf, bool)> {
     .context("could not build cargo-deny from crates.io: is the registry reachable?")?;
     stamps.mark("cargo-deny", CARGO_DENY_VERSION)?;
     Ok((bin, true))
+}
+
+/// A `cargo-deny` already on PATH (e.g. in `~/.cargo/bin`) that is the pinned version.
+fn on_path_at_pinned_version() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join("cargo-deny"))
+        .find(|p| p.is_file())?;
+    let version = util::output(util::command(&found).arg("--version")).ok()?;
+    version
+        .split_whitespace()
+        .any(|word| word == CARGO_DENY_VERSION)
+        .then_some(found)
 }

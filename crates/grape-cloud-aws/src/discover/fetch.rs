@@ -43,7 +43,10 @@ fn context<'a>(
 }
 
 fn name_tag(tags: &[Tag]) -> Option<String> {
-    tags.iter().find(|t| t.key() == Some("Name")).and_then(Tag::value).map(str::to_owned)
+    tags.iter()
+        .find(|t| t.key() == Some("Name"))
+        .and_then(Tag::value)
+        .map(str::to_owned)
 }
 
 fn keep<T>(
@@ -60,7 +63,11 @@ fn keep<T>(
 }
 
 /// Lists the VPCs, subnets and security groups of one region (the three lists concurrently).
-pub(super) async fn region(creds: &AwsCredentials, region: &str, page_size: Option<i32>) -> RegionResult {
+pub(super) async fn region(
+    creds: &AwsCredentials,
+    region: &str,
+    page_size: Option<i32>,
+) -> RegionResult {
     let config = creds.sdk_config(Some(region)).await;
     let client = aws_sdk_ec2::Client::new(&config);
     let secrets = creds.secrets();
@@ -73,18 +80,25 @@ pub(super) async fn region(creds: &AwsCredentials, region: &str, page_size: Opti
         if let Some(n) = page {
             pages = pages.page_size(n);
         }
-        let items = pages.items().send().try_collect().await.map_err(|e| sdk_error(e, &ctx))?;
-        Ok::<_, AwsError>(items
-            .into_iter()
-            .map(|v| Vpc {
-                id: v.vpc_id().unwrap_or_default().to_owned(),
-                name: name_tag(v.tags()),
-                cidr: v.cidr_block().map(str::to_owned),
-                region: region.to_owned(),
-                is_default: v.is_default().unwrap_or(false),
-                state: v.state().map(|s| s.as_str().to_owned()),
-            })
-            .collect())
+        let items = pages
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error(e, &ctx))?;
+        Ok::<_, AwsError>(
+            items
+                .into_iter()
+                .map(|v| Vpc {
+                    id: v.vpc_id().unwrap_or_default().to_owned(),
+                    name: name_tag(v.tags()),
+                    cidr: v.cidr_block().map(str::to_owned),
+                    region: region.to_owned(),
+                    is_default: v.is_default().unwrap_or(false),
+                    state: v.state().map(|s| s.as_str().to_owned()),
+                })
+                .collect(),
+        )
     };
     let subnets = async {
         let ctx = context(creds, "ec2:DescribeSubnets", region, &secrets);
@@ -92,20 +106,27 @@ pub(super) async fn region(creds: &AwsCredentials, region: &str, page_size: Opti
         if let Some(n) = page {
             pages = pages.page_size(n);
         }
-        let items = pages.items().send().try_collect().await.map_err(|e| sdk_error(e, &ctx))?;
-        Ok::<_, AwsError>(items
-            .into_iter()
-            .map(|s| Subnet {
-                id: s.subnet_id().unwrap_or_default().to_owned(),
-                name: name_tag(s.tags()),
-                cidr: s.cidr_block().map(str::to_owned),
-                vpc_id: s.vpc_id().map(str::to_owned),
-                region: region.to_owned(),
-                availability_zone: s.availability_zone().map(str::to_owned),
-                is_default: s.default_for_az().unwrap_or(false),
-                available_ips: s.available_ip_address_count(),
-            })
-            .collect())
+        let items = pages
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error(e, &ctx))?;
+        Ok::<_, AwsError>(
+            items
+                .into_iter()
+                .map(|s| Subnet {
+                    id: s.subnet_id().unwrap_or_default().to_owned(),
+                    name: name_tag(s.tags()),
+                    cidr: s.cidr_block().map(str::to_owned),
+                    vpc_id: s.vpc_id().map(str::to_owned),
+                    region: region.to_owned(),
+                    availability_zone: s.availability_zone().map(str::to_owned),
+                    is_default: s.default_for_az().unwrap_or(false),
+                    available_ips: s.available_ip_address_count(),
+                })
+                .collect(),
+        )
     };
     let security_groups = async {
         let ctx = context(creds, "ec2:DescribeSecurityGroups", region, &secrets);
@@ -113,24 +134,36 @@ pub(super) async fn region(creds: &AwsCredentials, region: &str, page_size: Opti
         if let Some(n) = page {
             pages = pages.page_size(n);
         }
-        let items = pages.items().send().try_collect().await.map_err(|e| sdk_error(e, &ctx))?;
-        Ok::<_, AwsError>(items
-            .into_iter()
-            .map(|g| SecurityGroup {
-                id: g.group_id().unwrap_or_default().to_owned(),
-                name: g.group_name().map(str::to_owned),
-                vpc_id: g.vpc_id().map(str::to_owned),
-                region: region.to_owned(),
-                description: g.description().map(str::to_owned),
-            })
-            .collect())
+        let items = pages
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error(e, &ctx))?;
+        Ok::<_, AwsError>(
+            items
+                .into_iter()
+                .map(|g| SecurityGroup {
+                    id: g.group_id().unwrap_or_default().to_owned(),
+                    name: g.group_name().map(str::to_owned),
+                    vpc_id: g.vpc_id().map(str::to_owned),
+                    region: region.to_owned(),
+                    description: g.description().map(str::to_owned),
+                })
+                .collect(),
+        )
     };
     let (vpcs, subnets, security_groups) = tokio::join!(vpcs, subnets, security_groups);
     let mut errors = Vec::new();
     RegionResult {
         vpcs: keep(vpcs, "ec2:DescribeVpcs", Some(region), &mut errors),
         subnets: keep(subnets, "ec2:DescribeSubnets", Some(region), &mut errors),
-        security_groups: keep(security_groups, "ec2:DescribeSecurityGroups", Some(region), &mut errors),
+        security_groups: keep(
+            security_groups,
+            "ec2:DescribeSecurityGroups",
+            Some(region),
+            &mut errors,
+        ),
         errors,
     }
 }
@@ -147,37 +180,61 @@ pub(super) async fn global(creds: &AwsCredentials, page_size: Option<i32>) -> Gl
 
     let zones = async {
         let ctx = context(creds, "route53:ListHostedZones", region, &secrets);
-        let mut pages = aws_sdk_route53::Client::new(&config).list_hosted_zones().into_paginator();
+        let mut pages = aws_sdk_route53::Client::new(&config)
+            .list_hosted_zones()
+            .into_paginator();
         if let Some(n) = page_size {
             pages = pages.page_size(n.clamp(1, 100));
         }
-        let items = pages.items().send().try_collect().await.map_err(|e| sdk_error(e, &ctx))?;
-        Ok::<_, AwsError>(items
-            .into_iter()
-            .map(|z| HostedZone {
-                id: z.id().strip_prefix("/hostedzone/").unwrap_or(z.id()).to_owned(),
-                name: z.name().to_owned(),
-                private: z.config().is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone),
-                record_count: z.resource_record_set_count(),
-            })
-            .collect())
+        let items = pages
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error(e, &ctx))?;
+        Ok::<_, AwsError>(
+            items
+                .into_iter()
+                .map(|z| HostedZone {
+                    id: z
+                        .id()
+                        .strip_prefix("/hostedzone/")
+                        .unwrap_or(z.id())
+                        .to_owned(),
+                    name: z.name().to_owned(),
+                    private: z
+                        .config()
+                        .is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone),
+                    record_count: z.resource_record_set_count(),
+                })
+                .collect(),
+        )
     };
     let users = async {
         let ctx = context(creds, "iam:ListUsers", region, &secrets);
-        let mut pages = aws_sdk_iam::Client::new(&config).list_users().into_paginator();
+        let mut pages = aws_sdk_iam::Client::new(&config)
+            .list_users()
+            .into_paginator();
         if let Some(n) = page_size {
             pages = pages.page_size(n.clamp(1, 1000));
         }
-        let items = pages.items().send().try_collect().await.map_err(|e| sdk_error(e, &ctx))?;
-        Ok::<_, AwsError>(items
-            .into_iter()
-            .map(|u| IamUser {
-                name: u.user_name().to_owned(),
-                arn: u.arn().to_owned(),
-                id: u.user_id().to_owned(),
-                created: to_chrono(u.create_date()),
-            })
-            .collect())
+        let items = pages
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error(e, &ctx))?;
+        Ok::<_, AwsError>(
+            items
+                .into_iter()
+                .map(|u| IamUser {
+                    name: u.user_name().to_owned(),
+                    arn: u.arn().to_owned(),
+                    id: u.user_id().to_owned(),
+                    created: to_chrono(u.create_date()),
+                })
+                .collect(),
+        )
     };
     let (caller, hosted_zones, iam_users) = tokio::join!(verify(creds), zones, users);
     let mut errors = Vec::new();

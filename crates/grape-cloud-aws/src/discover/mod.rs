@@ -191,8 +191,11 @@ impl DiscoveryError {
 /// Never fails as a whole: failed calls are listed in [`DiscoveredResources::errors`].
 pub async fn discover(creds: &AwsCredentials, options: &DiscoveryOptions) -> DiscoveredResources {
     let discovered_at = Utc::now();
-    let regional = futures::stream::iter(options.regions.iter())
-        .map(|region| fetch::region(creds, region, options.page_size))
+    // Owned region names: a closure over `&String` makes the future's `Send` bound
+    // higher-ranked, which callers inside `async_trait` cannot prove.
+    let page_size = options.page_size;
+    let regional = futures::stream::iter(options.regions.clone())
+        .map(move |region| async move { fetch::region(creds, &region, page_size).await })
         .buffer_unordered(options.concurrency.max(1))
         .collect::<Vec<_>>();
     let (regional, global) = tokio::join!(regional, fetch::global(creds, options.page_size));
@@ -215,12 +218,17 @@ pub async fn discover(creds: &AwsCredentials, options: &DiscoveryOptions) -> Dis
         doc.security_groups.extend(region.security_groups);
         doc.errors.extend(region.errors);
     }
-    doc.vpcs.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-    doc.subnets.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-    doc.security_groups.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
-    doc.hosted_zones.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    doc.vpcs
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    doc.subnets
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    doc.security_groups
+        .sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    doc.hosted_zones
+        .sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     doc.iam_users.sort_by(|a, b| a.name.cmp(&b.name));
-    doc.errors.sort_by(|a, b| (&a.operation, &a.region).cmp(&(&b.operation, &b.region)));
+    doc.errors
+        .sort_by(|a, b| (&a.operation, &a.region).cmp(&(&b.operation, &b.region)));
     tracing::info!(
         regions = doc.regions.len(),
         vpcs = doc.vpcs.len(),

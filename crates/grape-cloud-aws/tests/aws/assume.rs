@@ -15,13 +15,22 @@ async fn assume_role_gives_temporary_keys_that_every_later_call_uses() {
     let creds = assume(&identity, &base(&moto)).await.expect("assume");
     assert!(creds.access_key_id.starts_with("ASIA"), "temporary key id");
     assert_ne!(creds.access_key_id, BASE_KEY_ID);
-    assert_eq!(creds.region, "eu-west-1", "the first region is the primary one");
+    assert_eq!(
+        creds.region, "eu-west-1",
+        "the first region is the primary one"
+    );
     assert_eq!(creds.endpoint_url.as_deref(), Some(moto.endpoint_url()));
     let session_arn = format!("arn:aws:sts::{ACCOUNT}:assumed-role/vintner-target/job-42");
-    assert_eq!(creds.assumed_role_arn.as_deref(), Some(session_arn.as_str()));
+    assert_eq!(
+        creds.assumed_role_arn.as_deref(),
+        Some(session_arn.as_str())
+    );
     // duration_seconds = 900 is honoured.
     let left = creds.expiration.expect("temporary credentials expire") - Utc::now();
-    assert!(left.num_seconds() > 600 && left.num_seconds() <= 900, "{left}");
+    assert!(
+        left.num_seconds() > 600 && left.num_seconds() <= 900,
+        "{left}"
+    );
 
     // GetCallerIdentity signed with the returned keys reports the assumed role, not the base user.
     let caller = verify(&creds).await.expect("verify");
@@ -34,18 +43,32 @@ async fn assume_role_gives_temporary_keys_that_every_later_call_uses() {
     // Any client built from the credentials uses them too.
     let config = creds.sdk_config(None).await;
     let provided = config.credentials_provider().expect("provider");
-    let provided = aws_credential_types::provider::ProvideCredentials::provide_credentials(&provided)
-        .await
-        .expect("credentials");
+    let provided =
+        aws_credential_types::provider::ProvideCredentials::provide_credentials(&provided)
+            .await
+            .expect("credentials");
     assert_eq!(provided.access_key_id(), creds.access_key_id);
-    let caller = aws_sdk_sts::Client::new(&config).get_caller_identity().send().await.expect("sts");
+    let caller = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("sts");
     assert_eq!(caller.arn(), Some(session_arn.as_str()));
 
     // The environment for children, and the secrets for the redactor.
     let env: HashMap<String, String> = creds.env().into_iter().collect();
     assert_eq!(env["AWS_ACCESS_KEY_ID"], creds.access_key_id);
-    assert_eq!(env["AWS_SECRET_ACCESS_KEY"], creds.secret_access_key.expose());
-    assert_eq!(Some(env["AWS_SESSION_TOKEN"].as_str()), creds.session_token.as_ref().map(|t| t.expose()));
+    assert_eq!(
+        env["AWS_SECRET_ACCESS_KEY"],
+        creds.secret_access_key.expose()
+    );
+    assert_eq!(
+        Some(env["AWS_SESSION_TOKEN"].as_str()),
+        creds
+            .session_token
+            .as_ref()
+            .map(grape_cloud_aws::SecretString::expose)
+    );
     assert_eq!(env["AWS_REGION"], "eu-west-1");
     assert_eq!(env["AWS_DEFAULT_REGION"], "eu-west-1");
     assert_eq!(env["AWS_ENDPOINT_URL"], moto.endpoint_url());
@@ -56,7 +79,10 @@ async fn assume_role_gives_temporary_keys_that_every_later_call_uses() {
     assert_eq!(secrets.len(), 3);
 
     // Nothing secret in Debug, nor in the serialisable summary.
-    let shown = format!("{creds:?} {:?}", serde_json::to_string(&creds.summary()).expect("json"));
+    let shown = format!(
+        "{creds:?} {:?}",
+        serde_json::to_string(&creds.summary()).expect("json")
+    );
     for secret in creds.secrets() {
         assert!(!shown.contains(secret), "a secret leaked: {shown}");
     }
@@ -70,7 +96,11 @@ async fn web_identity_token_file_assumes_without_base_credentials() {
     let moto = moto().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let token_file = dir.path().join("token");
-    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2aW50bmVyIn0.c2lnbmF0dXJl\n").expect("token");
+    std::fs::write(
+        &token_file,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ2aW50bmVyIn0.c2lnbmF0dXJl\n",
+    )
+    .expect("token");
     let identity = AwsIdentity {
         external_id: None,
         session_name: Some("oidc-session".into()),
@@ -79,9 +109,14 @@ async fn web_identity_token_file_assumes_without_base_credentials() {
     };
 
     // The default chain is never consulted: AssumeRoleWithWebIdentity is not signed.
-    let creds = assume(&identity, &BaseCredentials::default_chain()).await.expect("assume");
+    let creds = assume(&identity, &BaseCredentials::default_chain())
+        .await
+        .expect("assume");
     let caller = verify(&creds).await.expect("verify");
-    assert_eq!(caller.arn, format!("arn:aws:sts::{ACCOUNT}:assumed-role/vintner-oidc/oidc-session"));
+    assert_eq!(
+        caller.arn,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/vintner-oidc/oidc-session")
+    );
     let shown = format!("{creds:?}");
     assert!(!shown.contains("eyJhbGciOiJSUzI1NiJ9"), "{shown}");
 }
@@ -89,7 +124,11 @@ async fn web_identity_token_file_assumes_without_base_credentials() {
 #[tokio::test]
 async fn base_credentials_resolve_to_keys_for_worker_jobs() {
     let moto = moto().await;
-    let creds = base(&moto).with_region("eu-central-1").resolve(None).await.expect("resolve");
+    let creds = base(&moto)
+        .with_region("eu-central-1")
+        .resolve(None)
+        .await
+        .expect("resolve");
     assert_eq!(creds.access_key_id, BASE_KEY_ID);
     assert_eq!(creds.region, "eu-central-1");
     assert_eq!(creds.expiration, None);

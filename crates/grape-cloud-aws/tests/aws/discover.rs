@@ -38,11 +38,21 @@ const PLAN: &[PlannedVpc] = &[
         region: "eu-west-1",
         name: "eu-app",
         cidr: "10.3.0.0/16",
-        subnets: &[("c-1", "10.3.1.0/24", "a"), ("c-2", "10.3.2.0/24", "b"), ("c-3", "10.3.3.0/24", "c")],
+        subnets: &[
+            ("c-1", "10.3.1.0/24", "a"),
+            ("c-2", "10.3.2.0/24", "b"),
+            ("c-3", "10.3.3.0/24", "c"),
+        ],
         security_group: Some(("db", "database")),
     },
 ];
-const PUBLIC_ZONES: &[&str] = &["z1.example.com.", "z2.example.com.", "z3.example.com.", "z4.example.com.", "z5.example.com."];
+const PUBLIC_ZONES: &[&str] = &[
+    "z1.example.com.",
+    "z2.example.com.",
+    "z3.example.com.",
+    "z4.example.com.",
+    "z5.example.com.",
+];
 const PRIVATE_ZONE: &str = "internal.example.";
 const USERS: &[&str] = &["alice", "bob", "carol"];
 const REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
@@ -64,10 +74,29 @@ async fn create_fixtures(moto: &grape_testkit::Moto) -> Created {
     let mut created = Created::default();
     for planned in PLAN {
         let ec2 = aws_sdk_ec2::Client::new(&admin_config(moto, planned.region).await);
-        let vpc = ec2.create_vpc().cidr_block(planned.cidr).send().await.expect("create vpc");
-        let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_owned();
-        ec2.create_tags().resources(&vpc_id).tags(name(planned.name)).send().await.expect("tag vpc");
-        created.vpcs.insert((planned.region.into(), vpc_id.clone(), planned.name.into(), planned.cidr.into()));
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block(planned.cidr)
+            .send()
+            .await
+            .expect("create vpc");
+        let vpc_id = vpc
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("vpc id")
+            .to_owned();
+        ec2.create_tags()
+            .resources(&vpc_id)
+            .tags(name(planned.name))
+            .send()
+            .await
+            .expect("tag vpc");
+        created.vpcs.insert((
+            planned.region.into(),
+            vpc_id.clone(),
+            planned.name.into(),
+            planned.cidr.into(),
+        ));
         if planned.name == "app-a" {
             created.private_zone_vpc = Some(vpc_id.clone());
         }
@@ -81,8 +110,17 @@ async fn create_fixtures(moto: &grape_testkit::Moto) -> Created {
                 .send()
                 .await
                 .expect("create subnet");
-            let subnet_id = subnet.subnet().and_then(|s| s.subnet_id()).expect("subnet id").to_owned();
-            ec2.create_tags().resources(&subnet_id).tags(name(subnet_name)).send().await.expect("tag subnet");
+            let subnet_id = subnet
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .expect("subnet id")
+                .to_owned();
+            ec2.create_tags()
+                .resources(&subnet_id)
+                .tags(name(subnet_name))
+                .send()
+                .await
+                .expect("tag subnet");
             created.subnets.insert((
                 planned.region.into(),
                 subnet_id,
@@ -115,7 +153,13 @@ async fn create_fixtures(moto: &grape_testkit::Moto) -> Created {
     let admin = admin_config(moto, "us-east-1").await;
     let route53 = aws_sdk_route53::Client::new(&admin);
     for (i, zone) in PUBLIC_ZONES.iter().enumerate() {
-        route53.create_hosted_zone().name(*zone).caller_reference(format!("ref-{i}")).send().await.expect("zone");
+        route53
+            .create_hosted_zone()
+            .name(*zone)
+            .caller_reference(format!("ref-{i}"))
+            .send()
+            .await
+            .expect("zone");
     }
     let vpc = ZoneVpc::builder()
         .vpc_region(VpcRegion::UsEast1)
@@ -132,7 +176,11 @@ async fn create_fixtures(moto: &grape_testkit::Moto) -> Created {
         .expect("private zone");
     let iam = aws_sdk_iam::Client::new(&admin);
     for user in USERS {
-        iam.create_user().user_name(*user).send().await.expect("user");
+        iam.create_user()
+            .user_name(*user)
+            .send()
+            .await
+            .expect("user");
     }
     created
 }
@@ -140,16 +188,25 @@ async fn create_fixtures(moto: &grape_testkit::Moto) -> Created {
 /// How many availability zones moto gives a region (each gets a default subnet).
 async fn zone_count(moto: &grape_testkit::Moto, region: &str) -> usize {
     let ec2 = aws_sdk_ec2::Client::new(&admin_config(moto, region).await);
-    ec2.describe_availability_zones().send().await.expect("zones").availability_zones().len()
+    ec2.describe_availability_zones()
+        .send()
+        .await
+        .expect("zones")
+        .availability_zones()
+        .len()
 }
 
 #[tokio::test]
 async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53() {
     let moto = moto().await;
     let created = create_fixtures(&moto).await;
-    let creds = assume(&identity(&moto, "discoverer", REGIONS), &base(&moto)).await.expect("assume");
+    let creds = assume(&identity(&moto, "discoverer", REGIONS), &base(&moto))
+        .await
+        .expect("assume");
 
-    let options = DiscoveryOptions::new(REGIONS.iter().copied()).concurrency(2).page_size(2);
+    let options = DiscoveryOptions::new(REGIONS.iter().copied())
+        .concurrency(2)
+        .page_size(2);
     let doc = discover(&creds, &options).await;
     assert_eq!(doc.errors, [], "no call failed");
     assert_eq!(doc.provider, "aws");
@@ -161,18 +218,45 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         .vpcs
         .iter()
         .filter(|v| !v.is_default)
-        .map(|v| (v.region.clone(), v.id.clone(), v.name.clone().unwrap_or_default(), v.cidr.clone().unwrap_or_default()))
+        .map(|v| {
+            (
+                v.region.clone(),
+                v.id.clone(),
+                v.name.clone().unwrap_or_default(),
+                v.cidr.clone().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(vpcs, created.vpcs);
-    assert!(doc.vpcs.iter().all(|v| v.state.as_deref() == Some("available")));
+    assert!(
+        doc.vpcs
+            .iter()
+            .all(|v| v.state.as_deref() == Some("available"))
+    );
     for region in REGIONS {
-        let defaults: Vec<_> = doc.vpcs.iter().filter(|v| v.is_default && v.region == *region).collect();
+        let defaults: Vec<_> = doc
+            .vpcs
+            .iter()
+            .filter(|v| v.is_default && v.region == *region)
+            .collect();
         assert_eq!(defaults.len(), 1, "one default VPC in {region}");
         assert_eq!(defaults[0].cidr.as_deref(), Some("172.31.0.0/16"));
         // Default subnets: one per availability zone, all in the default VPC.
-        let default_subnets: Vec<_> = doc.subnets.iter().filter(|s| s.is_default && s.region == *region).collect();
-        assert_eq!(default_subnets.len(), zone_count(&moto, region).await, "default subnets of {region}");
-        assert!(default_subnets.iter().all(|s| s.vpc_id.as_deref() == Some(defaults[0].id.as_str())));
+        let default_subnets: Vec<_> = doc
+            .subnets
+            .iter()
+            .filter(|s| s.is_default && s.region == *region)
+            .collect();
+        assert_eq!(
+            default_subnets.len(),
+            zone_count(&moto, region).await,
+            "default subnets of {region}"
+        );
+        assert!(
+            default_subnets
+                .iter()
+                .all(|s| s.vpc_id.as_deref() == Some(defaults[0].id.as_str()))
+        );
     }
     assert_eq!(doc.vpcs.len(), created.vpcs.len() + REGIONS.len());
 
@@ -193,7 +277,12 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         })
         .collect();
     assert_eq!(subnets, created.subnets);
-    assert!(doc.subnets.iter().filter(|s| !s.is_default).all(|s| s.available_ips == Some(251)));
+    assert!(
+        doc.subnets
+            .iter()
+            .filter(|s| !s.is_default)
+            .all(|s| s.available_ips == Some(251))
+    );
 
     // Security groups: ours, plus each VPC's own "default" group.
     let groups: BTreeSet<_> = doc
@@ -215,11 +304,16 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         let defaults = doc
             .security_groups
             .iter()
-            .filter(|g| g.name.as_deref() == Some("default") && g.vpc_id.as_deref() == Some(vpc.id.as_str()))
+            .filter(|g| {
+                g.name.as_deref() == Some("default") && g.vpc_id.as_deref() == Some(vpc.id.as_str())
+            })
             .count();
         assert_eq!(defaults, 1, "default security group of {}", vpc.id);
     }
-    assert_eq!(doc.security_groups.len(), created.security_groups.len() + doc.vpcs.len());
+    assert_eq!(
+        doc.security_groups.len(),
+        created.security_groups.len() + doc.vpcs.len()
+    );
 
     // Route 53: all six zones although a page holds two, the private one marked.
     let zones: Vec<_> = doc.hosted_zones.iter().map(|z| z.name.as_str()).collect();
@@ -232,24 +326,65 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         assert!(!zone.id.starts_with('/'), "normalised id {}", zone.id);
         assert!(zone.record_count.is_some());
     }
-    let page_requests = moto.log_tail().lines().filter(|l| l.contains("GET /2013-04-01/hostedzone?") && l.contains("maxitems=2")).count();
-    assert_eq!(page_requests, 3, "six zones, two per page: three requests\n{}", moto.log_tail());
+    let page_requests = moto
+        .log_tail()
+        .lines()
+        .filter(|l| l.contains("GET /2013-04-01/hostedzone?") && l.contains("maxitems=2"))
+        .count();
+    assert_eq!(
+        page_requests,
+        3,
+        "six zones, two per page: three requests\n{}",
+        moto.log_tail()
+    );
 
     // IAM users.
-    let users: Vec<_> = doc.iam_users.iter().map(|u| (u.name.as_str(), u.arn.clone())).collect();
-    let expected: Vec<_> = USERS.iter().map(|u| (*u, format!("arn:aws:iam::{ACCOUNT}:user/{u}"))).collect();
+    let users: Vec<_> = doc
+        .iam_users
+        .iter()
+        .map(|u| (u.name.as_str(), u.arn.clone()))
+        .collect();
+    let expected: Vec<_> = USERS
+        .iter()
+        .map(|u| (*u, format!("arn:aws:iam::{ACCOUNT}:user/{u}")))
+        .collect();
     assert_eq!(users, expected);
-    assert!(doc.iam_users.iter().all(|u| u.created.is_some() && !u.id.is_empty()));
+    assert!(
+        doc.iam_users
+            .iter()
+            .all(|u| u.created.is_some() && !u.id.is_empty())
+    );
 
     // One serialisable document that reads back the same.
     let json = serde_json::to_value(&doc).expect("serialise");
-    for key in ["discovered_at", "provider", "account", "regions", "vpcs", "subnets", "security_groups", "hosted_zones", "iam_users", "errors"] {
+    for key in [
+        "discovered_at",
+        "provider",
+        "account",
+        "regions",
+        "vpcs",
+        "subnets",
+        "security_groups",
+        "hosted_zones",
+        "iam_users",
+        "errors",
+    ] {
         assert!(json.get(key).is_some(), "{key} in {json}");
     }
     let back: DiscoveredResources = serde_json::from_value(json).expect("deserialise");
     assert_eq!(back, doc);
 
     // One region after the other gives the same document.
-    let sequential = discover(&creds, &DiscoveryOptions::new(REGIONS.iter().copied()).concurrency(1)).await;
-    assert_eq!(DiscoveredResources { discovered_at: doc.discovered_at, ..sequential }, doc);
+    let sequential = discover(
+        &creds,
+        &DiscoveryOptions::new(REGIONS.iter().copied()).concurrency(1),
+    )
+    .await;
+    assert_eq!(
+        DiscoveredResources {
+            discovered_at: doc.discovered_at,
+            ..sequential
+        },
+        doc
+    );
 }

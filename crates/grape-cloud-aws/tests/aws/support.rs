@@ -25,7 +25,8 @@ pub fn role_arn(role: &str) -> String {
 }
 
 pub fn base(moto: &Moto) -> BaseCredentials {
-    BaseCredentials::from_static(BASE_KEY_ID, BASE_SECRET, None).with_endpoint_url(moto.endpoint_url())
+    BaseCredentials::from_static(BASE_KEY_ID, BASE_SECRET, None)
+        .with_endpoint_url(moto.endpoint_url())
 }
 
 pub fn identity(moto: &Moto, role: &str, regions: &[&str]) -> AwsIdentity {
@@ -41,7 +42,8 @@ pub fn identity(moto: &Moto, role: &str, regions: &[&str]) -> AwsIdentity {
 
 /// A config for creating fixtures, signed with the base keys (not the code under test).
 pub async fn admin_config(moto: &Moto, region: &str) -> SdkConfig {
-    let creds = aws_credential_types::Credentials::new(BASE_KEY_ID, BASE_SECRET, None, None, "tests");
+    let creds =
+        aws_credential_types::Credentials::new(BASE_KEY_ID, BASE_SECRET, None, None, "tests");
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(moto.endpoint_url())
@@ -60,5 +62,9 @@ pub async fn enable_moto_auth(moto: &Moto) {
         .send()
         .await
         .expect("POST /moto-api/reset-auth");
-    assert!(response.status().is_success(), "reset-auth: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "reset-auth: {}",
+        response.status()
+    );
 }

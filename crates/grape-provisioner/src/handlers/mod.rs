@@ -1,8 +1,10 @@
 //! The built-in job handlers.
 
+mod cloud;
 mod exec;
 mod git;
 pub mod terraform;
 
+pub use cloud::DiscoveryHandler;
 pub use exec::{ExecHandler, ExecPayload};
 pub use terraform::{ApplyHandler, DestroyHandler, PlanHandler};

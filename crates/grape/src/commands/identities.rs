@@ -167,7 +167,7 @@ fn title(name: &str) -> String {
     c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
 }
 
-/// The scalar fields of the items, in order of first appearance (at most 7).
+/// The scalar fields of the items: `id` and `name` first, then the others by name (at most 7).
 fn columns_of(items: &[Value]) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for item in items {
@@ -179,6 +179,12 @@ fn columns_of(items: &[Value]) -> Vec<String> {
             }
         }
     }
+    let rank = |c: &String| match c.as_str() {
+        "id" => 0,
+        "name" => 1,
+        _ => 2,
+    };
+    cols.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
     cols.truncate(7);
     cols
 }

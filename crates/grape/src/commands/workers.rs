@@ -10,7 +10,7 @@ use super::{Ctx, client_options, parse_id, read_stdin};
 use crate::cli::{AdminIdArgs, AdminTokenArgs, RegisterArgs};
 use crate::config::ENV_ADMIN_TOKEN;
 use crate::error::{CliError, CliResult};
-use crate::output::{BOLD, time_cell};
+use crate::output::time_cell;
 
 /// `grape workers list`.
 pub async fn list(ctx: &Ctx) -> CliResult<()> {
@@ -104,11 +104,12 @@ pub async fn register(ctx: &Ctx, args: &RegisterArgs) -> CliResult<()> {
         return ctx.printer.print_json(&Registered { worker_id: resp.worker_id, worker_token: token, name: &args.name });
     }
     let p = &ctx.printer;
-    println!("{} {}", p.paint_out(BOLD, "GRAPE_WORKER_ID="), resp.worker_id);
-    println!("{} {}", p.paint_out(BOLD, "GRAPE_WORKER_TOKEN="), token);
+    // `KEY=value` lines, so `export $(grape workers register NAME)` works.
+    println!("GRAPE_WORKER_ID={}", resp.worker_id);
+    println!("GRAPE_WORKER_TOKEN={token}");
     p.note(format!(
         "Registered worker `{}`. The token is shown only this once: store it now.\n\
-         Start it with: GRAPE_WORKER_ID=… GRAPE_WORKER_TOKEN=… grape worker start --url {url}",
+         Start it with: GRAPE_WORKER_ID=… GRAPE_WORKER_TOKEN=… grape worker start --trellis-url {url}",
         args.name
     ));
     Ok(())

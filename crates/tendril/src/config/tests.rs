@@ -11,15 +11,25 @@ struct Cli {
 fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
     let mut argv = vec!["tendril", "--state-dir", "/tmp/tendril-test-state"];
     argv.extend_from_slice(extra);
-    Cli::try_parse_from(argv).expect("clap parses").args.validate()
+    Cli::try_parse_from(argv)
+        .expect("clap parses")
+        .args
+        .validate()
 }
 
 const ID: &str = "5b0b8f52-4b8e-4c8f-9a53-0d8e9b2c9e11";
 
 #[test]
 fn minimal_config_and_defaults() {
-    let c = parse(&["--trellis-url", "http://127.0.0.1:8080/", "--worker-id", ID, "--worker-token", "tok-123456"])
-        .unwrap();
+    let c = parse(&[
+        "--trellis-url",
+        "http://127.0.0.1:8080/",
+        "--worker-id",
+        ID,
+        "--worker-token",
+        "tok-123456",
+    ])
+    .unwrap();
     assert_eq!(c.trellis_url, "http://127.0.0.1:8080");
     assert_eq!(c.credentials.as_ref().unwrap().id.to_string(), ID);
     assert_eq!(c.mode, WorkerMode::SelfHosted);
@@ -36,28 +46,69 @@ fn minimal_config_and_defaults() {
 
 #[test]
 fn errors_name_the_variable() {
-    let err = parse(&["--trellis-url", "not a url"]).unwrap_err().to_string();
+    let err = parse(&["--trellis-url", "not a url"])
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("TRELLIS_URL is not a valid URL: "), "{err}");
-    let err = parse(&["--trellis-url", "ftp://x"]).unwrap_err().to_string();
-    assert!(err.starts_with("TRELLIS_URL is not a valid URL: scheme"), "{err}");
+    let err = parse(&["--trellis-url", "ftp://x"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("TRELLIS_URL is not a valid URL: scheme"),
+        "{err}"
+    );
     let err = parse(&[]).unwrap_err().to_string();
     assert!(err.starts_with("TRELLIS_URL is not set"), "{err}");
-    let err = parse(&["--trellis-url", "http://h", "--worker-id", "nope", "--worker-token", "x"]).unwrap_err();
-    assert!(err.to_string().starts_with("GRAPE_WORKER_ID is not a valid UUID"), "{err}");
+    let err = parse(&[
+        "--trellis-url",
+        "http://h",
+        "--worker-id",
+        "nope",
+        "--worker-token",
+        "x",
+    ])
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("GRAPE_WORKER_ID is not a valid UUID"),
+        "{err}"
+    );
     let err = parse(&["--trellis-url", "http://h", "--worker-id", ID]).unwrap_err();
-    assert!(err.to_string().starts_with("GRAPE_WORKER_TOKEN is not set"), "{err}");
+    assert!(
+        err.to_string().starts_with("GRAPE_WORKER_TOKEN is not set"),
+        "{err}"
+    );
     let err = parse(&["--trellis-url", "http://h", "--mode", "cloud"]).unwrap_err();
-    assert!(err.to_string().starts_with("GRAPE_WORKER_MODE is not a valid worker mode"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("GRAPE_WORKER_MODE is not a valid worker mode"),
+        "{err}"
+    );
     let err = parse(&["--trellis-url", "http://h", "--poll-interval", "10 parsecs"]).unwrap_err();
-    assert!(err.to_string().starts_with("TENDRIL_POLL_INTERVAL is not a valid duration"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("TENDRIL_POLL_INTERVAL is not a valid duration"),
+        "{err}"
+    );
     let err = parse(&["--trellis-url", "http://h", "--claim-wait", "1m"]).unwrap_err();
     assert!(err.to_string().starts_with("TENDRIL_CLAIM_WAIT"), "{err}");
     let err = parse(&["--trellis-url", "http://h", "--register", "w1"]).unwrap_err();
-    assert!(err.to_string().starts_with("TRELLIS_ADMIN_TOKEN is not set"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("TRELLIS_ADMIN_TOKEN is not set"),
+        "{err}"
+    );
     let err = parse(&["--trellis-url", "http://h", "--s3-key-id", "AKIAEXAMPLE"]).unwrap_err();
-    assert!(err.to_string().starts_with("SUPABASE_S3_REGION is not set"), "{err}");
+    assert!(
+        err.to_string().starts_with("SUPABASE_S3_REGION is not set"),
+        "{err}"
+    );
     let err = parse(&["--trellis-url", "http://h", "--listen", "localhost"]).unwrap_err();
-    assert!(err.to_string().starts_with("TENDRIL_LISTEN is not a valid address"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("TENDRIL_LISTEN is not a valid address"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -84,7 +135,10 @@ fn secrets_never_echo() {
     ])
     .unwrap();
     let debug = format!("{cli:?}");
-    assert!(!debug.contains("super-secret-token") && !debug.contains("admin-secret-token"), "{debug}");
+    assert!(
+        !debug.contains("super-secret-token") && !debug.contains("admin-secret-token"),
+        "{debug}"
+    );
 }
 
 #[test]

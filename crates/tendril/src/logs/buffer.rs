@@ -120,7 +120,12 @@ impl Buffer {
     pub(crate) fn push(&mut self, stream: LogStream, text: String) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let line = LogLine { seq, ts: Utc::now(), stream, text };
+        let line = LogLine {
+            seq,
+            ts: Utc::now(),
+            stream,
+            text,
+        };
         let size = line_size(&line.text);
         let offset = match self.journal.as_mut().map(|j| j.append(&line)) {
             Some(Ok(offset)) => Some(offset),
@@ -169,13 +174,24 @@ impl Buffer {
         self.spilled_total
     }
 
-    /// Hands every journaled line to the OS; returns a handle to fsync with (None without a
-    /// journal).
+    /// Hands every journaled line to the OS (they then survive the death of the process).
+    pub(crate) fn write_journal(&mut self) -> io::Result<()> {
+        if let Some(j) = self.journal.as_mut()
+            && self.flushed_below < self.next_seq
+        {
+            j.flush()?;
+            self.flushed_below = self.next_seq;
+        }
+        Ok(())
+    }
+
+    /// [`Buffer::write_journal`], and a handle to fsync the journal with (None without one).
     pub(crate) fn flush_journal(&mut self) -> io::Result<Option<File>> {
-        let Some(j) = self.journal.as_mut() else { return Ok(None) };
-        j.flush()?;
-        self.flushed_below = self.next_seq;
-        j.sync_handle().map(Some)
+        self.write_journal()?;
+        self.journal
+            .as_ref()
+            .map(JournalWriter::sync_handle)
+            .transpose()
     }
 
     /// Takes the next lines to send: up to `max_lines` / `max_bytes` (at least one line).
@@ -195,11 +211,13 @@ impl Buffer {
             return Ok(Take::Lines(out));
         }
         if self.spill_from < self.spill_end {
-            if self.flushed_below < self.spill_end {
-                self.flush_journal()?;
-            }
+            self.write_journal()?;
             let count = self.spill_end.min(self.flushed_below) - self.spill_from;
-            return Ok(Take::Spilled { from: self.spill_from, offset: self.spill_offset, count });
+            return Ok(Take::Spilled {
+                from: self.spill_from,
+                offset: self.spill_offset,
+                count,
+            });
         }
         if !self.overflow.is_empty() {
             let mut out = Vec::new();
@@ -229,7 +247,11 @@ impl Buffer {
     fn taken(&mut self, lines: usize, bytes: usize) {
         self.pending_lines -= lines;
         self.pending_bytes = self.pending_bytes.saturating_sub(bytes);
-        self.oldest = if self.pending_lines == 0 { None } else { Some(Instant::now()) };
+        self.oldest = if self.pending_lines == 0 {
+            None
+        } else {
+            Some(Instant::now())
+        };
     }
 }
 
@@ -269,7 +291,11 @@ mod tests {
             match b.take(4, 1 << 20).unwrap() {
                 Take::Nothing => break,
                 Take::Lines(lines) => got.extend(lines.into_iter().map(|l| l.seq)),
-                Take::Spilled { from, offset, count } => {
+                Take::Spilled {
+                    from,
+                    offset,
+                    count,
+                } => {
                     let mut r = super::super::journal::JournalReader::open(&path, offset).unwrap();
                     let mut lines = Vec::new();
                     for _ in 0..count.min(4) {

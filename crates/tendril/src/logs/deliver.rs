@@ -108,8 +108,11 @@ impl Delivery {
                 Err(e) => {
                     tracing::error!(job_id = %self.job_id, error = %e, "Trellis refused the log lines");
                     let reason = e.to_string();
-                    *self.shared.rejected.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                        Some(reason.clone());
+                    *self
+                        .shared
+                        .rejected
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.clone());
                     return Stop::Rejected(reason);
                 }
             }
@@ -151,7 +154,10 @@ impl Delivery {
 
     /// Waits until a batch is due (full, old enough, or closing) and takes it; `None` once the
     /// pipeline is closed and empty.
-    async fn next_batch(&self, reader: &mut Option<JournalReader>) -> io::Result<Option<Vec<LogLine>>> {
+    async fn next_batch(
+        &self,
+        reader: &mut Option<JournalReader>,
+    ) -> io::Result<Option<Vec<LogLine>>> {
         let max_lines = self.config.max_batch_lines;
         let max_bytes = self.config.max_batch_bytes;
         loop {
@@ -175,7 +181,11 @@ impl Delivery {
             match take {
                 None | Some(Take::Nothing) => {}
                 Some(Take::Lines(lines)) => return Ok(Some(lines)),
-                Some(Take::Spilled { from, offset, count }) => {
+                Some(Take::Spilled {
+                    from,
+                    offset,
+                    count,
+                }) => {
                     let lines = self.read_spilled(reader, from, offset, count)?;
                     return Ok(Some(lines));
                 }
@@ -186,12 +196,24 @@ impl Delivery {
     /// What to do now, decided under the lock (no await while it is held).
     fn decide(&self, max_lines: usize, max_bytes: usize) -> io::Result<Step> {
         let mut b = self.shared.lock();
+        // Lines reach the OS (and survive a kill -9) within one flush interval.
+        if let Err(e) = b.write_journal() {
+            tracing::warn!(job_id = %self.job_id, error = %e, "cannot write the log journal");
+        }
         let (lines, bytes, oldest) = b.pending();
         let due = oldest.map(|t| Instant::from_std(t) + self.config.flush_interval);
         if lines == 0 {
-            return Ok(if b.closed { Step::Done } else { Step::Wait(None) });
+            return Ok(if b.closed {
+                Step::Done
+            } else {
+                Step::Wait(None)
+            });
         }
-        if b.closed || lines >= max_lines || bytes >= max_bytes || due.is_some_and(|d| d <= Instant::now()) {
+        if b.closed
+            || lines >= max_lines
+            || bytes >= max_bytes
+            || due.is_some_and(|d| d <= Instant::now())
+        {
             return Ok(Step::Take(b.take(max_lines, max_bytes)?));
         }
         Ok(Step::Wait(due))
@@ -204,14 +226,13 @@ impl Delivery {
         offset: u64,
         count: u64,
     ) -> io::Result<Vec<LogLine>> {
-        let r = match reader {
-            Some(r) => r,
-            None => {
-                let path = self.shared.journal_path.as_deref().ok_or_else(|| {
-                    io::Error::new(io::ErrorKind::NotFound, "spilled lines without a journal")
-                })?;
-                reader.insert(JournalReader::open(path, offset)?)
-            }
+        let r = if let Some(r) = reader {
+            r
+        } else {
+            let path = self.shared.journal_path.as_deref().ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, "spilled lines without a journal")
+            })?;
+            reader.insert(JournalReader::open(path, offset)?)
         };
         r.seek(offset)?;
         let mut lines = Vec::new();
@@ -223,7 +244,10 @@ impl Delivery {
             if line.seq != expected {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("log spool out of order: seq {} where {expected} was expected", line.seq),
+                    format!(
+                        "log spool out of order: seq {} where {expected} was expected",
+                        line.seq
+                    ),
                 ));
             }
             let size = line_size(&line.text);
@@ -235,7 +259,10 @@ impl Delivery {
             lines.push(line);
         }
         if lines.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "log spool shorter than expected"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "log spool shorter than expected",
+            ));
         }
         self.shared.lock().spilled_taken(&lines, r.position());
         Ok(lines)

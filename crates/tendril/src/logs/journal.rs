@@ -33,9 +33,18 @@ impl JournalWriter {
     pub(crate) fn create(dir: &Path) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         let path = dir.join(LOG_FILE);
-        let file = OpenOptions::new().create(true).write(true).truncate(true).open(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&path)?;
         let sync = file.try_clone()?;
-        Ok(Self { out: BufWriter::with_capacity(64 * 1024, file), sync, end: 0, path })
+        Ok(Self {
+            out: BufWriter::with_capacity(64 * 1024, file),
+            sync,
+            end: 0,
+            path,
+        })
     }
 
     /// Path of the journal.
@@ -79,7 +88,11 @@ impl JournalReader {
     pub(crate) fn open(path: &Path, offset: u64) -> io::Result<Self> {
         let mut file = File::open(path)?;
         file.seek(SeekFrom::Start(offset))?;
-        Ok(Self { input: BufReader::with_capacity(64 * 1024, file), buf: String::new(), pos: offset })
+        Ok(Self {
+            input: BufReader::with_capacity(64 * 1024, file),
+            buf: String::new(),
+            pos: offset,
+        })
     }
 
     /// Offset of the next line.
@@ -161,7 +174,12 @@ mod tests {
     use grape_api::LogStream;
 
     fn line(seq: u64, text: &str) -> LogLine {
-        LogLine { seq, ts: Utc::now(), stream: LogStream::Stdout, text: text.to_owned() }
+        LogLine {
+            seq,
+            ts: Utc::now(),
+            stream: LogStream::Stdout,
+            text: text.to_owned(),
+        }
     }
 
     #[test]
@@ -177,7 +195,10 @@ mod tests {
         f.write_all(b"{\"seq\":4,\"ts\":").unwrap();
 
         let mut r = JournalReader::open(w.path(), off2).unwrap();
-        assert_eq!(r.next_line().unwrap().unwrap().text, "two \"quoted\"\nnewline");
+        assert_eq!(
+            r.next_line().unwrap().unwrap().text,
+            "two \"quoted\"\nnewline"
+        );
         assert_eq!(r.next_line().unwrap().unwrap().seq, 3);
         let before = r.position();
         assert!(r.next_line().unwrap().is_none());

@@ -177,7 +177,10 @@ impl LogSink for PipelineSink {
                 let (lines, bytes, _) = b.pending();
                 (lines, bytes)
             };
-            if lines == 1 || lines >= self.shared.max_batch_lines || bytes >= self.shared.max_batch_bytes {
+            if lines == 1
+                || lines >= self.shared.max_batch_lines
+                || bytes >= self.shared.max_batch_bytes
+            {
                 self.shared.wake.notify_one();
             }
         }
@@ -241,13 +244,21 @@ pub fn start(
         on_cancel_requested,
     };
     let task = tokio::spawn(delivery.run());
-    LogPipeline { job_id, shared, redactor, task: Some(task) }
+    LogPipeline {
+        job_id,
+        shared,
+        redactor,
+        task: Some(task),
+    }
 }
 
 impl LogPipeline {
     /// The sink to hand to the job (non-blocking: it never waits for the network).
     pub fn sink(&self) -> Arc<dyn LogSink> {
-        Arc::new(PipelineSink { shared: Arc::clone(&self.shared), redactor: self.redactor.clone() })
+        Arc::new(PipelineSink {
+            shared: Arc::clone(&self.shared),
+            redactor: self.redactor.clone(),
+        })
     }
 
     /// The job this pipeline belongs to.
@@ -269,13 +280,13 @@ impl LogPipeline {
         let stop = match self.task.take() {
             Some(mut task) => {
                 let res = match deadline {
-                    Some(d) => match tokio::time::timeout_at(d, &mut task).await {
-                        Ok(res) => Some(res),
-                        Err(_) => {
+                    Some(d) => {
+                        let res = tokio::time::timeout_at(d, &mut task).await.ok();
+                        if res.is_none() {
                             task.abort();
-                            None
                         }
-                    },
+                        res
+                    }
                     None => Some(task.await),
                 };
                 match res {
@@ -295,7 +306,12 @@ impl LogPipeline {
             tracing::warn!(job_id = %self.job_id, error = %e, "cannot sync the log journal");
         }
         let stats = self.shared.stats();
-        let rejected = self.shared.rejected.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let rejected = self
+            .shared
+            .rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         LogSummary {
             lines: stats.lines_accepted,
             lines_delivered: stats.lines_delivered,

@@ -1,101 +1,58 @@
-//! Shared helpers of the `logs_*` tests: a real trellis server (the binary built from this
-//! workspace) that can be killed and restarted on the same database and port, and a worker
-//! holding a RUNNING job, to stream logs for.
+//! Shared helpers of the `logs_*` tests: the real trellis server (grape-testkit, which can kill
+//! it and start it again on the same database and port) and a worker holding a RUNNING job, to
+//! stream logs for. Needs `cargo build -p trellis` first.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 use grape_api::{
-    AdminClient, ClientOptions, HeartbeatRequest, JobStatus, JobType, LogLine, RegisterRequest,
-    RetryPolicy, Secret, StatusUpdate, SubmitJobRequest, UserApiClient, WorkerApiClient,
-    WorkerInfo, WorkerMode, WorkerStatus,
+    ClientOptions, HeartbeatRequest, JobStatus, JobType, LogLine, RetryPolicy, StatusUpdate,
+    SubmitJobRequest, UserApiClient, WorkerApiClient, WorkerInfo, WorkerMode, WorkerStatus,
 };
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use grape_testkit::trellis::TrellisServer;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const ADMIN_TOKEN: &str = "logs-test-admin-token";
-const API_TOKEN: &str = "logs-test-api-token";
-
-/// The trellis binary of this workspace (built by `cargo build -p trellis`).
-pub fn trellis_bin() -> PathBuf {
-    let bin = grape_testkit::workspace_root().join("target/debug/trellis");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p trellis` first", bin.display());
-    bin
-}
-
-/// A real trellis server on SQLite, killed on drop.
+/// A real trellis server (SQLite, test timings), killed on drop.
 pub struct Trellis {
-    child: Option<Child>,
-    port: u16,
-    db_url: String,
-    _dir: tempfile::TempDir,
+    server: TrellisServer,
 }
 
 impl Trellis {
     /// Starts a server on a free port with a fresh SQLite database.
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db_url = format!("sqlite://{}", dir.path().join("trellis.db").display());
-        let port = grape_testkit::free_port().unwrap();
-        let mut t = Trellis { child: None, port, db_url, _dir: dir };
-        t.spawn().await;
-        t
-    }
-
-    async fn spawn(&mut self) {
-        #[allow(clippy::disallowed_methods)] // a test peer, not product code
-        let child = std::process::Command::new(trellis_bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--database-url", &self.db_url])
-            .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("TRELLIS_API_TOKEN", API_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        grape_testkit::wait_for_http(&format!("{}/healthz", self.url()), Duration::from_secs(30))
-            .await
-            .unwrap();
+        Trellis {
+            server: TrellisServer::start().await.unwrap(),
+        }
     }
 
     /// Base URL.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url().to_owned()
     }
 
     /// Kills the server (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.server.kill();
     }
 
-    /// Starts the server again on the same port and database.
+    /// Starts the killed server again on the same port and database.
     pub async fn restart(&mut self) {
-        self.kill();
-        self.spawn().await;
+        self.server.start_again().await.unwrap();
     }
 
     /// A user client.
     pub fn user(&self) -> UserApiClient {
-        UserApiClient::new(&self.url(), Secret::new(API_TOKEN)).unwrap()
+        self.server.user_client()
     }
 
     /// Registers a worker and announces it can run EXEC jobs.
     pub async fn worker(&self) -> Arc<WorkerApiClient> {
-        let admin = AdminClient::new(&self.url(), Secret::new(ADMIN_TOKEN), ClientOptions::default()).unwrap();
-        let reg = admin
-            .register_worker(&RegisterRequest {
-                name: format!("logs-test-{}", Uuid::new_v4()),
-                mode: WorkerMode::SelfHosted,
-                labels: Default::default(),
-            })
+        let (id, token) = self
+            .server
+            .register_worker(&format!("logs-test-{}", Uuid::new_v4()))
             .await
             .unwrap();
-        let api = WorkerApiClient::new(&self.url(), reg.worker_id, reg.worker_token, fast_options()).unwrap();
+        let api = WorkerApiClient::new(&self.url(), id, token, fast_options()).unwrap();
         api.send_heartbeat(&HeartbeatRequest {
             status: WorkerStatus::Online,
             current_job_id: None,
@@ -131,7 +88,9 @@ impl Trellis {
             .unwrap();
         let claimed = api.claim_job(None).await.unwrap().expect("a job to claim");
         assert_eq!(claimed.id, job.id);
-        api.update_job_status(job.id, &StatusUpdate::running()).await.unwrap();
+        api.update_job_status(job.id, &StatusUpdate::running())
+            .await
+            .unwrap();
         job.id
     }
 
@@ -153,12 +112,6 @@ impl Trellis {
     pub async fn status(&self, job_id: Uuid) -> (JobStatus, Option<String>) {
         let job = self.user().get_job(job_id).await.unwrap();
         (job.status, job.error)
-    }
-}
-
-impl Drop for Trellis {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

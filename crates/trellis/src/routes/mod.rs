@@ -32,6 +32,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     ),
     modifiers(&Security),
 )]
+#[derive(Debug)]
 pub struct ApiDoc;
 
 struct Security;
@@ -39,9 +40,18 @@ struct Security;
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        components.add_security_scheme("worker_id", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Worker-ID"))));
-        components.add_security_scheme("worker_token", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Worker-Token"))));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "worker_id",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Worker-ID"))),
+        );
+        components.add_security_scheme(
+            "worker_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Worker-Token"))),
+        );
         for (path, item) in &mut openapi.paths.paths {
             let worker_path = path.starts_with("/api/workers/heartbeat")
                 || path.starts_with("/api/jobs/claim")
@@ -49,10 +59,16 @@ impl utoipa::Modify for Security {
                 || path.ends_with("/plan-artifact")
                 || (path.ends_with("/logs") && item.post.is_some());
             if worker_path {
-                for op in [&mut item.post, &mut item.put, &mut item.get].into_iter().flatten() {
+                for op in [&mut item.post, &mut item.put, &mut item.get]
+                    .into_iter()
+                    .flatten()
+                {
                     if op.security.is_none() {
-                        let req = utoipa::openapi::security::SecurityRequirement::new("worker_id", Vec::<String>::new())
-                            .add("worker_token", Vec::<String>::new());
+                        let req = utoipa::openapi::security::SecurityRequirement::new(
+                            "worker_id",
+                            Vec::<String>::new(),
+                        )
+                        .add("worker_token", Vec::<String>::new());
                         op.security = Some(vec![req]);
                     }
                 }
@@ -64,7 +80,10 @@ impl utoipa::Modify for Security {
 /// Liveness.
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() })
+    Json(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 /// Prometheus metrics (text exposition).
@@ -93,15 +112,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/workers/heartbeat", post(worker::heartbeat))
         .route("/api/jobs/claim", post(worker::claim))
         .route("/api/jobs/{id}/status", put(worker::update_status))
-        .route("/api/jobs/{id}/logs", post(worker::append_logs).get(user::logs))
-        .route("/api/jobs/{id}/plan-artifact", post(worker::upload_artifact).get(worker::download_artifact))
+        .route(
+            "/api/jobs/{id}/logs",
+            post(worker::append_logs).get(user::logs),
+        )
+        .route(
+            "/api/jobs/{id}/plan-artifact",
+            post(worker::upload_artifact).get(worker::download_artifact),
+        )
         .route("/api/jobs", post(user::submit).get(user::list))
         .route("/api/jobs/{id}", get(user::get))
         .route("/api/jobs/{id}/logs/stream", get(user::stream))
         .route("/api/jobs/{id}/cancel", post(user::cancel))
         .route("/api/jobs/{id}/retry", post(user::retry))
         .route("/api/workers", get(user::workers))
-        .route("/api/workers/{id}", axum::routing::delete(user::delete_worker))
+        .route(
+            "/api/workers/{id}",
+            axum::routing::delete(user::delete_worker),
+        )
         .route("/api/cloud-identities", post(user::create_identity))
         .route("/api/cloud-identities/{id}", get(user::get_identity))
         .route("/healthz", get(healthz))

@@ -28,18 +28,40 @@ const LOG_PAGE: u32 = 5000;
 /// Submit a job (→ QUEUED).
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = SubmitJobRequest, security(("bearer" = [])),
     responses((status = 201, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn submit(State(state): State<AppState>, _u: UserAuth, ApiJson(req, _): ApiJson<SubmitJobRequest>) -> Result<(StatusCode, Json<Job>), ApiErr> {
+pub async fn submit(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiJson(req, _): ApiJson<SubmitJobRequest>,
+) -> Result<(StatusCode, Json<Job>), ApiErr> {
     if req.job_type.is_unknown() {
-        return Err(ApiErr::bad_request(format!("unknown job type `{}` (expected one of: {})", req.job_type, JobType::expected())));
+        return Err(ApiErr::bad_request(format!(
+            "unknown job type `{}` (expected one of: {})",
+            req.job_type,
+            JobType::expected()
+        )));
     }
     if let Some(identity) = req.cloud_identity_id
         && state.store.get_identity(identity).await?.is_none()
     {
-        return Err(ApiErr::bad_request(format!("unknown cloud identity {identity}")));
+        return Err(ApiErr::bad_request(format!(
+            "unknown cloud identity {identity}"
+        )));
     }
-    let row = state.store.insert_job(&req.job_type, &req.payload, req.cloud_identity_id, None, Utc::now()).await?;
+    let row = state
+        .store
+        .insert_job(
+            &req.job_type,
+            &req.payload,
+            req.cloud_identity_id,
+            None,
+            Utc::now(),
+        )
+        .await?;
     state.wake_claims();
-    Ok((StatusCode::CREATED, Json(with_identity(&state, row.to_job()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(with_identity(&state, row.to_job()).await?),
+    ))
 }
 
 /// Query of `GET /api/jobs`.
@@ -54,21 +76,38 @@ pub struct ListQuery {
 /// List jobs, newest first.
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, _u: UserAuth, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<JobList>, ApiErr> {
+pub async fn list(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<JobList>, ApiErr> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(s.parse::<JobStatus>().map_err(|e| ApiErr::bad_request(e.to_string()))?),
+        Some(s) => Some(
+            s.parse::<JobStatus>()
+                .map_err(|e| ApiErr::bad_request(e.to_string()))?,
+        ),
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = state.store.list_jobs(status.as_ref(), limit).await?;
-    Ok(Json(JobList { jobs: rows.iter().map(crate::store::JobRow::to_job).collect() }))
+    Ok(Json(JobList {
+        jobs: rows.iter().map(crate::store::JobRow::to_job).collect(),
+    }))
 }
 
 /// One job (with its identity).
 #[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, _u: UserAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Job>, ApiErr> {
-    let row = state.store.get_job(id).await?.ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
+pub async fn get(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Job>, ApiErr> {
+    let row = state
+        .store
+        .get_job(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
     Ok(Json(with_identity(&state, row.to_job()).await?))
 }
 
@@ -82,10 +121,26 @@ pub struct LogQuery {
 /// Stored log lines after `after_seq` (at most 5,000 per page).
 #[utoipa::path(get, path = "/api/jobs/{id}/logs", tag = "jobs", params(("id" = Uuid, Path), LogQuery), security(("bearer" = [])),
     responses((status = 200, body = LogPage), (status = 404, body = ErrorBody)))]
-pub async fn logs(State(state): State<AppState>, _u: UserAuth, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<LogQuery>) -> Result<Json<LogPage>, ApiErr> {
-    let job = state.store.get_job(id).await?.ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
-    let lines = state.store.get_logs(id, q.after_seq.unwrap_or(0), LOG_PAGE).await?;
-    Ok(Json(LogPage { lines, last_seq: job.last_seq as u64, job_status: job.status() }))
+pub async fn logs(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<LogQuery>,
+) -> Result<Json<LogPage>, ApiErr> {
+    let job = state
+        .store
+        .get_job(id)
+        .await?
+        .ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
+    let lines = state
+        .store
+        .get_logs(id, q.after_seq.unwrap_or(0), LOG_PAGE)
+        .await?;
+    Ok(Json(LogPage {
+        lines,
+        last_seq: job.last_seq as u64,
+        job_status: job.status(),
+    }))
 }
 
 /// Follow the log live (server-sent events `log` with a LogLine, then `end` with the final
@@ -118,13 +173,23 @@ pub async fn stream(
                 after = last.seq;
                 let evs: Vec<Event> = lines
                     .iter()
-                    .filter_map(|l| serde_json::to_string(l).ok().map(|d| Event::default().event(EVENT_LOG).id(l.seq.to_string()).data(d)))
+                    .filter_map(|l| {
+                        serde_json::to_string(l).ok().map(|d| {
+                            Event::default()
+                                .event(EVENT_LOG)
+                                .id(l.seq.to_string())
+                                .data(d)
+                        })
+                    })
                     .collect();
                 return Some((evs, (state, after, false)));
             }
             if job.status().is_terminal() {
                 let data = serde_json::json!({ "status": job.status() }).to_string();
-                return Some((vec![Event::default().event(EVENT_END).data(data)], (state, after, true)));
+                return Some((
+                    vec![Event::default().event(EVENT_END).data(data)],
+                    (state, after, true),
+                ));
             }
             tokio::select! {
                 () = &mut notified => {}
@@ -149,7 +214,11 @@ fn action(result: UserAction, what: &str, id: Uuid) -> Result<Job, ApiErr> {
 /// Cancel: QUEUED → CANCELLED at once; CLAIMED/RUNNING → cancel request for the holder.
 #[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn cancel(State(state): State<AppState>, _u: UserAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Job>, ApiErr> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Job>, ApiErr> {
     let job = action(state.store.cancel(id, Utc::now()).await?, "cancel", id)?;
     state.wake_streams();
     Ok(Json(job))
@@ -158,7 +227,11 @@ pub async fn cancel(State(state): State<AppState>, _u: UserAuth, ApiPath(id): Ap
 /// Retry a FAILED/CANCELLED job: a new QUEUED job, `retry_of` the old one.
 #[utoipa::path(post, path = "/api/jobs/{id}/retry", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 201, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn retry(State(state): State<AppState>, _u: UserAuth, ApiPath(id): ApiPath<Uuid>) -> Result<(StatusCode, Json<Job>), ApiErr> {
+pub async fn retry(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<Job>), ApiErr> {
     let job = action(state.store.retry(id, Utc::now()).await?, "retry", id)?;
     state.wake_claims();
     Ok((StatusCode::CREATED, Json(job)))
@@ -167,16 +240,25 @@ pub async fn retry(State(state): State<AppState>, _u: UserAuth, ApiPath(id): Api
 /// Workers with the status computed from their last heartbeat.
 #[utoipa::path(get, path = "/api/workers", tag = "workers", security(("bearer" = [])),
     responses((status = 200, body = WorkerList), (status = 401, body = ErrorBody)))]
-pub async fn workers(State(state): State<AppState>, _u: UserAuth) -> Result<Json<WorkerList>, ApiErr> {
+pub async fn workers(
+    State(state): State<AppState>,
+    _u: UserAuth,
+) -> Result<Json<WorkerList>, ApiErr> {
     let since = state.online_since(Utc::now());
     let rows = state.store.list_workers().await?;
-    Ok(Json(WorkerList { workers: rows.iter().map(|w| w.to_worker(since)).collect() }))
+    Ok(Json(WorkerList {
+        workers: rows.iter().map(|w| w.to_worker(since)).collect(),
+    }))
 }
 
 /// Delete a worker (admin token); its CLAIMED jobs go back to the queue.
 #[utoipa::path(delete, path = "/api/workers/{id}", tag = "workers", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_worker(State(state): State<AppState>, _a: AdminAuth, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiErr> {
+pub async fn delete_worker(
+    State(state): State<AppState>,
+    _a: AdminAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiErr> {
     if state.store.delete_worker(id, Utc::now()).await? {
         state.wake_claims();
         Ok(StatusCode::NO_CONTENT)
@@ -188,22 +270,42 @@ pub async fn delete_worker(State(state): State<AppState>, _a: AdminAuth, ApiPath
 /// Create a cloud identity.
 #[utoipa::path(post, path = "/api/cloud-identities", tag = "identities", request_body = CreateIdentityRequest, security(("bearer" = [])),
     responses((status = 201, body = CloudIdentity), (status = 400, body = ErrorBody)))]
-pub async fn create_identity(State(state): State<AppState>, _u: UserAuth, ApiJson(req, _): ApiJson<CreateIdentityRequest>) -> Result<(StatusCode, Json<CloudIdentity>), ApiErr> {
+pub async fn create_identity(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiJson(req, _): ApiJson<CreateIdentityRequest>,
+) -> Result<(StatusCode, Json<CloudIdentity>), ApiErr> {
     if req.name.trim().is_empty() {
         return Err(ApiErr::bad_request("name must not be empty"));
     }
     if req.provider.is_unknown() {
-        return Err(ApiErr::bad_request(format!("unknown provider `{}` (expected one of: {})", req.provider, grape_api::CloudProvider::expected())));
+        return Err(ApiErr::bad_request(format!(
+            "unknown provider `{}` (expected one of: {})",
+            req.provider,
+            grape_api::CloudProvider::expected()
+        )));
     }
     if !req.settings.is_object() && !req.settings.is_null() {
         return Err(ApiErr::bad_request("settings must be a JSON object"));
     }
-    Ok((StatusCode::CREATED, Json(state.store.insert_identity(&req, Utc::now()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.insert_identity(&req, Utc::now()).await?),
+    ))
 }
 
 /// A cloud identity with its cached `credentials` (discovery results).
 #[utoipa::path(get, path = "/api/cloud-identities/{id}", tag = "identities", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = CloudIdentity), (status = 404, body = ErrorBody)))]
-pub async fn get_identity(State(state): State<AppState>, _u: UserAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<CloudIdentity>, ApiErr> {
-    state.store.get_identity(id).await?.map(Json).ok_or_else(|| ApiErr::not_found(format!("cloud identity {id} not found")))
+pub async fn get_identity(
+    State(state): State<AppState>,
+    _u: UserAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<CloudIdentity>, ApiErr> {
+    state
+        .store
+        .get_identity(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiErr::not_found(format!("cloud identity {id} not found")))
 }

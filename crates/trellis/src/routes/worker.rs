@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use grape_api::{
-    ClaimRequest, ClaimResponse, ErrorBody, HeartbeatRequest, HeartbeatResponse, Job, LogAck, LogBatch,
-    PlanArtifactAck, RegisterRequest, RegisterResponse, Secret, StatusUpdate, WorkerStatus,
+    ClaimRequest, ClaimResponse, ErrorBody, HeartbeatRequest, HeartbeatResponse, Job, LogAck,
+    LogBatch, PlanArtifactAck, RegisterRequest, RegisterResponse, Secret, StatusUpdate,
+    WorkerStatus,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -37,11 +38,30 @@ pub async fn register(
         return Err(ApiErr::bad_request("name must not be empty"));
     }
     if req.mode.is_unknown() {
-        return Err(ApiErr::bad_request(format!("unknown mode `{}` (expected one of: {})", req.mode, grape_api::WorkerMode::expected())));
+        return Err(ApiErr::bad_request(format!(
+            "unknown mode `{}` (expected one of: {})",
+            req.mode,
+            grape_api::WorkerMode::expected()
+        )));
     }
     let token = generate_token();
-    let id = state.store.insert_worker(&req.name, &req.mode, &req.labels, &hash_token(&token), Utc::now()).await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { worker_id: id, worker_token: Secret::new(token) })))
+    let id = state
+        .store
+        .insert_worker(
+            &req.name,
+            &req.mode,
+            &req.labels,
+            &hash_token(&token),
+            Utc::now(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterResponse {
+            worker_id: id,
+            worker_token: Secret::new(token),
+        }),
+    ))
 }
 
 /// Heartbeat: status, current job, info (first heartbeat). Answers the held jobs to cancel.
@@ -53,7 +73,11 @@ pub async fn heartbeat(
     ApiJson(hb, _): ApiJson<HeartbeatRequest>,
 ) -> Result<Json<HeartbeatResponse>, ApiErr> {
     if hb.status.is_unknown() {
-        return Err(ApiErr::bad_request(format!("unknown status `{}` (expected one of: {})", hb.status, WorkerStatus::expected())));
+        return Err(ApiErr::bad_request(format!(
+            "unknown status `{}` (expected one of: {})",
+            hb.status,
+            WorkerStatus::expected()
+        )));
     }
     let cancel_job_ids = state.store.heartbeat(worker, &hb, Utc::now()).await?;
     // A worker coming (back) online may now take queued jobs.
@@ -73,16 +97,24 @@ pub(crate) async fn with_identity(state: &AppState, mut job: Job) -> Result<Job,
 #[utoipa::path(post, path = "/api/jobs/claim", tag = "jobs", request_body = ClaimRequest,
     responses((status = 200, body = ClaimResponse), (status = 204, description = "no job"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn claim(State(state): State<AppState>, WorkerAuth(worker): WorkerAuth, headers: HeaderMap, body: Body) -> Result<Response, ApiErr> {
+pub async fn claim(
+    State(state): State<AppState>,
+    WorkerAuth(worker): WorkerAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiErr> {
     let bytes = read_body(&headers, body, DEFAULT_LIMIT).await?;
     let req: ClaimRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         ClaimRequest::default()
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| ApiErr::bad_request(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiErr::bad_request(format!("invalid JSON body: {e}")))?
     };
     let wait = req.wait_seconds.unwrap_or(0);
     if wait > MAX_WAIT_SECONDS {
-        return Err(ApiErr::bad_request(format!("wait_seconds must be 0..={MAX_WAIT_SECONDS}")));
+        return Err(ApiErr::bad_request(format!(
+            "wait_seconds must be 0..={MAX_WAIT_SECONDS}"
+        )));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
     loop {
@@ -130,11 +162,20 @@ pub async fn update_status(
     ApiJson(update, _): ApiJson<StatusUpdate>,
 ) -> Result<Json<Job>, ApiErr> {
     if update.status.is_unknown() {
-        return Err(ApiErr::bad_request(format!("unknown status `{}`", update.status)));
+        return Err(ApiErr::bad_request(format!(
+            "unknown status `{}`",
+            update.status
+        )));
     }
-    match state.store.update_status(worker, id, &update, Utc::now()).await? {
+    match state
+        .store
+        .update_status(worker, id, &update, Utc::now())
+        .await?
+    {
         StatusChange::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
-        StatusChange::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker"))),
+        StatusChange::Forbidden => Err(ApiErr::forbidden(format!(
+            "job {id} is not held by this worker"
+        ))),
         StatusChange::Conflict(current) => Err(ApiErr::conflict(
             format!("illegal transition {current} -> {}", update.status),
             current,
@@ -159,17 +200,35 @@ pub async fn append_logs(
     ApiJson(batch, _): ApiJson<LogBatch>,
 ) -> Result<Json<LogAck>, ApiErr> {
     if batch.lines.len() > MAX_LOG_LINES {
-        return Err(ApiErr::too_large(format!("at most {MAX_LOG_LINES} lines per batch")));
+        return Err(ApiErr::too_large(format!(
+            "at most {MAX_LOG_LINES} lines per batch"
+        )));
     }
-    if batch.lines.iter().any(|l| l.seq == 0 || l.seq > i64::MAX as u64) {
+    if batch
+        .lines
+        .iter()
+        .any(|l| l.seq == 0 || l.seq > i64::MAX as u64)
+    {
         return Err(ApiErr::bad_request("seq starts at 1"));
     }
-    match state.store.append_logs(worker, id, &batch.lines, Utc::now()).await? {
+    match state
+        .store
+        .append_logs(worker, id, &batch.lines, Utc::now())
+        .await?
+    {
         LogAppend::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
-        LogAppend::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker"))),
-        LogAppend::Stored { last_seq, cancel_requested } => {
+        LogAppend::Forbidden => Err(ApiErr::forbidden(format!(
+            "job {id} is not held by this worker"
+        ))),
+        LogAppend::Stored {
+            last_seq,
+            cancel_requested,
+        } => {
             state.wake_streams();
-            Ok(Json(LogAck { last_seq, cancel_requested }))
+            Ok(Json(LogAck {
+                last_seq,
+                cancel_requested,
+            }))
         }
     }
 }
@@ -187,10 +246,18 @@ pub async fn upload_artifact(
 ) -> Result<Json<PlanArtifactAck>, ApiErr> {
     match state.store.artifact_access(worker, id, false).await? {
         ArtifactAccess::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
-        ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker"))),
+        ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!(
+            "job {id} is not held by this worker"
+        ))),
         ArtifactAccess::Allowed => {
-            state.store.put_artifact(id, &plan, len as u64, Utc::now()).await?;
-            Ok(Json(PlanArtifactAck { job_id: id, bytes: len as u64 }))
+            state
+                .store
+                .put_artifact(id, &plan, len as u64, Utc::now())
+                .await?;
+            Ok(Json(PlanArtifactAck {
+                job_id: id,
+                bytes: len as u64,
+            }))
         }
     }
 }
@@ -208,7 +275,9 @@ pub async fn download_artifact(
 ) -> Result<Json<Value>, ApiErr> {
     match state.store.artifact_access(worker, id, true).await? {
         ArtifactAccess::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
-        ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!("job {id} is not held by this worker nor named by its APPLY job"))),
+        ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!(
+            "job {id} is not held by this worker nor named by its APPLY job"
+        ))),
         ArtifactAccess::Allowed => match state.store.get_artifact(id).await? {
             Some(v) => Ok(Json(v)),
             None => Err(ApiErr::not_found(format!("no plan artifact for job {id}"))),

@@ -91,7 +91,11 @@ impl Store {
     }
 
     /// Jobs, newest first, optionally of one status.
-    pub async fn list_jobs(&self, status: Option<&JobStatus>, limit: u32) -> Result<Vec<JobRow>, StoreError> {
+    pub async fn list_jobs(
+        &self,
+        status: Option<&JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<JobRow>, StoreError> {
         let sql = match status {
             Some(_) => sel("WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2"),
             None => sel("ORDER BY created_at DESC, id LIMIT $1"),
@@ -106,7 +110,12 @@ impl Store {
     }
 
     /// Atomically hands the oldest fitting QUEUED job to `worker_id`.
-    pub async fn claim(&self, worker_id: Uuid, filter: &ClaimFilter, now: DateTime<Utc>) -> Result<Option<JobRow>, StoreError> {
+    pub async fn claim(
+        &self,
+        worker_id: Uuid,
+        filter: &ClaimFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobRow>, StoreError> {
         let types: &[JobType] = match filter {
             ClaimFilter::Any => &[],
             ClaimFilter::Only(t) if t.is_empty() => return Ok(None),
@@ -181,10 +190,8 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            if let Some(doc) = discovery_document(&new, update, now) {
-                if let Some(identity) = new.cloud_identity_id {
-                    sqlx::query(q(creds)).bind(identity).bind(Json(doc)).bind(now).execute(&mut *tx).await?;
-                }
+            if let (Some(doc), Some(identity)) = (discovery_document(&new, update, now), new.cloud_identity_id) {
+                sqlx::query(q(creds)).bind(identity).bind(Json(doc)).bind(now).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(StatusChange::Changed(Box::new(new)))
@@ -228,7 +235,13 @@ impl Store {
         match row.status() {
             JobStatus::Failed | JobStatus::Cancelled => {
                 let new = self
-                    .insert_job(&row.job_type(), &row.payload.0, row.cloud_identity_id, Some(job_id), now)
+                    .insert_job(
+                        &row.job_type(),
+                        &row.payload.0,
+                        row.cloud_identity_id,
+                        Some(job_id),
+                        now,
+                    )
                     .await?;
                 Ok(UserAction::Done(Box::new(new)))
             }
@@ -238,7 +251,11 @@ impl Store {
 
     /// Sweeper, part 1: CLAIMED jobs whose worker is not online (no heartbeat since
     /// `online_since`, reported OFFLINE, or deleted) go back to QUEUED. Returns how many.
-    pub async fn requeue_orphans(&self, now: DateTime<Utc>, online_since: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn requeue_orphans(
+        &self,
+        now: DateTime<Utc>,
+        online_since: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let sql = "UPDATE jobs SET status = 'QUEUED', worker_id = NULL, claimed_at = NULL, \
             queued_at = $1, updated_at = $1 WHERE status = 'CLAIMED' AND (worker_id IS NULL OR \
             worker_id NOT IN (SELECT id FROM workers WHERE last_heartbeat_at >= $2 AND \
@@ -250,7 +267,12 @@ impl Store {
 
     /// Sweeper, part 2: RUNNING jobs whose worker is not online and that had no sign of life since
     /// `stale_before` become FAILED with error `worker lost`. Returns how many.
-    pub async fn fail_lost(&self, now: DateTime<Utc>, online_since: DateTime<Utc>, stale_before: DateTime<Utc>) -> Result<u64, StoreError> {
+    pub async fn fail_lost(
+        &self,
+        now: DateTime<Utc>,
+        online_since: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let sql = "UPDATE jobs SET status = 'FAILED', error = 'worker lost', finished_at = $1, \
             updated_at = $1 WHERE status = 'RUNNING' AND last_activity_at < $3 AND (worker_id IS NULL \
             OR worker_id NOT IN (SELECT id FROM workers WHERE last_heartbeat_at >= $2 AND \
@@ -274,7 +296,10 @@ impl Store {
 /// `{discovery, identity?, job_id, discovered_at}`.
 fn discovery_document(job: &JobRow, update: &StatusUpdate, now: DateTime<Utc>) -> Option<Value> {
     if update.status != JobStatus::Success
-        || !matches!(job.job_type(), JobType::ConnectionTest | JobType::FetchResources)
+        || !matches!(
+            job.job_type(),
+            JobType::ConnectionTest | JobType::FetchResources
+        )
     {
         return None;
     }

@@ -1,8 +1,8 @@
 //! Job logs (deduplicated by seq) and plan artifacts.
 
+use super::rows::JOB_COLUMNS;
 use super::rows::{JobRow, LogRow};
 use super::{Store, StoreError, with_db};
-use super::rows::JOB_COLUMNS;
 use chrono::{DateTime, Utc};
 use grape_api::LogLine;
 use serde_json::Value;
@@ -42,8 +42,17 @@ pub enum ArtifactAccess {
 impl Store {
     /// Stores log lines of a job held by `worker_id`; lines whose seq is already stored are
     /// ignored, so a resent batch never duplicates.
-    pub async fn append_logs(&self, worker_id: Uuid, job_id: Uuid, lines: &[LogLine], now: DateTime<Utc>) -> Result<LogAppend, StoreError> {
-        let select = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}", self.lock_suffix());
+    pub async fn append_logs(
+        &self,
+        worker_id: Uuid,
+        job_id: Uuid,
+        lines: &[LogLine],
+        now: DateTime<Utc>,
+    ) -> Result<LogAppend, StoreError> {
+        let select = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
+            self.lock_suffix()
+        );
         let upd = "UPDATE jobs SET last_seq = $2, last_activity_at = $3 WHERE id = $1";
         let max_seq = lines.iter().map(|l| l.seq as i64).max().unwrap_or(0);
         with_db!(self, pool, q => {
@@ -74,7 +83,12 @@ impl Store {
     }
 
     /// Up to `limit` lines of a job with seq > `after_seq`, in seq order.
-    pub async fn get_logs(&self, job_id: Uuid, after_seq: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
+    pub async fn get_logs(
+        &self,
+        job_id: Uuid,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<LogLine>, StoreError> {
         let sql = "SELECT seq, ts, stream, text FROM job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
         with_db!(self, pool, q => {
             let rows = sqlx::query_as::<_, LogRow>(q(sql))
@@ -89,7 +103,12 @@ impl Store {
 
     /// Whether `worker_id` may touch the plan artifact of `plan_job_id`: it holds that job, or
     /// (for reading) holds an APPLY job whose `payload.plan_job_id` names it.
-    pub async fn artifact_access(&self, worker_id: Uuid, plan_job_id: Uuid, read: bool) -> Result<ArtifactAccess, StoreError> {
+    pub async fn artifact_access(
+        &self,
+        worker_id: Uuid,
+        plan_job_id: Uuid,
+        read: bool,
+    ) -> Result<ArtifactAccess, StoreError> {
         let Some(job) = self.get_job(plan_job_id).await? else {
             return Ok(ArtifactAccess::NotFound);
         };
@@ -103,7 +122,11 @@ impl Store {
                 sqlx::query_as(q(held)).bind(worker_id).fetch_all(pool).await?
             });
             let wanted = plan_job_id.to_string();
-            if rows.iter().any(|(_, p)| p.0.get(grape_api::PLAN_JOB_ID_FIELD).and_then(Value::as_str) == Some(wanted.as_str())) {
+            if rows.iter().any(|(_, p)| {
+                p.0.get(grape_api::PLAN_JOB_ID_FIELD)
+                    .and_then(Value::as_str)
+                    == Some(wanted.as_str())
+            }) {
                 return Ok(ArtifactAccess::Allowed);
             }
         }
@@ -111,7 +134,13 @@ impl Store {
     }
 
     /// Stores (replaces) the plan artifact of a job. Returns its size in bytes.
-    pub async fn put_artifact(&self, job_id: Uuid, body: &Value, bytes: u64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn put_artifact(
+        &self,
+        job_id: Uuid,
+        body: &Value,
+        bytes: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let sql = "INSERT INTO plan_artifacts (job_id, body, bytes, created_at) VALUES ($1, $2, $3, $4) \
             ON CONFLICT (job_id) DO UPDATE SET body = excluded.body, bytes = excluded.bytes, \
             created_at = excluded.created_at";

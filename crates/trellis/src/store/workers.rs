@@ -57,7 +57,12 @@ impl Store {
 
     /// Records a heartbeat; a named held job gets a sign of life. Returns the held jobs whose
     /// cancel was requested.
-    pub async fn heartbeat(&self, worker_id: Uuid, hb: &HeartbeatRequest, now: DateTime<Utc>) -> Result<Vec<Uuid>, StoreError> {
+    pub async fn heartbeat(
+        &self,
+        worker_id: Uuid,
+        hb: &HeartbeatRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StoreError> {
         let upd = "UPDATE workers SET reported_status = $2, current_job_id = $3, \
             info = COALESCE($4, info), last_heartbeat_at = $5 WHERE id = $1";
         let touch = "UPDATE jobs SET last_activity_at = $3 WHERE id = $1 AND worker_id = $2 \
@@ -84,7 +89,11 @@ impl Store {
     }
 
     /// Deletes a worker and requeues its CLAIMED jobs. Returns false when there was none.
-    pub async fn delete_worker(&self, worker_id: Uuid, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn delete_worker(
+        &self,
+        worker_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let requeue = "UPDATE jobs SET status = 'QUEUED', worker_id = NULL, claimed_at = NULL, \
             queued_at = $2, updated_at = $2 WHERE worker_id = $1 AND status = 'CLAIMED'";
         let delete = "DELETE FROM workers WHERE id = $1";
@@ -98,7 +107,11 @@ impl Store {
     }
 
     /// Creates a cloud identity.
-    pub async fn insert_identity(&self, req: &CreateIdentityRequest, now: DateTime<Utc>) -> Result<CloudIdentity, StoreError> {
+    pub async fn insert_identity(
+        &self,
+        req: &CreateIdentityRequest,
+        now: DateTime<Utc>,
+    ) -> Result<CloudIdentity, StoreError> {
         let sql = format!(
             "INSERT INTO cloud_identities (id, name, provider, settings, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING {IDENTITY_COLUMNS}"

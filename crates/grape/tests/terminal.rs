@@ -1,0 +1,143 @@
+//! grape on a real terminal (a pty from util-linux `script`): `jobs logs --follow` renders a
+//! live job line by line to its end; colours appear on a terminal and vanish with NO_COLOR.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{API_TOKEN, Env, command, has_ansi};
+
+/// `script -qec CMD /dev/null` with the test's environment: CMD runs on a pty.
+fn on_pty(env: &Env, cmd: &str) -> std::process::Command {
+    let mut c = command("script");
+    c.args(["-qec", cmd, "/dev/null"])
+        .env("HOME", env.home.path())
+        .env("XDG_CONFIG_HOME", env.config_home())
+        .env("TRELLIS_URL", &env.trellis.url)
+        .env("GRAPE_TOKEN", API_TOKEN)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn grape_bin() -> String {
+    assert_cmd::cargo::cargo_bin("grape").display().to_string()
+}
+
+/// Strips ANSI escape sequences (CSI … letter) and carriage returns.
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for n in chars.by_ref() {
+                    if n.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn follow_renders_a_live_job_to_the_end() {
+    let env = Env::new();
+    let _worker = env.start_worker("pty-worker");
+    let gate = tempfile::tempdir().unwrap();
+    let go = gate.path().join("go");
+    let script = format!(
+        "for i in 1 2 3; do echo tick-$i; sleep 0.2; done; \
+         while [ ! -e {go} ]; do sleep 0.05; done; \
+         echo err-line >&2; echo tick-last",
+        go = go.display()
+    );
+    let id = env.submit_sh(&script);
+
+    let mut child = on_pty(&env, &format!("{} jobs logs {id} --follow", grape_bin())).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let wait_for = |seen: &mut Vec<u8>, needle: &str, rx: &mpsc::Receiver<Vec<u8>>| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !strip_ansi(&String::from_utf8_lossy(seen)).contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "`{needle}` not shown: {}", String::from_utf8_lossy(seen));
+            if let Ok(chunk) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
+                seen.extend(chunk);
+            }
+        }
+    };
+    // The first lines show while the job is still running (it waits for the gate).
+    wait_for(&mut seen, "tick-3", &rx);
+    assert_eq!(env.json(&["jobs", "show", &id])["status"], "RUNNING", "lines must arrive live");
+    std::fs::write(&go, "").unwrap();
+    wait_for(&mut seen, "SUCCESS", &rx);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    while let Ok(chunk) = rx.try_recv() {
+        seen.extend(chunk);
+    }
+    assert!(status.success(), "exit {status}");
+    let raw = String::from_utf8_lossy(&seen);
+    let text = strip_ansi(&raw);
+    // The spinner redraws on the same terminal, so look at words rather than whole lines.
+    let order: Vec<&str> = text.split_whitespace().filter(|w| w.starts_with("tick-")).collect();
+    assert_eq!(order, ["tick-1", "tick-2", "tick-3", "tick-last"], "{text}");
+    assert!(text.contains("err-line"));
+    assert!(has_ansi(&seen), "a terminal gets colours");
+    // The stderr-stream line is coloured (yellow) on a terminal.
+    assert!(raw.contains("\x1b[33merr-line"), "{raw:?}");
+}
+
+#[test]
+fn follow_of_a_failing_job_exits_1_on_a_terminal() {
+    let env = Env::new();
+    let _worker = env.start_worker("pty-fail");
+    let id = env.submit_sh("echo before-failure; exit 4");
+    let out = on_pty(&env, &format!("{} jobs logs {id} --follow", grape_bin())).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = strip_ansi(&String::from_utf8_lossy(&out.stdout));
+    assert!(text.contains("before-failure") && text.contains("FAILED"), "{text}");
+}
+
+#[test]
+fn no_color_on_a_terminal() {
+    let env = Env::new();
+    env.submit_sh("true");
+    let cmd = format!("{g} jobs list && {g} status && {g} jobs show nope; true", g = grape_bin());
+    let coloured = on_pty(&env, &cmd).output().unwrap();
+    assert!(has_ansi(&coloured.stdout), "a terminal without NO_COLOR gets colours");
+    let plain = on_pty(&env, &cmd).env("NO_COLOR", "1").output().unwrap();
+    let text = String::from_utf8_lossy(&plain.stdout);
+    assert!(text.contains("QUEUED") && text.contains("error:"), "{text}");
+    assert!(!has_ansi(&plain.stdout), "NO_COLOR=1 still coloured: {text:?}");
+    let flag = on_pty(&env, &cmd.replace(" jobs list", " --no-color jobs list")).env_remove("NO_COLOR").output().unwrap();
+    let first = String::from_utf8_lossy(&flag.stdout);
+    let first_cmd = first.split("Grape:").next().unwrap_or_default();
+    assert!(!has_ansi(first_cmd.as_bytes()), "--no-color still coloured: {first_cmd:?}");
+}
