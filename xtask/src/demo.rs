@@ -56,11 +56,9 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     peers::run(ws, &peers::Args::default())?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("demo: building trellis, tendril and grape");
-    util::run(
-        util::command(&cargo)
-            .current_dir(&ws.root)
-            .args(["build", "--quiet", "-p", "trellis", "-p", "tendril", "-p", "grape"]),
-    )?;
+    util::run(util::command(&cargo).current_dir(&ws.root).args([
+        "build", "--quiet", "-p", "trellis", "-p", "tendril", "-p", "grape",
+    ]))?;
     let bin = target_dir(ws).join("debug");
     let dir = tempfile::Builder::new().prefix("vintner-demo-").tempdir()?;
     let env = ws.test_env()?;
@@ -70,8 +68,13 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     let mut moto = util::command(ws.peers_bin().join("moto_server"));
     moto.args(["-H", "127.0.0.1", "-p", &s3_port.to_string()])
         .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(dir.path().join("moto.log"))?));
-    let _moto = Service { name: "moto (S3)", child: moto.spawn().context("starting moto_server")? };
+        .stderr(Stdio::from(std::fs::File::create(
+            dir.path().join("moto.log"),
+        )?));
+    let _moto = Service {
+        name: "moto (S3)",
+        child: moto.spawn().context("starting moto_server")?,
+    };
     let s3 = format!("http://127.0.0.1:{s3_port}");
     wait_for_port(s3_port, Duration::from_secs(30)).context("moto did not start")?;
     let python = ws.peers.join("venv/bin/python");
@@ -90,19 +93,38 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     let mut trellis = util::command(bin.join("trellis"));
     trellis
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-        .arg(format!("sqlite://{}", dir.path().join("trellis.db").display()))
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("trellis.db").display()
+        ))
         .env("TRELLIS_ADMIN_TOKEN", &admin_token)
         .env("TRELLIS_API_TOKEN", &api_token)
         .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(dir.path().join("trellis.log"))?));
-    let mut trellis = Service { name: "trellis", child: trellis.spawn().context("starting trellis")? };
+        .stderr(Stdio::from(std::fs::File::create(
+            dir.path().join("trellis.log"),
+        )?));
+    let mut trellis = Service {
+        name: "trellis",
+        child: trellis.spawn().context("starting trellis")?,
+    };
     let url = listen_url(&mut trellis.child)?;
-    eprintln!("demo: trellis on {url} (SQLite in {})", dir.path().display());
+    eprintln!(
+        "demo: trellis on {url} (SQLite in {})",
+        dir.path().display()
+    );
 
     // 3. A Tendril that registers itself.
     let mut tendril = util::command(bin.join("tendril"));
     tendril
-        .args(["start", "--register", "demo-tendril", "--claim-wait", "5s", "--heartbeat-interval", "5s"])
+        .args([
+            "start",
+            "--register",
+            "demo-tendril",
+            "--claim-wait",
+            "5s",
+            "--heartbeat-interval",
+            "5s",
+        ])
         .arg("--state-dir")
         .arg(dir.path().join("tendril"))
         .arg("--terraform-bin")
@@ -115,8 +137,13 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         .env("SUPABASE_STORAGE_KEY_ID", "demo-key-id")
         .env("SUPABASE_STORAGE_SECRET_KEY", "demo-secret-key")
         .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(dir.path().join("tendril.log"))?));
-    let _tendril = Service { name: "tendril", child: tendril.spawn().context("starting tendril")? };
+        .stderr(Stdio::from(std::fs::File::create(
+            dir.path().join("tendril.log"),
+        )?));
+    let _tendril = Service {
+        name: "tendril",
+        child: tendril.spawn().context("starting tendril")?,
+    };
 
     // 4. Plan, then apply, with the grape CLI.
     let grape = |args: &[&str]| {
@@ -128,9 +155,19 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
             .env("XDG_CONFIG_HOME", dir.path().join("config"));
         cmd
     };
-    eprintln!("\ndemo: $ grape plan {} --state-key demo/hello.tfstate\n", args.config);
-    util::run(&mut grape(&["plan", &args.config, "--state-key", "demo/hello.tfstate"]))?;
-    let listed = util::output(&mut grape(&["jobs", "list", "--limit", "1", "--output", "json"]))?;
+    eprintln!(
+        "\ndemo: $ grape plan {} --state-key demo/hello.tfstate\n",
+        args.config
+    );
+    util::run(&mut grape(&[
+        "plan",
+        &args.config,
+        "--state-key",
+        "demo/hello.tfstate",
+    ]))?;
+    let listed = util::output(&mut grape(&[
+        "jobs", "list", "--limit", "1", "--output", "json",
+    ]))?;
     let plan_id = first_job_id(&listed).context("finding the PLAN job")?;
     eprintln!("\ndemo: $ grape apply {plan_id}\n");
     util::run(&mut grape(&["apply", &plan_id]))?;
@@ -169,7 +206,11 @@ fn listen_url(child: &mut Child) -> Result<String> {
     for line in lines.by_ref() {
         let line = line?;
         if let Some(at) = line.find("http://") {
-            let url = line[at..].split_whitespace().next().unwrap_or_default().to_owned();
+            let url = line[at..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             // Keep draining its stdout so the server never blocks on a full pipe.
             std::thread::spawn(move || lines.for_each(drop));
             return Ok(url);
@@ -192,6 +233,9 @@ fn random_token() -> String {
         use std::io::Read;
         let _ = f.read_exact(&mut bytes);
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes.iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
-

@@ -67,13 +67,15 @@ pub async fn open_session(
             hook_redactor.add(secret);
         }
     });
-    let refresher = CredentialRefresher::start(aws, settings.aws_base.clone(), settings.aws_refresh, hook)
-        .await
-        .map_err(aws_failure)?;
+    let refresher =
+        CredentialRefresher::start(aws, settings.aws_base.clone(), settings.aws_refresh, hook)
+            .await
+            .map_err(aws_failure)?;
     Ok(Some(Arc::new(AwsSession { refresher })))
 }
 
 /// An AWS error as a job failure: its message already says what to fix.
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(aws_failure)`
 pub(crate) fn aws_failure(e: grape_cloud_aws::AwsError) -> JobError {
     JobError::Failed(format!("AWS: {e}"))
 }

@@ -42,7 +42,13 @@ impl Harness {
             work_dir: dir.path().join("work"),
             cloud: None,
         };
-        Self { _moto: moto, endpoint, runner, _dir: dir, lines: Arc::default() }
+        Self {
+            _moto: moto,
+            endpoint,
+            runner,
+            _dir: dir,
+            lines: Arc::default(),
+        }
     }
 
     fn job(&self, job_type: JobType, payload: Value, role_arn: &str) -> Job {
@@ -67,12 +73,19 @@ impl Harness {
         job
     }
 
-    async fn run(&self, handler: &dyn JobHandler, job: Job, redactor: Redactor) -> Result<Option<Value>, JobError> {
+    async fn run(
+        &self,
+        handler: &dyn JobHandler,
+        job: Job,
+        redactor: Redactor,
+    ) -> Result<Option<Value>, JobError> {
         let lines = self.lines.clone();
         let log = JobLog::new(Arc::new(move |stream: LogStream, text: &str| {
             lines.lock().unwrap().push(format!("[{stream}] {text}"));
         }));
-        self.runner.run(handler, job, log, redactor, CancellationToken::new()).await
+        self.runner
+            .run(handler, job, log, redactor, CancellationToken::new())
+            .await
     }
 
     fn log(&self) -> String {
@@ -93,8 +106,16 @@ async fn connection_test_verifies_the_assumed_role_and_discovers_every_region() 
     assert!(arn.contains("assumed-role/vintner-test/"), "{arn}");
     let discovery = &result["discovery"];
     assert_eq!(discovery["regions"], json!(["us-east-1", "eu-west-1"]));
-    let vpc_regions: Vec<&str> = discovery["vpcs"].as_array().unwrap().iter().filter_map(|v| v["region"].as_str()).collect();
-    assert!(vpc_regions.contains(&"us-east-1") && vpc_regions.contains(&"eu-west-1"), "{discovery}");
+    let vpc_regions: Vec<&str> = discovery["vpcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["region"].as_str())
+        .collect();
+    assert!(
+        vpc_regions.contains(&"us-east-1") && vpc_regions.contains(&"eu-west-1"),
+        "{discovery}"
+    );
     assert!(!discovery["subnets"].as_array().unwrap().is_empty());
 }
 
@@ -102,16 +123,32 @@ async fn connection_test_verifies_the_assumed_role_and_discovers_every_region() 
 async fn fetch_resources_discovers_without_verifying() {
     let h = Harness::new(RefreshOptions::default()).await;
     let job = h.job(JobType::FetchResources, json!({}), ROLE);
-    let result = h.run(&DiscoveryHandler::fetch_resources(), job, Redactor::new()).await.unwrap().unwrap();
+    let result = h
+        .run(&DiscoveryHandler::fetch_resources(), job, Redactor::new())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(result.get("identity").is_none(), "{result}");
-    assert!(result["discovery"]["vpcs"].as_array().is_some_and(|v| v.len() >= 2));
+    assert!(
+        result["discovery"]["vpcs"]
+            .as_array()
+            .is_some_and(|v| v.len() >= 2)
+    );
 }
 
 #[tokio::test]
 async fn an_invalid_role_fails_with_a_clear_reason_before_anything_runs() {
     let h = Harness::new(RefreshOptions::default()).await;
-    let job = h.job(JobType::ConnectionTest, json!({}), "arn:aws:iam::123:not-a-role");
-    let reason = h.run(&DiscoveryHandler::connection_test(), job, Redactor::new()).await.expect_err("must fail").to_string();
+    let job = h.job(
+        JobType::ConnectionTest,
+        json!({}),
+        "arn:aws:iam::123:not-a-role",
+    );
+    let reason = h
+        .run(&DiscoveryHandler::connection_test(), job, Redactor::new())
+        .await
+        .expect_err("must fail")
+        .to_string();
     assert!(reason.contains("role"), "{reason}");
     assert!(h.log().is_empty(), "something ran: {}", h.log());
 }
@@ -127,9 +164,14 @@ async fn a_child_sees_the_assumed_role_and_its_keys_never_reach_the_log() {
         print('token', os.environ['AWS_SESSION_TOKEN'])\n";
     let payload = json!({ "argv": [python, "-c", script] });
     let job = h.job(JobType::Exec, payload, ROLE);
-    h.run(&ExecHandler, job, Redactor::new()).await.expect("exec succeeds");
+    h.run(&ExecHandler, job, Redactor::new())
+        .await
+        .expect("exec succeeds");
     let log = h.log();
-    assert!(log.contains("caller arn:aws:sts::123456789012:assumed-role/vintner-test/"), "{log}");
+    assert!(
+        log.contains("caller arn:aws:sts::123456789012:assumed-role/vintner-test/"),
+        "{log}"
+    );
     assert!(log.contains(&format!("secret {REDACTED}")), "{log}");
     assert!(log.contains(&format!("token {REDACTED}")), "{log}");
 }
@@ -144,7 +186,10 @@ async fn credentials_are_refreshed_and_each_new_set_is_redacted_at_once() {
     let h = Harness::new(refresh).await;
     let job = h.job(JobType::Exec, json!({}), ROLE);
     let redactor = Redactor::new();
-    let session = cloud::open_session(&job, &h.runner.settings, &redactor).await.expect("assume").expect("session");
+    let session = cloud::open_session(&job, &h.runner.settings, &redactor)
+        .await
+        .expect("assume")
+        .expect("session");
     let first = session.env();
     for _ in 0..50 {
         if session.refreshes() >= 2 {
@@ -154,8 +199,20 @@ async fn credentials_are_refreshed_and_each_new_set_is_redacted_at_once() {
     }
     assert!(session.refreshes() >= 2, "no refresh happened");
     let now = session.env();
-    let key = |env: &[(String, String)], name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
-    assert_ne!(key(&first, "AWS_ACCESS_KEY_ID"), key(&now, "AWS_ACCESS_KEY_ID"), "refresh gave the same keys");
+    let key = |env: &[(String, String)], name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_ne!(
+        key(&first, "AWS_ACCESS_KEY_ID"),
+        key(&now, "AWS_ACCESS_KEY_ID"),
+        "refresh gave the same keys"
+    );
     let secret = key(&now, "AWS_SECRET_ACCESS_KEY");
-    assert_eq!(redactor.redact(&format!("x {secret} y")), format!("x {REDACTED} y"));
+    assert_eq!(
+        redactor.redact(&format!("x {secret} y")),
+        format!("x {REDACTED} y")
+    );
 }

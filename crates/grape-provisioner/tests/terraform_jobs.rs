@@ -157,6 +157,7 @@ output "password" {{
     json!({ "main.tf": main })
 }
 
+#[allow(clippy::needless_pass_by_value)] // reads better at call sites
 fn request(files: Value, state_key: &str) -> Value {
     json!({
         "source": { "files": files },
@@ -432,7 +433,12 @@ async fn a_git_source_is_cloned_from_a_bare_repository() {
     let remote = grape_testkit::GitRemote::new().expect("bare repo");
     let files = config("");
     let main = files["main.tf"].as_str().unwrap();
-    remote.commit(&[("infra/main.tf", main), ("README.md", "not terraform")], "add infra").expect("commit");
+    remote
+        .commit(
+            &[("infra/main.tf", main), ("README.md", "not terraform")],
+            "add infra",
+        )
+        .expect("commit");
     remote.tag("v1", "HEAD").expect("tag");
     let payload = json!({
         "source": { "git": { "url": remote.url(), "ref": "v1", "path": "infra" } },
@@ -442,5 +448,9 @@ async fn a_git_source_is_cloned_from_a_bare_repository() {
     let (_, plan) = h.run(&PlanHandler, JobType::Plan, payload).await;
     let plan = plan.expect("plan of a git source").expect("result");
     assert_eq!(plan["summary"]["add"], 1, "{plan}");
-    assert!(h.all_lines().contains("checked out commit"), "{}", h.all_lines());
+    assert!(
+        h.all_lines().contains("checked out commit"),
+        "{}",
+        h.all_lines()
+    );
 }

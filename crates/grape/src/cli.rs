@@ -9,9 +9,11 @@ use crate::output::Format;
 /// Grape: submit and follow Trellis jobs, manage workers and cloud identities, run Terraform.
 #[derive(Debug, Parser)]
 #[command(name = "grape", version, about, propagate_version = true)]
-#[command(after_help = "Environment: TRELLIS_URL (server), GRAPE_TOKEN (API token), \
+#[command(
+    after_help = "Environment: TRELLIS_URL (server), GRAPE_TOKEN (API token), \
 TRELLIS_ADMIN_TOKEN (worker registration), NO_COLOR (no colours).\n\
-Exit codes: 0 success, 1 job failed or request refused, 2 usage error, 3 Trellis unreachable or auth error.")]
+Exit codes: 0 success, 1 job failed or request refused, 2 usage error, 3 Trellis unreachable or auth error."
+)]
 pub struct Cli {
     /// Trellis base URL (overrides the one saved by `grape login`).
     #[arg(long, global = true, env = "TRELLIS_URL", value_name = "URL")]

@@ -56,13 +56,15 @@ impl Source {
 pub fn config_path() -> CliResult<PathBuf> {
     let base = match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-            Some(home) => PathBuf::from(home).join(".config"),
-            None => {
-                return Err(CliError::usage("cannot find the config directory: neither XDG_CONFIG_HOME nor HOME is set.")
+        None => {
+            match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+                Some(home) => PathBuf::from(home).join(".config"),
+                None => {
+                    return Err(CliError::usage("cannot find the config directory: neither XDG_CONFIG_HOME nor HOME is set.")
                     .hint("set XDG_CONFIG_HOME, or use TRELLIS_URL and GRAPE_TOKEN"));
+                }
             }
-        },
+        }
     };
     Ok(base.join("grape").join("config.json"))
 }
@@ -71,12 +73,18 @@ pub fn config_path() -> CliResult<PathBuf> {
 pub fn load(path: &Path) -> CliResult<StoredConfig> {
     match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            CliError::usage(format!("the config file {} is not valid JSON ({e}).", path.display()))
-                .hint("run `grape logout` and `grape login --url URL` to write it again")
+            CliError::usage(format!(
+                "the config file {} is not valid JSON ({e}).",
+                path.display()
+            ))
+            .hint("run `grape logout` and `grape login --url URL` to write it again")
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoredConfig::default()),
-        Err(e) => Err(CliError::usage(format!("cannot read the config file {}: {e}.", path.display()))
-            .hint("check the file's permissions")),
+        Err(e) => Err(CliError::usage(format!(
+            "cannot read the config file {}: {e}.",
+            path.display()
+        ))
+        .hint("check the file's permissions")),
     }
 }
 
@@ -88,7 +96,11 @@ pub fn save(path: &Path, config: &StoredConfig) -> CliResult<()> {
         CliError::failed(format!("cannot {what} {}: {e}.", dir.display()))
             .hint("check the permissions of your config directory, or set XDG_CONFIG_HOME")
     };
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| io_err("create", e))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_err("create", e))?;
     let tmp = dir.join(format!(".config.json.{}.tmp", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let mut file = fs::OpenOptions::new()
@@ -97,7 +109,8 @@ pub fn save(path: &Path, config: &StoredConfig) -> CliResult<()> {
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| io_err("write into", e))?;
-    let mut bytes = serde_json::to_vec_pretty(config).map_err(|e| io_err("encode the config for", e.into()))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(config).map_err(|e| io_err("encode the config for", e.into()))?;
     bytes.push(b'\n');
     let written = file.write_all(&bytes).and_then(|()| file.sync_all());
     drop(file);
@@ -113,8 +126,10 @@ pub fn remove(path: &Path) -> CliResult<bool> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(CliError::failed(format!("cannot remove {}: {e}.", path.display()))
-            .hint("check the file's permissions")),
+        Err(e) => Err(
+            CliError::failed(format!("cannot remove {}: {e}.", path.display()))
+                .hint("check the file's permissions"),
+        ),
     }
 }
 
@@ -139,9 +154,15 @@ impl Resolved {
             Some(u) => Some((u.trim().to_owned(), Source::Environment)),
             None => stored.url.map(|u| (u, Source::ConfigFile)),
         };
-        let token = match std::env::var(ENV_TOKEN).ok().filter(|t| !t.trim().is_empty()) {
+        let token = match std::env::var(ENV_TOKEN)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+        {
             Some(t) => Some((Secret::new(t.trim()), Source::Environment)),
-            None => stored.token.filter(|t| !t.is_empty()).map(|t| (t, Source::ConfigFile)),
+            None => stored
+                .token
+                .filter(|t| !t.is_empty())
+                .map(|t| (t, Source::ConfigFile)),
         };
         Ok(Self { path, url, token })
     }

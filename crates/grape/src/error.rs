@@ -44,7 +44,11 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 
 impl CliError {
     fn new(code: u8, message: impl Into<String>) -> Self {
-        Self { message: message.into(), hint: None, code }
+        Self {
+            message: message.into(),
+            hint: None,
+            code,
+        }
     }
 
     /// A usage error (exit 2).
@@ -142,15 +146,28 @@ mod tests {
 
     #[test]
     fn maps_status_codes() {
-        let e = ApiError::Status { call: "get_job", status: 401, message: "no".into(), current_status: None };
+        let e = ApiError::Status {
+            call: "get_job",
+            status: 401,
+            message: "no".into(),
+            current_status: None,
+        };
         let c = CliError::from_api(&e, "http://x", None);
         assert_eq!(c.code, EXIT_UNREACHABLE);
         assert!(c.hint.is_some());
-        let e = ApiError::Status { call: "get_job", status: 404, message: "job not found".into(), current_status: None };
+        let e = ApiError::Status {
+            call: "get_job",
+            status: 404,
+            message: "job not found".into(),
+            current_status: None,
+        };
         let c = CliError::from_api(&e, "http://x", Some("job 1"));
         assert_eq!(c.code, EXIT_FAILED);
         assert_eq!(c.message, "job 1 was not found on Trellis.");
-        let e = ApiError::InvalidUrl { url: "nope".into(), reason: "relative URL without a base".into() };
+        let e = ApiError::InvalidUrl {
+            url: "nope".into(),
+            reason: "relative URL without a base".into(),
+        };
         assert_eq!(CliError::from_api(&e, "nope", None).code, EXIT_USAGE);
     }
 }

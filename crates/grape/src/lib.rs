@@ -23,10 +23,15 @@ use crate::output::Printer;
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let printer = Printer::detect(cli.output, cli.no_color);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
-            printer.error(&CliError::failed(format!("cannot start the async runtime: {e}.")));
+            printer.error(&CliError::failed(format!(
+                "cannot start the async runtime: {e}."
+            )));
             return ExitCode::from(error::EXIT_FAILED);
         }
     };

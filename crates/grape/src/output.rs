@@ -79,7 +79,11 @@ impl Printer {
         t.set_content_arrangement(ContentArrangement::Dynamic);
         t.set_header(header.iter().map(|h| {
             let c = Cell::new(h);
-            if self.color_out { c.add_attribute(comfy_table::Attribute::Bold) } else { c }
+            if self.color_out {
+                c.add_attribute(comfy_table::Attribute::Bold)
+            } else {
+                c
+            }
         }));
         t
     }
@@ -161,7 +165,11 @@ pub const DIM: &str = "2";
 pub const BOLD: &str = "1";
 
 fn paint(on: bool, code: &str, text: &str) -> String {
-    if on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The ANSI colour code of a job status.
@@ -176,7 +184,10 @@ pub fn status_color(status: &JobStatus) -> &'static str {
 
 /// Formats an optional timestamp for tables (`-` when absent).
 pub fn time_cell(t: Option<&chrono::DateTime<chrono::Utc>>) -> String {
-    t.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    t.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 /// A duration as `1m 03s` / `4.2s`.

@@ -15,30 +15,53 @@ fn login_stores_a_0600_file_and_status_reports_it() {
         .write_stdin(format!("{API_TOKEN}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(API_TOKEN), "the token was echoed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(API_TOKEN),
+        "the token was echoed"
+    );
     assert!(out.stdout.is_empty(), "login prints its message on stderr");
 
     let file = env.config_file();
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "config file mode");
-    let dir_mode = std::fs::metadata(file.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let dir_mode = std::fs::metadata(file.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(dir_mode, 0o700, "config dir mode");
     let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored["url"], env.trellis.url.as_str());
 
     // No environment: everything comes from the file.
     let out = env.grape().args(["status", "-o", "json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(st["reachable"], true);
     assert_eq!(st["authenticated"], true);
     assert_eq!(st["url_source"], "config_file");
     assert_eq!(st["token_source"], "config_file");
-    assert!(st["server_version"].as_str().is_some_and(|v| !v.is_empty()), "{st}");
+    assert!(
+        st["server_version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{st}"
+    );
 
     // Human status, NO_COLOR set: no escapes.
-    let out = env.grape().env("NO_COLOR", "1").arg("status").output().unwrap();
+    let out = env
+        .grape()
+        .env("NO_COLOR", "1")
+        .arg("status")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Reachable:      yes"), "{text}");
@@ -46,19 +69,37 @@ fn login_stores_a_0600_file_and_status_reports_it() {
     assert!(!has_ansi(&out.stdout) && !has_ansi(&out.stderr));
 
     // Commands work with the stored settings.
-    let out = env.grape().args(["jobs", "list", "-o", "json"]).output().unwrap();
+    let out = env
+        .grape()
+        .args(["jobs", "list", "-o", "json"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap().is_array());
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .is_array()
+    );
 
     // A wrong GRAPE_TOKEN overrides the good stored one: exit 3.
-    let out = env.grape().env("GRAPE_TOKEN", "wrong-token").args(["jobs", "list"]).output().unwrap();
+    let out = env
+        .grape()
+        .env("GRAPE_TOKEN", "wrong-token")
+        .args(["jobs", "list"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert_clean_error(&out.stderr);
     assert!(String::from_utf8_lossy(&out.stderr).contains("rejected the API token"));
 
     // TRELLIS_URL overrides the stored URL.
     let port = grape_testkit::free_port().unwrap();
-    let out = env.grape().env("TRELLIS_URL", format!("http://127.0.0.1:{port}")).args(["jobs", "list"]).output().unwrap();
+    let out = env
+        .grape()
+        .env("TRELLIS_URL", format!("http://127.0.0.1:{port}"))
+        .args(["jobs", "list"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
 
     // Logout removes the file; status says so and exits 3.
@@ -88,8 +129,16 @@ fn login_with_a_wrong_token_saves_nothing() {
 #[test]
 fn environment_alone_is_enough() {
     let env = Env::new();
-    let out = env.authed().args(["status", "-o", "json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env
+        .authed()
+        .args(["status", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(st["authenticated"], true);
     assert_eq!(st["token_source"], "environment");

@@ -20,11 +20,18 @@ fn submit_follow_show_list_logs() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("line-")).collect();
     assert_eq!(lines, ["line-1", "line-2", "line-3", "line-4", "line-5"]);
     assert!(stdout.contains("to-stderr"));
-    assert!(!has_ansi(&out.stdout) && !has_ansi(&out.stderr), "colours in a pipe");
+    assert!(
+        !has_ansi(&out.stdout) && !has_ansi(&out.stderr),
+        "colours in a pipe"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("SUCCESS"));
 
     // Without --follow, JSON: the job; then show / list / logs.
@@ -38,7 +45,12 @@ fn submit_follow_show_list_logs() {
     assert!(all.as_array().unwrap().len() >= 2);
     let ok = env.json(&["jobs", "list", "--status", "success", "--limit", "1"]);
     assert_eq!(ok.as_array().unwrap().len(), 1);
-    assert!(ok.as_array().unwrap().iter().all(|j| j["status"] == "SUCCESS"));
+    assert!(
+        ok.as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["status"] == "SUCCESS")
+    );
 
     // Human list: a table with the id.
     let out = env.authed().args(["jobs", "list"]).output().unwrap();
@@ -50,23 +62,39 @@ fn submit_follow_show_list_logs() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("hello-json\nsecond"), "{text}");
-    let out = env.authed().args(["jobs", "logs", &id, "-o", "json"]).output().unwrap();
+    let out = env
+        .authed()
+        .args(["jobs", "logs", &id, "-o", "json"])
+        .output()
+        .unwrap();
     let parsed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let texts: Vec<&str> = parsed.iter().filter(|l| l["stream"] == "stdout").map(|l| l["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = parsed
+        .iter()
+        .filter(|l| l["stream"] == "stdout")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["hello-json", "second"]);
     let seqs: Vec<u64> = parsed.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
 
     // Following a finished job replays its log and exits with its outcome.
-    let out = env.authed().args(["jobs", "logs", &id, "--follow"]).output().unwrap();
+    let out = env
+        .authed()
+        .args(["jobs", "logs", &id, "--follow"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("hello-json"));
 
     // Unknown job: exit 1 with a hint.
-    let out = env.authed().args(["jobs", "show", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"]).output().unwrap();
+    let out = env
+        .authed()
+        .args(["jobs", "show", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_clean_error(&out.stderr);
 }
@@ -82,14 +110,23 @@ fn failed_job_exits_1_and_retry_makes_a_new_job() {
         .write_stdin(payload)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("about-to-fail"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("FAILED") && err.contains("hint:"), "{err}");
 
     let failed = env.json(&["jobs", "list", "--status", "FAILED"]);
     let id = failed[0]["id"].as_str().unwrap().to_owned();
-    let out = env.authed().args(["jobs", "logs", &id, "--follow"]).output().unwrap();
+    let out = env
+        .authed()
+        .args(["jobs", "logs", &id, "--follow"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 
     let retried = env.json(&["jobs", "retry", &id]);
@@ -126,14 +163,29 @@ fn cancel_a_queued_and_a_running_job() {
         assert!(std::time::Instant::now() < deadline, "never RUNNING: {j}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let out = env.authed().args(["jobs", "cancel", &running]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = env.authed().args(["jobs", "logs", &running, "--follow"]).output().unwrap();
+    let out = env
+        .authed()
+        .args(["jobs", "cancel", &running])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = env
+        .authed()
+        .args(["jobs", "logs", &running, "--follow"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "a cancelled job exits 1");
     assert!(String::from_utf8_lossy(&out.stdout).contains("started"));
     assert_eq!(env.json(&["jobs", "show", &running])["status"], "CANCELLED");
 
     let retried = env.json(&["jobs", "retry", &queued]);
     assert_eq!(retried["status"], "QUEUED");
-    assert_eq!(env.wait_job(retried["id"].as_str().unwrap())["status"], "SUCCESS");
+    assert_eq!(
+        env.wait_job(retried["id"].as_str().unwrap())["status"],
+        "SUCCESS"
+    );
 }

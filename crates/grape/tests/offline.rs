@@ -14,9 +14,24 @@ fn dead_url() -> String {
 fn unreachable_server_exits_3_with_a_hint() {
     let home = tempfile::tempdir().unwrap();
     let url = dead_url();
-    for args in [&["status"][..], &["jobs", "list"], &["workers", "list"], &["jobs", "show", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"]] {
-        let out = bare_grape(home.path()).env("TRELLIS_URL", &url).env("GRAPE_TOKEN", "t").args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(3), "grape {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    for args in [
+        &["status"][..],
+        &["jobs", "list"],
+        &["workers", "list"],
+        &["jobs", "show", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"],
+    ] {
+        let out = bare_grape(home.path())
+            .env("TRELLIS_URL", &url)
+            .env("GRAPE_TOKEN", "t")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "grape {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_clean_error(&out.stderr);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("cannot reach Trellis"), "{err}");
@@ -28,7 +43,11 @@ fn unreachable_server_exits_3_with_a_hint() {
 fn status_json_when_unreachable() {
     let home = tempfile::tempdir().unwrap();
     let url = dead_url();
-    let out = bare_grape(home.path()).env("TRELLIS_URL", &url).args(["status", "--output", "json"]).output().unwrap();
+    let out = bare_grape(home.path())
+        .env("TRELLIS_URL", &url)
+        .args(["status", "--output", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["reachable"], false);
@@ -40,7 +59,10 @@ fn status_json_when_unreachable() {
 #[test]
 fn not_configured_exits_3() {
     let home = tempfile::tempdir().unwrap();
-    let out = bare_grape(home.path()).args(["jobs", "list"]).output().unwrap();
+    let out = bare_grape(home.path())
+        .args(["jobs", "list"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert_clean_error(&out.stderr);
     assert!(String::from_utf8_lossy(&out.stderr).contains("grape login"));
@@ -104,7 +126,11 @@ fn usage_errors_exit_2() {
 #[test]
 fn login_without_a_terminal_or_stdin_flag_is_a_usage_error() {
     let home = tempfile::tempdir().unwrap();
-    let out = bare_grape(home.path()).args(["login", "--url", &dead_url()]).write_stdin("").output().unwrap();
+    let out = bare_grape(home.path())
+        .args(["login", "--url", &dead_url()])
+        .write_stdin("")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--token-stdin"));
 }
@@ -112,12 +138,26 @@ fn login_without_a_terminal_or_stdin_flag_is_a_usage_error() {
 #[test]
 fn completions_for_each_shell() {
     let home = tempfile::tempdir().unwrap();
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef grape"), ("fish", "complete -c grape")] {
-        let out = bare_grape(home.path()).args(["completions", shell]).output().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef grape"),
+        ("fish", "complete -c grape"),
+    ] {
+        let out = bare_grape(home.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains(marker), "{shell}: {}", &text[..text.len().min(300)]);
-        assert!(text.contains("identities"), "{shell} completions miss subcommands");
+        assert!(
+            text.contains(marker),
+            "{shell}: {}",
+            &text[..text.len().min(300)]
+        );
+        assert!(
+            text.contains("identities"),
+            "{shell} completions miss subcommands"
+        );
     }
 }
 

@@ -286,6 +286,7 @@ pub enum LogFormat {
     Json,
 }
 
+#[allow(clippy::unnecessary_wraps)] // clap's value_parser needs a Result
 fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(s))
 }
@@ -658,6 +659,7 @@ impl StartArgs {
     }
 
     fn state_backend(&self) -> Result<Option<StateBackendSettings>, ConfigError> {
+        const HINT: &str = "the Terraform state backend needs region, key id and secret key";
         let endpoint = non_empty(self.s3_endpoint.as_ref())
             .map(|e| http_url(var::SUPABASE_S3_ENDPOINT, e))
             .transpose()?;
@@ -667,7 +669,6 @@ impl StartArgs {
         if endpoint.is_none() && region.is_none() && key_id.is_none() && secret_key.is_none() {
             return Ok(None);
         }
-        const HINT: &str = "the Terraform state backend needs region, key id and secret key";
         let region = region.ok_or(ConfigError::Missing {
             name: var::SUPABASE_S3_REGION,
             hint: HINT,

@@ -116,7 +116,7 @@ async fn resolve_credentials(config: &Config) -> Result<WorkerCredentials, Runti
     let request = RegisterRequest {
         name: reg.name.clone(),
         mode: config.mode.clone(),
-        labels: Default::default(),
+        labels: std::collections::BTreeMap::default(),
     };
     let answer = WorkerApiClient::register(
         &config.trellis_url,

@@ -50,7 +50,7 @@ async fn exec_job_output_arrives_in_order_and_succeeds() {
         done.result
             .as_ref()
             .and_then(|r| r.get("exit_code"))
-            .and_then(|c| c.as_i64()),
+            .and_then(serde_json::Value::as_i64),
         Some(0)
     );
 
@@ -233,7 +233,7 @@ async fn secrets_never_reach_the_server() {
     let done = wait_terminal(&user, job.id, T).await;
     assert_eq!(done.status, JobStatus::Failed, "{}", worker.log());
     let lines = all_logs(&user, job.id).await;
-    let all: String = lines.iter().map(|l| format!("{}\n", l.text)).collect();
+    let all: String = lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");
     let error = done.error.clone().unwrap_or_default();
     let b64 = base64_of(&token);
     for secret in [

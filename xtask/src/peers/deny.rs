@@ -1,4 +1,5 @@
-//! cargo-deny, built from crates.io into `.peers/cargo` (`cargo install --root`).
+//! cargo-deny, built once from crates.io into cargo's own bin directory (`$CARGO_HOME/bin`), so
+//! that fresh clones on the same machine (CI) find it instead of building it again (~3 min).
 
 use std::path::PathBuf;
 
@@ -7,13 +8,16 @@ use anyhow::{Context, Result};
 use super::{CARGO_DENY_VERSION, Stamps};
 use crate::util::{self, Workspace};
 
-fn binary(ws: &Workspace) -> PathBuf {
-    ws.peers_cargo_root().join("bin").join("cargo-deny")
+fn binary(_ws: &Workspace) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    home.unwrap_or_default().join("bin").join("cargo-deny")
 }
 
 /// The cargo-deny binary if an earlier run installed it.
 pub fn existing(ws: &Workspace) -> Option<PathBuf> {
-    Some(binary(ws)).filter(|p| p.is_file())
+    on_path_at_pinned_version().or_else(|| Some(binary(ws)).filter(|p| p.is_file()))
 }
 
 /// Builds the pinned cargo-deny unless its stamp matches; returns its path and whether it built.
@@ -29,9 +33,7 @@ pub fn install(ws: &Workspace, stamps: &Stamps) -> Result<(PathBuf, bool)> {
     util::run(
         util::command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .args(["install", "cargo-deny", "--locked", "--quiet", "--force"])
-            .args(["--version", CARGO_DENY_VERSION])
-            .arg("--root")
-            .arg(ws.peers_cargo_root()),
+            .args(["--version", CARGO_DENY_VERSION]),
     )
     .context("could not build cargo-deny from crates.io: is the registry reachable?")?;
     stamps.mark("cargo-deny", CARGO_DENY_VERSION)?;

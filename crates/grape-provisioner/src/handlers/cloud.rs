@@ -43,13 +43,18 @@ impl JobHandler for DiscoveryHandler {
         let creds = credentials(ctx).await?;
         let mut result = serde_json::Map::new();
         if self.verify {
-            ctx.log.system("verifying the identity (sts:GetCallerIdentity)");
+            ctx.log
+                .system("verifying the identity (sts:GetCallerIdentity)");
             let caller = verify(&creds).await.map_err(aws_failure)?;
-            ctx.log.system(format!("authenticated as {} in account {}", caller.arn, caller.account));
+            ctx.log.system(format!(
+                "authenticated as {} in account {}",
+                caller.arn, caller.account
+            ));
             result.insert("identity".into(), json!(caller));
         }
         let regions = regions(ctx);
-        ctx.log.system(format!("discovering resources in {}", regions.join(", ")));
+        ctx.log
+            .system(format!("discovering resources in {}", regions.join(", ")));
         let options = DiscoveryOptions::new(regions);
         let found = tokio::select! {
             found = discover(&creds, &options) => found,
@@ -89,7 +94,5 @@ fn regions(ctx: &JobContext) -> Vec<String> {
         .identity
         .as_ref()
         .and_then(|i| grape_cloud_aws::AwsIdentity::from_settings(&i.settings).ok())
-        .map(|i| i.regions())
-        .unwrap_or_else(|| vec![grape_cloud_aws::DEFAULT_REGION.to_owned()])
+        .map_or_else(|| vec![grape_cloud_aws::DEFAULT_REGION.to_owned()], |i| i.regions())
 }
-

@@ -6,7 +6,11 @@ use crate::handlers::terraform::GitSourceSpec;
 use crate::{JobContext, JobError};
 
 /// Checks `spec` out into `dest` and returns the configuration directory inside it.
-pub(crate) async fn checkout(ctx: &JobContext, spec: &GitSourceSpec, dest: &Path) -> Result<PathBuf, JobError> {
+pub(crate) async fn checkout(
+    ctx: &JobContext,
+    spec: &GitSourceSpec,
+    dest: &Path,
+) -> Result<PathBuf, JobError> {
     let auth = match &spec.token_env {
         None => None,
         Some(name) => {
@@ -26,14 +30,24 @@ pub(crate) async fn checkout(ctx: &JobContext, spec: &GitSourceSpec, dest: &Path
     ctx.log.system(format!(
         "checking out {}{}",
         ctx.redactor.redact(&spec.url),
-        spec.reference.as_deref().map(|r| format!(" at {r}")).unwrap_or_default()
+        spec.reference
+            .as_deref()
+            .map(|r| format!(" at {r}"))
+            .unwrap_or_default()
     ));
-    let out = grape_git::checkout(&source, dest, auth.as_ref(), &ctx.log, &ctx.cancel, &ctx.redactor)
-        .await
-        .map_err(|e| match e {
-            grape_git::GitError::Cancelled { .. } => JobError::Cancelled,
-            e => JobError::Failed(format!("git checkout failed: {e}")),
-        })?;
+    let out = grape_git::checkout(
+        &source,
+        dest,
+        auth.as_ref(),
+        &ctx.log,
+        &ctx.cancel,
+        &ctx.redactor,
+    )
+    .await
+    .map_err(|e| match e {
+        grape_git::GitError::Cancelled { .. } => JobError::Cancelled,
+        e => JobError::Failed(format!("git checkout failed: {e}")),
+    })?;
     ctx.log.system(format!("checked out commit {}", out.commit));
     Ok(out.dir)
 }

@@ -16,36 +16,55 @@ fn read_token(args: &LoginArgs) -> CliResult<Secret> {
     let token = if args.token_stdin {
         read_stdin("the token")?
     } else if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("Trellis API token: ")
-            .map_err(|e| CliError::usage(format!("cannot read the token from the terminal: {e}.")))?
+        rpassword::prompt_password("Trellis API token: ").map_err(|e| {
+            CliError::usage(format!("cannot read the token from the terminal: {e}."))
+        })?
     } else {
         return Err(CliError::usage("no terminal to ask for the token on.")
             .hint("pipe the token in with `--token-stdin`"));
     };
     let token = token.trim();
     if token.is_empty() {
-        return Err(CliError::usage("the token is empty.").hint("give the API token of your Trellis (TRELLIS_API_TOKEN)"));
+        return Err(CliError::usage("the token is empty.")
+            .hint("give the API token of your Trellis (TRELLIS_API_TOKEN)"));
     }
     Ok(Secret::new(token))
 }
 
 /// `grape login`: checks the URL and token against the server, then saves them (mode 0600).
 pub async fn login(ctx: &Ctx, args: &LoginArgs) -> CliResult<()> {
-    let url = ctx.url_flag.as_deref().map(str::trim).filter(|u| !u.is_empty()).ok_or_else(|| {
-        CliError::usage("`grape login` needs the server's URL.").hint("run `grape login --url http://HOST:PORT`")
-    })?;
+    let url = ctx
+        .url_flag
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| {
+            CliError::usage("`grape login` needs the server's URL.")
+                .hint("run `grape login --url http://HOST:PORT`")
+        })?;
     let url = url.trim_end_matches('/').to_owned();
     let token = read_token(args)?;
     let api = Api::new(&url, token.clone())?;
     let mut version = None;
     if !args.no_verify {
         let health = api.client.health().await.map_err(|e| api.err(&e))?;
-        api.client.list_jobs(None, Some(1)).await.map_err(|e| api.err(&e))?;
+        api.client
+            .list_jobs(None, Some(1))
+            .await
+            .map_err(|e| api.err(&e))?;
         version = Some(health.version);
     }
     let path = config::config_path()?;
-    config::save(&path, &StoredConfig { url: Some(url.clone()), token: Some(token) })?;
-    let server = version.map(|v| format!(" (Trellis {v})")).unwrap_or_default();
+    config::save(
+        &path,
+        &StoredConfig {
+            url: Some(url.clone()),
+            token: Some(token),
+        },
+    )?;
+    let server = version
+        .map(|v| format!(" (Trellis {v})"))
+        .unwrap_or_default();
     ctx.printer.note(format!(
         "{} Logged in to {url}{server}; saved in {}.",
         ctx.printer.paint_err(GREEN, "✔"),
@@ -58,12 +77,16 @@ pub async fn login(ctx: &Ctx, args: &LoginArgs) -> CliResult<()> {
 pub fn logout(ctx: &Ctx) -> CliResult<()> {
     let path = config::config_path()?;
     if config::remove(&path)? {
-        ctx.printer.note(format!("Logged out: removed {}.", path.display()));
+        ctx.printer
+            .note(format!("Logged out: removed {}.", path.display()));
     } else {
         ctx.printer.note("Not logged in: nothing to remove.");
     }
     if std::env::var_os(config::ENV_TOKEN).is_some() {
-        ctx.printer.note(format!("note: {} is still set in your environment.", config::ENV_TOKEN));
+        ctx.printer.note(format!(
+            "note: {} is still set in your environment.",
+            config::ENV_TOKEN
+        ));
     }
     Ok(())
 }
@@ -100,7 +123,10 @@ pub async fn status(ctx: &Ctx) -> CliResult<()> {
     };
     let mut failure: Option<CliError> = None;
     if let Some((url, _)) = &resolved.url {
-        let token = resolved.token.as_ref().map_or_else(|| Secret::new(""), |(t, _)| t.clone());
+        let token = resolved
+            .token
+            .as_ref()
+            .map_or_else(|| Secret::new(""), |(t, _)| t.clone());
         match Api::new(url, token) {
             Err(e) => failure = Some(e),
             Ok(api) => match api.client.health().await {
@@ -117,7 +143,12 @@ pub async fn status(ctx: &Ctx) -> CliResult<()> {
                             }
                         }
                     } else {
-                        failure = Some(resolved.require_token().err().unwrap_or_else(|| CliError::unreachable("not logged in.")));
+                        failure = Some(
+                            resolved
+                                .require_token()
+                                .err()
+                                .unwrap_or_else(|| CliError::unreachable("not logged in.")),
+                        );
                     }
                 }
             },
@@ -139,8 +170,17 @@ pub async fn status(ctx: &Ctx) -> CliResult<()> {
 
 fn print_status(ctx: &Ctx, r: &StatusReport) {
     let p = &ctx.printer;
-    let yes = |b: bool| if b { p.paint_out(GREEN, "yes") } else { p.paint_out(RED, "no") };
-    let src = |s: Option<Source>| s.map(|s| format!(" (from {})", s.as_str())).unwrap_or_default();
+    let yes = |b: bool| {
+        if b {
+            p.paint_out(GREEN, "yes")
+        } else {
+            p.paint_out(RED, "no")
+        }
+    };
+    let src = |s: Option<Source>| {
+        s.map(|s| format!(" (from {})", s.as_str()))
+            .unwrap_or_default()
+    };
     println!("Grape:          {}", r.grape_version);
     println!("Config file:    {}", r.config_file);
     match &r.url {
@@ -148,7 +188,10 @@ fn print_status(ctx: &Ctx, r: &StatusReport) {
         None => println!("Trellis:        {}", p.paint_out(YELLOW, "not configured")),
     }
     println!("Reachable:      {}", yes(r.reachable));
-    println!("Server version: {}", r.server_version.as_deref().unwrap_or("-"));
+    println!(
+        "Server version: {}",
+        r.server_version.as_deref().unwrap_or("-")
+    );
     let auth = match r.authenticated {
         Some(true) => format!("{}{}", yes(true), src(r.token_source)),
         Some(false) => format!("{} (the token was rejected)", yes(false)),

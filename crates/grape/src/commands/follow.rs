@@ -40,7 +40,11 @@ pub async fn follow(ctx: &Ctx, api: &Api, id: Uuid, print_lines: bool) -> CliRes
     loop {
         let result = stream_once(api, id, &mut last_seq, print_lines, p, &spinner).await;
         let job = match result {
-            Ok(()) => api.client.get_job(id).await.map_err(|e| api.err_about(&e, &format!("job {id}")))?,
+            Ok(()) => api
+                .client
+                .get_job(id)
+                .await
+                .map_err(|e| api.err_about(&e, &format!("job {id}")))?,
             Err(e) if is_transient(&e) && failures < MAX_RECONNECTS => {
                 failures += 1;
                 spinner.set_message(format!("job {id}: reconnecting"));
@@ -61,8 +65,10 @@ pub async fn follow(ctx: &Ctx, api: &Api, id: Uuid, print_lines: bool) -> CliRes
         failures += 1;
         if failures > MAX_RECONNECTS {
             spinner.finish_and_clear();
-            return Err(CliError::unreachable(format!("the log stream of job {id} keeps closing early."))
-                .hint("follow it again with `grape jobs logs ID --follow`"));
+            return Err(CliError::unreachable(format!(
+                "the log stream of job {id} keeps closing early."
+            ))
+            .hint("follow it again with `grape jobs logs ID --follow`"));
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -92,7 +98,8 @@ async fn stream_once(
 }
 
 fn is_transient(e: &ApiError) -> bool {
-    matches!(e, ApiError::Transport { .. } | ApiError::Stream { .. }) || e.status().is_some_and(|s| s >= 500)
+    matches!(e, ApiError::Transport { .. } | ApiError::Stream { .. })
+        || e.status().is_some_and(|s| s >= 500)
 }
 
 /// Prints a one-line outcome of a finished job on stderr.
@@ -106,7 +113,10 @@ pub fn print_outcome(p: &Printer, job: &Job) {
         JobStatus::Failed => "✘",
         _ => "■",
     };
-    let status = p.paint_err(status_color(&job.status), &format!("{mark} job {} {}", job.id, job.status));
+    let status = p.paint_err(
+        status_color(&job.status),
+        &format!("{mark} job {} {}", job.id, job.status),
+    );
     match &job.error {
         Some(err) if job.status != JobStatus::Success => eprintln!("{status}{took}: {err}"),
         _ => eprintln!("{status}{took}"),
@@ -118,9 +128,17 @@ pub fn outcome(job: &Job) -> CliResult<()> {
     match job.status {
         JobStatus::Success => Ok(()),
         ref s => {
-            let why = job.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-            Err(CliError::failed(format!("job {} ended {s}{why}", job.id))
-                .hint(format!("read its log with `grape jobs logs {}`; retry with `grape jobs retry {}`", job.id, job.id)))
+            let why = job
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            Err(
+                CliError::failed(format!("job {} ended {s}{why}", job.id)).hint(format!(
+                    "read its log with `grape jobs logs {}`; retry with `grape jobs retry {}`",
+                    job.id, job.id
+                )),
+            )
         }
     }
 }

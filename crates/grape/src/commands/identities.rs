@@ -14,8 +14,10 @@ use crate::output::{BOLD, Printer, time_cell};
 pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
     let AddIdentityCommand::Aws(a) = cmd;
     if !a.role_arn.starts_with("arn:") {
-        return Err(CliError::usage(format!("`{}` is not a role ARN.", a.role_arn))
-            .hint("give it as arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"));
+        return Err(
+            CliError::usage(format!("`{}` is not a role ARN.", a.role_arn))
+                .hint("give it as arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"),
+        );
     }
     let mut settings = Map::new();
     settings.insert("role_arn".into(), json!(a.role_arn));
@@ -29,8 +31,16 @@ pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
         settings.insert("endpoint_url".into(), json!(u));
     }
     let api = ctx.client()?;
-    let request = CreateIdentityRequest { name: a.name.clone(), provider: CloudProvider::Aws, settings: Value::Object(settings) };
-    let identity = api.client.create_identity(&request).await.map_err(|e| api.err(&e))?;
+    let request = CreateIdentityRequest {
+        name: a.name.clone(),
+        provider: CloudProvider::Aws,
+        settings: Value::Object(settings),
+    };
+    let identity = api
+        .client
+        .create_identity(&request)
+        .await
+        .map_err(|e| api.err(&e))?;
     if ctx.printer.json() {
         return ctx.printer.print_json(&identity);
     }
@@ -46,7 +56,11 @@ pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
 pub async fn show(ctx: &Ctx, id: &str) -> CliResult<()> {
     let id = parse_id(id, "identity")?;
     let api = ctx.client()?;
-    let identity = api.client.get_identity(id).await.map_err(|e| api.err_about(&e, &format!("identity {id}")))?;
+    let identity = api
+        .client
+        .get_identity(id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("identity {id}")))?;
     if ctx.printer.json() {
         return ctx.printer.print_json(&identity);
     }
@@ -61,26 +75,45 @@ pub async fn run_discovery(ctx: &Ctx, id: &str, verify: bool) -> CliResult<()> {
     let id = parse_id(id, "identity")?;
     let api = ctx.client()?;
     // Fail early and clearly on an unknown identity.
-    api.client.get_identity(id).await.map_err(|e| api.err_about(&e, &format!("identity {id}")))?;
-    let job_type = if verify { JobType::ConnectionTest } else { JobType::FetchResources };
+    api.client
+        .get_identity(id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("identity {id}")))?;
+    let job_type = if verify {
+        JobType::ConnectionTest
+    } else {
+        JobType::FetchResources
+    };
     let request = SubmitJobRequest {
         job_type,
         payload: json!({ "cloud_identity_id": id }),
         cloud_identity_id: Some(id),
     };
-    let job = api.client.submit_job(&request).await.map_err(|e| api.err(&e))?;
-    ctx.printer.note(format!("Submitted {} job {}.", job.job_type, job.id));
+    let job = api
+        .client
+        .submit_job(&request)
+        .await
+        .map_err(|e| api.err(&e))?;
+    ctx.printer
+        .note(format!("Submitted {} job {}.", job.job_type, job.id));
     let done = follow(ctx, &api, job.id, !ctx.printer.json()).await?;
     print_outcome(&ctx.printer, &done);
     if done.status != grape_api::JobStatus::Success {
         if ctx.printer.json() {
-            ctx.printer.print_json(&json!({ "job": done, "identity": Value::Null }))?;
+            ctx.printer
+                .print_json(&json!({ "job": done, "identity": Value::Null }))?;
         }
         return outcome(&done);
     }
-    let identity = api.client.get_identity(id).await.map_err(|e| api.err_about(&e, &format!("identity {id}")))?;
+    let identity = api
+        .client
+        .get_identity(id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("identity {id}")))?;
     if ctx.printer.json() {
-        return ctx.printer.print_json(&json!({ "job": done, "identity": identity }));
+        return ctx
+            .printer
+            .print_json(&json!({ "job": done, "identity": identity }));
     }
     if let Some(who) = done.result.as_ref().and_then(|r| r.get("identity")) {
         print_kv(ctx.printer, "Caller identity", who);
@@ -121,7 +154,9 @@ pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
         return;
     };
     let discovery = doc.get("discovery").unwrap_or(doc);
-    let Value::Object(sections) = discovery else { return };
+    let Value::Object(sections) = discovery else {
+        return;
+    };
     if let Some(at) = sections.get("discovered_at").and_then(Value::as_str) {
         println!("Discovered at {at}");
     }
@@ -144,7 +179,11 @@ pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
         let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
         let mut t = p.table(&header_refs);
         for item in items {
-            t.add_row(columns.iter().map(|c| Cell::new(item.get(c).map_or_else(|| "-".to_owned(), scalar))));
+            t.add_row(
+                columns
+                    .iter()
+                    .map(|c| Cell::new(item.get(c).map_or_else(|| "-".to_owned(), scalar))),
+            );
         }
         p.print_table(&t);
     }
@@ -164,7 +203,9 @@ pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
 fn title(name: &str) -> String {
     let s = name.replace('_', " ");
     let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+    c.next().map_or_else(String::new, |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
 }
 
 /// The scalar fields of the items: `id` and `name` first, then the others by name (at most 7).
@@ -205,7 +246,10 @@ mod tests {
 
     #[test]
     fn columns_and_titles() {
-        let items = vec![json!({"id": "vpc-1", "cidr": "10.0.0.0/16", "tags": {}}), json!({"id": "vpc-2", "is_default": true})];
+        let items = vec![
+            json!({"id": "vpc-1", "cidr": "10.0.0.0/16", "tags": {}}),
+            json!({"id": "vpc-2", "is_default": true}),
+        ];
         assert_eq!(columns_of(&items), vec!["id", "cidr", "is_default"]);
         assert_eq!(title("security_groups"), "Security groups");
         assert_eq!(scalar(&json!(["a", "b"])), "a, b");

@@ -9,25 +9,33 @@ use super::follow::{follow, outcome, print_line, print_outcome};
 use super::{Api, Ctx, parse_id, read_stdin};
 use crate::cli::{ListArgs, LogsArgs, SubmitArgs};
 use crate::error::{CliError, CliResult};
-use crate::output::{time_cell, BOLD};
+use crate::output::{BOLD, time_cell};
 
 /// Parses a job type, case-insensitively.
 pub fn parse_job_type(text: &str) -> CliResult<JobType> {
-    text.trim().to_ascii_uppercase().replace('-', "_").parse().map_err(|_| {
-        CliError::usage(format!("`{text}` is not a job type.")).hint(format!("use one of: {}", JobType::expected()))
-    })
+    text.trim()
+        .to_ascii_uppercase()
+        .replace('-', "_")
+        .parse()
+        .map_err(|_| {
+            CliError::usage(format!("`{text}` is not a job type."))
+                .hint(format!("use one of: {}", JobType::expected()))
+        })
 }
 
 /// Parses a job status, case-insensitively.
 pub fn parse_status(text: &str) -> CliResult<JobStatus> {
     text.trim().to_ascii_uppercase().parse().map_err(|_| {
-        CliError::usage(format!("`{text}` is not a job status.")).hint(format!("use one of: {}", JobStatus::expected()))
+        CliError::usage(format!("`{text}` is not a job status."))
+            .hint(format!("use one of: {}", JobStatus::expected()))
     })
 }
 
 /// Reads a JSON payload from a file or `-` (stdin).
 fn read_payload(arg: Option<&str>) -> CliResult<Value> {
-    let Some(arg) = arg else { return Ok(Value::Object(serde_json::Map::new())) };
+    let Some(arg) = arg else {
+        return Ok(Value::Object(serde_json::Map::new()));
+    };
     let (text, name) = if arg == "-" {
         (read_stdin("the payload")?, "standard input".to_owned())
     } else {
@@ -42,25 +50,42 @@ fn read_payload(arg: Option<&str>) -> CliResult<Value> {
             .hint("the payload must be a JSON object, for example {\"argv\": [\"echo\", \"hi\"]}")
     })?;
     if !value.is_object() {
-        return Err(CliError::usage(format!("the payload in {name} is not a JSON object."))
-            .hint("wrap it in braces: {\"key\": …}"));
+        return Err(
+            CliError::usage(format!("the payload in {name} is not a JSON object."))
+                .hint("wrap it in braces: {\"key\": …}"),
+        );
     }
     Ok(value)
 }
 
 /// Submits a job, prints its id (or the job as JSON), and follows it when asked.
-pub async fn submit_and_follow(ctx: &Ctx, api: &Api, request: &SubmitJobRequest, follow_it: bool) -> CliResult<Job> {
-    let job = api.client.submit_job(request).await.map_err(|e| api.err(&e))?;
+pub async fn submit_and_follow(
+    ctx: &Ctx,
+    api: &Api,
+    request: &SubmitJobRequest,
+    follow_it: bool,
+) -> CliResult<Job> {
+    let job = api
+        .client
+        .submit_job(request)
+        .await
+        .map_err(|e| api.err(&e))?;
     if !follow_it {
         if ctx.printer.json() {
             ctx.printer.print_json(&job)?;
         } else {
-            ctx.printer.note(format!("Submitted {} job {} (QUEUED).", job.job_type, job.id));
+            ctx.printer.note(format!(
+                "Submitted {} job {} (QUEUED).",
+                job.job_type, job.id
+            ));
             println!("{}", job.id);
         }
         return Ok(job);
     }
-    ctx.printer.note(format!("Submitted {} job {}; following its log.", job.job_type, job.id));
+    ctx.printer.note(format!(
+        "Submitted {} job {}; following its log.",
+        job.job_type, job.id
+    ));
     let done = follow(ctx, api, job.id, !ctx.printer.json()).await?;
     if ctx.printer.json() {
         ctx.printer.print_json(&done)?;
@@ -73,9 +98,17 @@ pub async fn submit_and_follow(ctx: &Ctx, api: &Api, request: &SubmitJobRequest,
 pub async fn submit(ctx: &Ctx, args: &SubmitArgs) -> CliResult<()> {
     let job_type = parse_job_type(&args.job_type)?;
     let payload = read_payload(args.payload.as_deref())?;
-    let cloud_identity_id = args.identity.as_deref().map(|i| parse_id(i, "identity")).transpose()?;
+    let cloud_identity_id = args
+        .identity
+        .as_deref()
+        .map(|i| parse_id(i, "identity"))
+        .transpose()?;
     let api = ctx.client()?;
-    let request = SubmitJobRequest { job_type, payload, cloud_identity_id };
+    let request = SubmitJobRequest {
+        job_type,
+        payload,
+        cloud_identity_id,
+    };
     let job = submit_and_follow(ctx, &api, &request, args.follow).await?;
     if args.follow { outcome(&job) } else { Ok(()) }
 }
@@ -84,7 +117,11 @@ pub async fn submit(ctx: &Ctx, args: &SubmitArgs) -> CliResult<()> {
 pub async fn list(ctx: &Ctx, args: &ListArgs) -> CliResult<()> {
     let status = args.status.as_deref().map(parse_status).transpose()?;
     let api = ctx.client()?;
-    let jobs = api.client.list_jobs(status.as_ref(), args.limit).await.map_err(|e| api.err(&e))?;
+    let jobs = api
+        .client
+        .list_jobs(status.as_ref(), args.limit)
+        .await
+        .map_err(|e| api.err(&e))?;
     if ctx.printer.json() {
         return ctx.printer.print_json(&jobs);
     }
@@ -92,7 +129,9 @@ pub async fn list(ctx: &Ctx, args: &ListArgs) -> CliResult<()> {
         ctx.printer.note("No jobs.");
         return Ok(());
     }
-    let mut t = ctx.printer.table(&["ID", "TYPE", "STATUS", "CREATED", "WORKER", "ERROR"]);
+    let mut t = ctx
+        .printer
+        .table(&["ID", "TYPE", "STATUS", "CREATED", "WORKER", "ERROR"]);
     for j in &jobs {
         t.add_row(vec![
             Cell::new(j.id),
@@ -119,7 +158,11 @@ fn first_line(s: &str) -> &str {
 pub async fn show(ctx: &Ctx, id: &str) -> CliResult<()> {
     let id = parse_id(id, "job")?;
     let api = ctx.client()?;
-    let job = api.client.get_job(id).await.map_err(|e| api.err_about(&e, &format!("job {id}")))?;
+    let job = api
+        .client
+        .get_job(id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("job {id}")))?;
     if ctx.printer.json() {
         return ctx.printer.print_json(&job);
     }
@@ -133,7 +176,11 @@ pub fn print_job(ctx: &Ctx, j: &Job) {
     let key = |k: &str| p.paint_out(BOLD, &format!("{k:<11}"));
     println!("{} {}", key("ID:"), j.id);
     println!("{} {}", key("Type:"), j.job_type);
-    println!("{} {}", key("Status:"), p.paint_out(crate::output::status_color(&j.status), j.status.as_str()));
+    println!(
+        "{} {}",
+        key("Status:"),
+        p.paint_out(crate::output::status_color(&j.status), j.status.as_str())
+    );
     if let Some(e) = &j.error {
         println!("{} {e}", key("Error:"));
     }
@@ -155,12 +202,19 @@ pub fn print_job(ctx: &Ctx, j: &Job) {
     let payload = serde_json::to_string_pretty(&j.payload).unwrap_or_default();
     println!("{}\n{}", key("Payload:"), indent(&payload));
     if let Some(r) = &j.result {
-        println!("{}\n{}", key("Result:"), indent(&serde_json::to_string_pretty(r).unwrap_or_default()));
+        println!(
+            "{}\n{}",
+            key("Result:"),
+            indent(&serde_json::to_string_pretty(r).unwrap_or_default())
+        );
     }
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `grape jobs logs`.
@@ -174,8 +228,14 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> CliResult<()> {
     }
     let mut after = None;
     loop {
-        let page = api.client.get_logs(id, after).await.map_err(|e| api.err_about(&e, &format!("job {id}")))?;
-        let Some(last) = page.lines.last().map(|l| l.seq) else { break };
+        let page = api
+            .client
+            .get_logs(id, after)
+            .await
+            .map_err(|e| api.err_about(&e, &format!("job {id}")))?;
+        let Some(last) = page.lines.last().map(|l| l.seq) else {
+            break;
+        };
         for line in &page.lines {
             print_line(&ctx.printer, line);
         }
@@ -191,14 +251,21 @@ pub async fn logs(ctx: &Ctx, args: &LogsArgs) -> CliResult<()> {
 pub async fn cancel(ctx: &Ctx, id: &str) -> CliResult<()> {
     let id = parse_id(id, "job")?;
     let api = ctx.client()?;
-    let job = api.client.cancel_job(id).await.map_err(|e| api.err_about(&e, &format!("job {id}")))?;
+    let job = api
+        .client
+        .cancel_job(id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("job {id}")))?;
     if ctx.printer.json() {
         return ctx.printer.print_json(&job);
     }
     if job.status.is_terminal() {
         ctx.printer.note(format!("Job {id} is {}.", job.status));
     } else {
-        ctx.printer.note(format!("Cancel requested for job {id} ({}); its worker stops it shortly.", job.status));
+        ctx.printer.note(format!(
+            "Cancel requested for job {id} ({}); its worker stops it shortly.",
+            job.status
+        ));
     }
     Ok(())
 }
@@ -207,11 +274,16 @@ pub async fn cancel(ctx: &Ctx, id: &str) -> CliResult<()> {
 pub async fn retry(ctx: &Ctx, id: &str) -> CliResult<()> {
     let id = parse_id(id, "job")?;
     let api = ctx.client()?;
-    let job = api.client.retry_job(id).await.map_err(|e| api.err_about(&e, &format!("job {id}")))?;
+    let job = api
+        .client
+        .retry_job(id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("job {id}")))?;
     if ctx.printer.json() {
         return ctx.printer.print_json(&job);
     }
-    ctx.printer.note(format!("Job {id} retried as job {} (QUEUED).", job.id));
+    ctx.printer
+        .note(format!("Job {id} retried as job {} (QUEUED).", job.id));
     println!("{}", job.id);
     Ok(())
 }

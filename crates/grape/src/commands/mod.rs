@@ -58,7 +58,10 @@ impl Api {
     pub fn new(url: &str, token: Secret) -> CliResult<Self> {
         let client = UserApiClient::with_options(url, token, client_options())
             .map_err(|e| CliError::from_api(&e, url, None))?;
-        Ok(Self { client, url: url.to_owned() })
+        Ok(Self {
+            client,
+            url: url.to_owned(),
+        })
     }
 
     /// Maps an API error of this server.
@@ -75,15 +78,15 @@ impl Api {
 /// The client options of the CLI: short retries (a person is waiting).
 pub fn client_options() -> ClientOptions {
     ClientOptions {
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                initial_backoff: Duration::from_millis(200),
-                max_backoff: Duration::from_secs(2),
-                max_elapsed: Some(Duration::from_secs(10)),
-            },
-            user_agent: concat!("grape/", env!("CARGO_PKG_VERSION")).to_owned(),
+        timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+            max_elapsed: Some(Duration::from_secs(10)),
+        },
+        user_agent: concat!("grape/", env!("CARGO_PKG_VERSION")).to_owned(),
         ..ClientOptions::default()
     }
 }
@@ -91,8 +94,10 @@ pub fn client_options() -> ClientOptions {
 /// Parses an id argument.
 pub fn parse_id(text: &str, what: &str) -> CliResult<Uuid> {
     text.trim().parse().map_err(|_| {
-        CliError::usage(format!("`{text}` is not a valid {what} id (a UUID is expected)."))
-            .hint("copy the id from `grape jobs list` or `grape workers list`")
+        CliError::usage(format!(
+            "`{text}` is not a valid {what} id (a UUID is expected)."
+        ))
+        .hint("copy the id from `grape jobs list` or `grape workers list`")
     })
 }
 
@@ -107,7 +112,10 @@ pub fn read_stdin(what: &str) -> CliResult<String> {
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli, printer: Printer) -> CliResult<()> {
-    let ctx = Ctx { printer, url_flag: cli.url.clone() };
+    let ctx = Ctx {
+        printer,
+        url_flag: cli.url.clone(),
+    };
     match cli.command {
         Command::Login(args) => auth::login(&ctx, &args).await,
         Command::Logout => auth::logout(&ctx),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use comfy_table::Cell;
-use grape_api::{Job, JobType, SubmitJobRequest, PLAN_JOB_ID_FIELD};
+use grape_api::{Job, JobType, PLAN_JOB_ID_FIELD, SubmitJobRequest};
 use serde_json::{Map, Value, json};
 
 use super::follow::outcome;
@@ -27,10 +27,13 @@ pub fn read_config_files(dir: &Path) -> CliResult<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
     let mut total = 0usize;
     for entry in entries {
-        let entry = entry.map_err(|e| CliError::usage(format!("cannot list {}: {e}.", dir.display())))?;
+        let entry =
+            entry.map_err(|e| CliError::usage(format!("cannot list {}: {e}.", dir.display())))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let lower = name.to_ascii_lowercase();
-        let wanted = [".tf", ".tf.json", ".tfvars"].iter().any(|ext| lower.ends_with(ext));
+        let wanted = [".tf", ".tf.json", ".tfvars"]
+            .iter()
+            .any(|ext| lower.ends_with(ext));
         if !wanted || !entry.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
@@ -42,8 +45,10 @@ pub fn read_config_files(dir: &Path) -> CliResult<BTreeMap<String, String>> {
         files.insert(name, text);
     }
     if files.is_empty() {
-        return Err(CliError::usage(format!("{} holds no *.tf files.", dir.display()))
-            .hint("give the directory of a Terraform configuration"));
+        return Err(
+            CliError::usage(format!("{} holds no *.tf files.", dir.display()))
+                .hint("give the directory of a Terraform configuration"),
+        );
     }
     if total > MAX_INLINE_BYTES {
         return Err(CliError::usage(format!(
@@ -60,7 +65,8 @@ pub fn parse_vars(vars: &[String]) -> CliResult<Map<String, Value>> {
     let mut out = Map::new();
     for v in vars {
         let (k, val) = v.split_once('=').ok_or_else(|| {
-            CliError::usage(format!("the variable `{v}` is not NAME=VALUE.")).hint("write variables as --var region=eu-west-1")
+            CliError::usage(format!("the variable `{v}` is not NAME=VALUE."))
+                .hint("write variables as --var region=eu-west-1")
         })?;
         out.insert(k.trim().to_owned(), Value::String(val.to_owned()));
     }
@@ -81,7 +87,10 @@ pub fn source_payload(args: &PlanArgs) -> CliResult<Value> {
 /// The directory's name (of its absolute path), `default` when it has none.
 fn default_state_key(dir: &Path) -> String {
     let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    abs.file_name().map_or_else(|| "default".to_owned(), |n| n.to_string_lossy().into_owned())
+    abs.file_name().map_or_else(
+        || "default".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn not_local() -> CliError {
@@ -89,10 +98,19 @@ fn not_local() -> CliError {
         .hint("run without --local to have a worker (`grape worker start`) run the job")
 }
 
-async fn submit(ctx: &Ctx, job_type: JobType, payload: Value, identity: Option<&str>) -> CliResult<Job> {
+async fn submit(
+    ctx: &Ctx,
+    job_type: JobType,
+    payload: Value,
+    identity: Option<&str>,
+) -> CliResult<Job> {
     let cloud_identity_id = identity.map(|i| parse_id(i, "identity")).transpose()?;
     let api = ctx.client()?;
-    let request = SubmitJobRequest { job_type, payload, cloud_identity_id };
+    let request = SubmitJobRequest {
+        job_type,
+        payload,
+        cloud_identity_id,
+    };
     submit_and_follow(ctx, &api, &request, true).await
 }
 
@@ -106,7 +124,8 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     outcome(&job)?;
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Plan");
-        ctx.printer.note(format!("Apply this plan with: grape apply {}", job.id));
+        ctx.printer
+            .note(format!("Apply this plan with: grape apply {}", job.id));
     }
     Ok(())
 }
@@ -118,18 +137,34 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
         return Err(not_local());
     }
     let api = ctx.client()?;
-    let plan = api.client.get_job(plan_id).await.map_err(|e| api.err_about(&e, &format!("plan job {plan_id}")))?;
+    let plan = api
+        .client
+        .get_job(plan_id)
+        .await
+        .map_err(|e| api.err_about(&e, &format!("plan job {plan_id}")))?;
     if plan.job_type != JobType::Plan {
-        return Err(CliError::usage(format!("job {plan_id} is a {} job, not a PLAN job.", plan.job_type))
-            .hint("give the id that `grape plan DIR` printed"));
+        return Err(CliError::usage(format!(
+            "job {plan_id} is a {} job, not a PLAN job.",
+            plan.job_type
+        ))
+        .hint("give the id that `grape plan DIR` printed"));
     }
     if plan.status != grape_api::JobStatus::Success {
-        return Err(CliError::failed(format!("plan job {plan_id} is {}, not SUCCESS.", plan.status))
-            .hint("plan again with `grape plan DIR` and apply the new plan"));
+        return Err(CliError::failed(format!(
+            "plan job {plan_id} is {}, not SUCCESS.",
+            plan.status
+        ))
+        .hint("plan again with `grape plan DIR` and apply the new plan"));
     }
     let mut payload = Map::new();
     payload.insert(PLAN_JOB_ID_FIELD.to_owned(), json!(plan_id));
-    let job = submit(ctx, JobType::Apply, Value::Object(payload), plan.cloud_identity_id.map(|i| i.to_string()).as_deref()).await?;
+    let job = submit(
+        ctx,
+        JobType::Apply,
+        Value::Object(payload),
+        plan.cloud_identity_id.map(|i| i.to_string()).as_deref(),
+    )
+    .await?;
     outcome(&job)?;
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Apply");
@@ -158,7 +193,11 @@ pub fn find_summary(result: &Value) -> Option<(u64, u64, u64)> {
     let counts = |v: &Value| {
         let add = v.get("add")?.as_u64()?;
         let change = v.get("change")?.as_u64()?;
-        let destroy = v.get("destroy").or_else(|| v.get("remove")).and_then(Value::as_u64).unwrap_or(0);
+        let destroy = v
+            .get("destroy")
+            .or_else(|| v.get("remove"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         Some((add, change, destroy))
     };
     counts(result).or_else(|| result.as_object()?.values().find_map(counts))
@@ -176,7 +215,11 @@ pub fn print_changes(p: &Printer, result: Option<&Value>, what: &str) {
                 .get("action")
                 .or_else(|| c.get("actions"))
                 .map(|a| match a {
-                    Value::Array(v) => v.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("+"),
+                    Value::Array(v) => v
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("+"),
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })
@@ -210,12 +253,15 @@ pub fn print_changes(p: &Printer, result: Option<&Value>, what: &str) {
 }
 
 fn find_list<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a Vec<Value>> {
-    keys.iter().find_map(|k| v.get(*k).and_then(Value::as_array))
+    keys.iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_array))
 }
 
 /// Prints the outputs of an APPLY result (`outputs: {name: value | {value, sensitive}}`).
 pub fn print_outputs(p: &Printer, result: Option<&Value>) {
-    let Some(Value::Object(outputs)) = result.and_then(|r| r.get("outputs")) else { return };
+    let Some(Value::Object(outputs)) = result.and_then(|r| r.get("outputs")) else {
+        return;
+    };
     if outputs.is_empty() {
         return;
     }
@@ -236,8 +282,14 @@ mod tests {
 
     #[test]
     fn summary_at_top_or_nested() {
-        assert_eq!(find_summary(&json!({"add": 1, "change": 2, "destroy": 3})), Some((1, 2, 3)));
-        assert_eq!(find_summary(&json!({"summary": {"add": 1, "change": 0, "remove": 4}})), Some((1, 0, 4)));
+        assert_eq!(
+            find_summary(&json!({"add": 1, "change": 2, "destroy": 3})),
+            Some((1, 2, 3))
+        );
+        assert_eq!(
+            find_summary(&json!({"summary": {"add": 1, "change": 0, "remove": 4}})),
+            Some((1, 0, 4))
+        );
         assert_eq!(find_summary(&json!({"x": 1})), None);
     }
 

@@ -18,7 +18,11 @@ pub async fn start(ctx: &Ctx, mut args: tendril::StartArgs) -> CliResult<()> {
     tendril::init_tracing(config.log_format);
     tendril::run(config).await.map_err(|e| {
         let code = e.exit_code();
-        CliError { message: format!("the worker stopped: {e}."), hint: None, code }
-            .hint("check that Trellis is reachable and the worker id and token are right")
+        CliError {
+            message: format!("the worker stopped: {e}."),
+            hint: None,
+            code,
+        }
+        .hint("check that Trellis is reachable and the worker id and token are right")
     })
 }

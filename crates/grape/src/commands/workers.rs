@@ -24,7 +24,15 @@ pub async fn list(ctx: &Ctx) -> CliResult<()> {
         return Ok(());
     }
     let p = &ctx.printer;
-    let mut t = p.table(&["ID", "NAME", "STATUS", "MODE", "CURRENT JOB", "VERSION", "LAST HEARTBEAT"]);
+    let mut t = p.table(&[
+        "ID",
+        "NAME",
+        "STATUS",
+        "MODE",
+        "CURRENT JOB",
+        "VERSION",
+        "LAST HEARTBEAT",
+    ]);
     for w in &workers {
         let mut status = Cell::new(&w.status);
         if p.color_out {
@@ -40,7 +48,10 @@ pub async fn list(ctx: &Ctx) -> CliResult<()> {
             Cell::new(&w.name),
             status,
             Cell::new(&w.mode),
-            Cell::new(w.current_job_id.map_or_else(|| "-".to_owned(), |j| j.to_string())),
+            Cell::new(
+                w.current_job_id
+                    .map_or_else(|| "-".to_owned(), |j| j.to_string()),
+            ),
             Cell::new(w.info.as_ref().map_or("-", |i| i.version.as_str())),
             Cell::new(time_cell(w.last_heartbeat_at.as_ref())),
         ]);
@@ -58,8 +69,11 @@ fn admin_token(args: &AdminTokenArgs) -> CliResult<Secret> {
     };
     let token = token.trim();
     if token.is_empty() {
-        return Err(CliError::unreachable("this command needs the Trellis admin token.")
-            .hint(format!("set {ENV_ADMIN_TOKEN}, or pipe it in with --admin-token-stdin")));
+        return Err(
+            CliError::unreachable("this command needs the Trellis admin token.").hint(format!(
+                "set {ENV_ADMIN_TOKEN}, or pipe it in with --admin-token-stdin"
+            )),
+        );
     }
     Ok(Secret::new(token))
 }
@@ -68,7 +82,8 @@ fn admin_client(ctx: &Ctx, args: &AdminTokenArgs) -> CliResult<(AdminClient, Str
     let token = admin_token(args)?;
     let resolved = ctx.resolved()?;
     let url = resolved.require_url()?.to_owned();
-    let client = AdminClient::new(&url, token, client_options()).map_err(|e| CliError::from_api(&e, &url, None))?;
+    let client = AdminClient::new(&url, token, client_options())
+        .map_err(|e| CliError::from_api(&e, &url, None))?;
     Ok((client, url))
 }
 
@@ -85,23 +100,34 @@ pub async fn register(ctx: &Ctx, args: &RegisterArgs) -> CliResult<()> {
     let mut labels = BTreeMap::new();
     for l in &args.labels {
         let (k, v) = l.split_once('=').ok_or_else(|| {
-            CliError::usage(format!("the label `{l}` is not KEY=VALUE.")).hint("write labels as --label region=eu")
+            CliError::usage(format!("the label `{l}` is not KEY=VALUE."))
+                .hint("write labels as --label region=eu")
         })?;
         labels.insert(k.trim().to_owned(), v.trim().to_owned());
     }
     let (client, url) = admin_client(ctx, &args.admin)?;
-    let request = RegisterRequest { name: args.name.clone(), mode: WorkerMode::from_wire(&args.mode), labels };
+    let request = RegisterRequest {
+        name: args.name.clone(),
+        mode: WorkerMode::from_wire(&args.mode),
+        labels,
+    };
     let resp = client.register_worker(&request).await.map_err(|e| {
         let mut err = CliError::from_api(&e, &url, None);
         if e.status() == Some(401) {
             err = CliError::unreachable(format!("Trellis at {url} rejected the admin token."))
-                .hint(format!("check {ENV_ADMIN_TOKEN}: it must be the server's admin token"));
+                .hint(format!(
+                    "check {ENV_ADMIN_TOKEN}: it must be the server's admin token"
+                ));
         }
         err
     })?;
     let token = resp.worker_token.expose();
     if ctx.printer.json() {
-        return ctx.printer.print_json(&Registered { worker_id: resp.worker_id, worker_token: token, name: &args.name });
+        return ctx.printer.print_json(&Registered {
+            worker_id: resp.worker_id,
+            worker_token: token,
+            name: &args.name,
+        });
     }
     let p = &ctx.printer;
     // `KEY=value` lines, so `export $(grape workers register NAME)` works.
@@ -122,13 +148,19 @@ pub async fn remove(ctx: &Ctx, args: &AdminIdArgs) -> CliResult<()> {
     client.delete_worker(id).await.map_err(|e| {
         if e.status() == Some(401) {
             return CliError::unreachable(format!("Trellis at {url} rejected the admin token."))
-                .hint(format!("check {ENV_ADMIN_TOKEN}: it must be the server's admin token"));
+                .hint(format!(
+                    "check {ENV_ADMIN_TOKEN}: it must be the server's admin token"
+                ));
         }
         CliError::from_api(&e, &url, Some(&format!("worker {id}")))
     })?;
     if ctx.printer.json() {
-        return ctx.printer.print_json(&serde_json::json!({ "removed": id }));
+        return ctx
+            .printer
+            .print_json(&serde_json::json!({ "removed": id }));
     }
-    ctx.printer.note(format!("Removed worker {id}; its claimed jobs go back to the queue."));
+    ctx.printer.note(format!(
+        "Removed worker {id}; its claimed jobs go back to the queue."
+    ));
     Ok(())
 }

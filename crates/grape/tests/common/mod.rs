@@ -25,7 +25,8 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
 /// The trellis binary of this workspace, built when missing.
 pub fn trellis_bin() -> PathBuf {
     let root = grape_testkit::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let bin = target.join("debug").join("trellis");
     if !bin.exists() {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -36,7 +37,11 @@ pub fn trellis_bin() -> PathBuf {
             .expect("run cargo build -p trellis");
         assert!(status.success(), "cargo build -p trellis failed");
     }
-    assert!(bin.exists(), "{} is missing: run `cargo build -p trellis`", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p trellis`",
+        bin.display()
+    );
     bin
 }
 
@@ -70,7 +75,13 @@ impl Trellis {
         let db = format!("sqlite://{}", dir.path().join("trellis.db").display());
         let port = grape_testkit::free_port().unwrap();
         let mut child = command(trellis_bin())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &db])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &db,
+            ])
             .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("TRELLIS_API_TOKEN", API_TOKEN)
             .env("RUST_LOG", "warn")
@@ -80,7 +91,11 @@ impl Trellis {
             .spawn()
             .expect("start trellis");
         wait_for_port(port, &mut child);
-        Self { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
     }
 }
 
@@ -102,7 +117,10 @@ pub struct Env {
 impl Env {
     /// Starts a server.
     pub fn new() -> Self {
-        Self { trellis: Trellis::start(), home: tempfile::tempdir().unwrap() }
+        Self {
+            trellis: Trellis::start(),
+            home: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// The config directory (`XDG_CONFIG_HOME`).
@@ -123,21 +141,31 @@ impl Env {
     /// `grape` configured by environment for the test server (URL and API token).
     pub fn authed(&self) -> assert_cmd::Command {
         let mut c = self.grape();
-        c.env("TRELLIS_URL", &self.trellis.url).env("GRAPE_TOKEN", API_TOKEN);
+        c.env("TRELLIS_URL", &self.trellis.url)
+            .env("GRAPE_TOKEN", API_TOKEN);
         c
     }
 
     /// Runs `grape ARGS -o json` (authenticated) and parses stdout; asserts exit 0.
     pub fn json(&self, args: &[&str]) -> Value {
-        let out = self.authed().args(args).args(["--output", "json"]).output().unwrap();
+        let out = self
+            .authed()
+            .args(args)
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "grape {args:?} failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("grape {args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "grape {args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 
     /// Registers a worker with `grape workers register` and starts it as `grape worker start
@@ -150,7 +178,11 @@ impl Env {
                 .args(["workers", "register", name, "-o", "json"])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "register: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "register: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             serde_json::from_slice::<Value>(&out.stdout).unwrap()
         };
         let id = reg["worker_id"].as_str().unwrap().to_owned();
@@ -186,7 +218,11 @@ impl Env {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start grape worker");
-        let worker = Worker { child, id, _state: state };
+        let worker = Worker {
+            child,
+            id,
+            _state: state,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let list = self.json(&["workers", "list"]);
@@ -198,7 +234,11 @@ impl Env {
             if online {
                 return worker;
             }
-            assert!(Instant::now() < deadline, "worker {} not ONLINE within 30 s: {list}", worker.id);
+            assert!(
+                Instant::now() < deadline,
+                "worker {} not ONLINE within 30 s: {list}",
+                worker.id
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -212,7 +252,11 @@ impl Env {
             .write_stdin(payload)
             .output()
             .unwrap();
-        assert!(out.status.success(), "submit: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "submit: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let job: Value = serde_json::from_slice(&out.stdout).unwrap();
         job["id"].as_str().unwrap().to_owned()
     }
@@ -225,7 +269,10 @@ impl Env {
             if ["SUCCESS", "FAILED", "CANCELLED"].contains(&job["status"].as_str().unwrap()) {
                 return job;
             }
-            assert!(Instant::now() < deadline, "job {id} did not end within 60 s: {job}");
+            assert!(
+                Instant::now() < deadline,
+                "job {id} did not end within 60 s: {job}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -269,7 +316,14 @@ pub fn assert_clean_error(stderr: &[u8]) {
     let s = String::from_utf8_lossy(stderr);
     assert!(s.contains("error: "), "no error line: {s}");
     assert!(s.contains("hint: "), "no hint line: {s}");
-    for bad in ["panicked", "RUST_BACKTRACE", "reqwest", "<html", "Error {", "Transport {"] {
+    for bad in [
+        "panicked",
+        "RUST_BACKTRACE",
+        "reqwest",
+        "<html",
+        "Error {",
+        "Transport {",
+    ] {
         assert!(!s.contains(bad), "stderr shows `{bad}`: {s}");
     }
 }

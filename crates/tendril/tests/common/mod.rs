@@ -1,6 +1,6 @@
 //! Helpers of the runtime tests: a real `trellis` (grape-testkit) and real `tendril` processes
 //! with shrunken timings.
-#![allow(dead_code)] // each test binary uses a part of these helpers
+#![allow(dead_code, clippy::needless_pass_by_value)] // each test binary uses a part of these helpers; options are taken by value for brevity
 
 use std::fs::File;
 use std::io::Read as _;
