@@ -229,6 +229,20 @@ impl Executor {
             job.job_type,
             job.id
         ));
+        // The spec's "assume cloud credentials" step: before any tool runs, and every minted
+        // secret goes to the redactor first.
+        let cloud = match grape_provisioner::cloud::open_session(&job, &self.settings, redactor)
+            .await
+        {
+            Ok(Some(session)) => {
+                log.system("assumed the job's cloud identity");
+                Some(session as Arc<dyn grape_provisioner::CloudEnv>)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                return StatusUpdate::failed(format!("cannot assume the job's cloud identity: {e}"));
+            }
+        };
         let ctx = JobContext {
             job,
             log,
@@ -237,7 +251,7 @@ impl Executor {
             redactor: redactor.clone(),
             services: Arc::new(TrellisServices::new(self.api.clone(), redactor.clone())),
             settings: self.settings.clone(),
-            cloud: None,
+            cloud,
         };
         let mut task = tokio::spawn(async move { handler.run(&ctx).await });
         let mut ticker = tokio::time::interval(Duration::from_millis(500));

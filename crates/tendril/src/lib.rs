@@ -45,16 +45,25 @@ use std::process::ExitCode;
 pub use config::{Config, ConfigError, ENV_VARS, EnvVar, LogFormat, StartArgs};
 use grape_api::JobType;
 use grape_provisioner::HandlerRegistry;
-use grape_provisioner::handlers::ExecHandler;
+use grape_provisioner::handlers::{
+    ApplyHandler, DestroyHandler, DiscoveryHandler, ExecHandler, PlanHandler,
+};
 pub use metrics::Outcome;
 pub use runtime::{RuntimeError, run_with_handlers, run_with_signals};
 pub use services::TrellisServices;
 pub use signals::Shutdown;
 
-/// The job handlers of a worker with `config`: EXEC only with `--enable-exec`.
-/// (The provisioning job types are registered here as they are built.)
+/// The job handlers of a worker with `config`: PLAN, APPLY, DESTROY, CONNECTION_TEST and
+/// FETCH_RESOURCES always; EXEC only with `--enable-exec`. (The worker jobs DEPLOY_WORKER,
+/// UPDATE_WORKER and DESTROY_WORKER are not built yet, so they are not advertised.)
 pub fn handlers(config: &Config) -> HandlerRegistry {
     let mut registry = HandlerRegistry::new();
+    registry
+        .register(JobType::Plan, PlanHandler)
+        .register(JobType::Apply, ApplyHandler)
+        .register(JobType::Destroy, DestroyHandler)
+        .register(JobType::ConnectionTest, DiscoveryHandler::connection_test())
+        .register(JobType::FetchResources, DiscoveryHandler::fetch_resources());
     if config.enable_exec {
         registry.register(JobType::Exec, ExecHandler);
     }

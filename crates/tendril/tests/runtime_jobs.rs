@@ -233,7 +233,11 @@ async fn secrets_never_reach_the_server() {
     let done = wait_terminal(&user, job.id, T).await;
     assert_eq!(done.status, JobStatus::Failed, "{}", worker.log());
     let lines = all_logs(&user, job.id).await;
-    let all: String = lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");
+    let all: String = lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let error = done.error.clone().unwrap_or_default();
     let b64 = base64_of(&token);
     for secret in [

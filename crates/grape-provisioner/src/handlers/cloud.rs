@@ -94,5 +94,8 @@ fn regions(ctx: &JobContext) -> Vec<String> {
         .identity
         .as_ref()
         .and_then(|i| grape_cloud_aws::AwsIdentity::from_settings(&i.settings).ok())
-        .map_or_else(|| vec![grape_cloud_aws::DEFAULT_REGION.to_owned()], |i| i.regions())
+        .map_or_else(
+            || vec![grape_cloud_aws::DEFAULT_REGION.to_owned()],
+            |i| i.regions(),
+        )
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod follow;
 pub mod identities;
 pub mod jobs;
+mod local;
 pub mod terraform;
 pub mod worker;
 pub mod workers;

@@ -93,11 +93,6 @@ fn default_state_key(dir: &Path) -> String {
     )
 }
 
-fn not_local() -> CliError {
-    CliError::usage("`--local` is not available yet: the Terraform job handlers are not in this build of grape.")
-        .hint("run without --local to have a worker (`grape worker start`) run the job")
-}
-
 async fn submit(
     ctx: &Ctx,
     job_type: JobType,
@@ -117,15 +112,19 @@ async fn submit(
 /// `grape plan DIR`.
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     let payload = source_payload(args)?;
-    if args.local {
-        return Err(not_local());
-    }
-    let job = submit(ctx, JobType::Plan, payload, args.identity.as_deref()).await?;
+    let job = if args.local {
+        super::local::run(&ctx.printer, JobType::Plan, payload).await?
+    } else {
+        submit(ctx, JobType::Plan, payload, args.identity.as_deref()).await?
+    };
     outcome(&job)?;
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Plan");
-        ctx.printer
-            .note(format!("Apply this plan with: grape apply {}", job.id));
+        let local = if args.local { " --local" } else { "" };
+        ctx.printer.note(format!(
+            "Apply this plan with: grape apply{local} {}",
+            job.id
+        ));
     }
     Ok(())
 }
@@ -134,7 +133,14 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
 pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
     let plan_id = parse_id(&args.plan_job_id, "plan job")?;
     if args.local {
-        return Err(not_local());
+        let payload = json!({ PLAN_JOB_ID_FIELD: plan_id });
+        let job = super::local::run(&ctx.printer, JobType::Apply, payload).await?;
+        outcome(&job)?;
+        if !ctx.printer.json() {
+            print_changes(&ctx.printer, job.result.as_ref(), "Apply");
+            print_outputs(&ctx.printer, job.result.as_ref());
+        }
+        return Ok(());
     }
     let api = ctx.client()?;
     let plan = api
@@ -176,10 +182,11 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
 /// `grape destroy DIR`.
 pub async fn destroy(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     let payload = source_payload(args)?;
-    if args.local {
-        return Err(not_local());
-    }
-    let job = submit(ctx, JobType::Destroy, payload, args.identity.as_deref()).await?;
+    let job = if args.local {
+        super::local::run(&ctx.printer, JobType::Destroy, payload).await?
+    } else {
+        submit(ctx, JobType::Destroy, payload, args.identity.as_deref()).await?
+    };
     outcome(&job)?;
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Destroy");

@@ -97,7 +97,12 @@ fn compare(approved: &PlanJson, fresh: &PlanJson) -> Vec<String> {
     let actions = |p: &PlanJson| -> BTreeMap<String, String> {
         p.changes()
             .map(|rc| {
-                let a: Vec<&str> = rc.change.actions.iter().map(grape_terraform::Action::as_str).collect();
+                let a: Vec<&str> = rc
+                    .change
+                    .actions
+                    .iter()
+                    .map(grape_terraform::Action::as_str)
+                    .collect();
                 (rc.address.clone(), a.join("+"))
             })
             .collect()

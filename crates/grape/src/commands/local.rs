@@ -1,0 +1,119 @@
+//! `--local`: the Terraform jobs run on this machine with the same provisioning code a Tendril
+//! uses (`grape_provisioner`), without Trellis. Plan artifacts are kept in
+//! `$XDG_STATE_HOME/grape/plans` (else `~/.local/state/grape/plans`) so that
+//! `grape apply --local ID` finds the plan `grape plan --local` made.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use grape_api::{Job, JobStatus, JobType, LogStream, Secret};
+use grape_process::Redactor;
+use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
+use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
+use grape_provisioner::{JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{CliError, CliResult};
+use crate::output::Printer;
+
+/// Runs a PLAN, APPLY or DESTROY job here and returns it as a finished job.
+pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliResult<Job> {
+    let handler: &dyn JobHandler = match job_type {
+        JobType::Plan => &PlanHandler,
+        JobType::Apply => &ApplyHandler,
+        JobType::Destroy => &DestroyHandler,
+        other => {
+            return Err(CliError::usage(format!(
+                "{other} jobs cannot run with --local."
+            )));
+        }
+    };
+    let state = state_dir()?;
+    let redactor = Redactor::new();
+    let settings = settings(&redactor);
+    let runner = LocalRunner {
+        settings: Arc::new(settings),
+        services: Arc::new(FileArtifacts::new(state.join("plans"))),
+        work_dir: std::env::temp_dir().join("grape-local"),
+        cloud: None,
+    };
+    let mut job = local_job(job_type, payload);
+    printer.note(format!(
+        "running {} job {} on this machine",
+        job.job_type, job.id
+    ));
+    let color = printer.color_out;
+    let log = JobLog::new(Arc::new(
+        move |stream: LogStream, text: &str| match stream {
+            LogStream::System if color => println!("\x1b[2m{text}\x1b[0m"),
+            LogStream::Stderr => eprintln!("{text}"),
+            _ => println!("{text}"),
+        },
+    ));
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let outcome = runner
+        .run(handler, job.clone(), log, redactor.clone(), cancel)
+        .await;
+    watcher.abort();
+    match outcome {
+        Ok(result) => {
+            job.status = JobStatus::Success;
+            job.result = result;
+        }
+        Err(JobError::Cancelled) => job.status = JobStatus::Cancelled,
+        Err(e) => {
+            job.status = JobStatus::Failed;
+            job.error = Some(redactor.redact(&e.to_string()).into_owned());
+        }
+    }
+    Ok(job)
+}
+
+/// Settings from this machine's environment: `SUPABASE_S3_*` for state, `GRAPE_TERRAFORM_BIN`
+/// (else `terraform` on PATH).
+fn settings(redactor: &Redactor) -> ProvisionerSettings {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let state_backend = match (
+        var("SUPABASE_STORAGE_KEY_ID"),
+        var("SUPABASE_STORAGE_SECRET_KEY"),
+    ) {
+        (Some(id), Some(secret)) => {
+            redactor.add(&id);
+            redactor.add(&secret);
+            Some(StateBackendSettings {
+                endpoint: var("SUPABASE_S3_ENDPOINT"),
+                region: var("SUPABASE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                bucket: var("SUPABASE_S3_BUCKET").unwrap_or_else(|| "terraform-state".into()),
+                access_key_id: Secret::new(id),
+                secret_access_key: Secret::new(secret),
+            })
+        }
+        _ => None,
+    };
+    ProvisionerSettings {
+        terraform_bin: var("GRAPE_TERRAFORM_BIN").map(PathBuf::from),
+        state_backend,
+        ..ProvisionerSettings::default()
+    }
+}
+
+fn state_dir() -> CliResult<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(dir).join("grape"));
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".local/state/grape"))
+        .ok_or_else(|| {
+            CliError::usage(
+                "cannot find a state directory: neither XDG_STATE_HOME nor HOME is set.",
+            )
+            .hint("set XDG_STATE_HOME")
+        })
+}
