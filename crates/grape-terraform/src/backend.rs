@@ -5,7 +5,6 @@
 //! `AWS_SECRET_ACCESS_KEY`), never into arguments or files.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::Path;
 
 use url::Url;
@@ -17,33 +16,8 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// File the wrapper writes when the configuration declares no backend.
 pub const BACKEND_FILE: &str = "_grape_backend.tf";
 
-/// A secret string: `Debug` and `Display` print `[REDACTED]`; [`Secret::expose`] gives the value.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret value itself; pass it only where it is needed.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
+/// The secret string type of the whole core (`Debug`/`Display` print `[REDACTED]`).
+pub use grape_api::Secret;
 
 /// Wrong state backend settings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use grape_terraform::{InitOptions, RunIo, S3Backend, Secret, Terraform, WorkingDir};
+use grape_terraform::{InitOptions, RunIo, S3Backend, Terraform, WorkingDir};
 
 use super::request::{Source, TerraformRequest};
 use super::tf_error;
@@ -60,8 +60,8 @@ fn backend(ctx: &JobContext, state_key: &str) -> Result<S3Backend, JobError> {
         |e: grape_terraform::BackendError| JobError::Failed(format!("state backend: {e}"));
     let mut backend = S3Backend::new(
         state_key,
-        Secret::new(settings.access_key_id.expose()),
-        Secret::new(settings.secret_access_key.expose()),
+        settings.access_key_id.clone(),
+        settings.secret_access_key.clone(),
     )
     .map_err(invalid)?;
     backend.bucket.clone_from(&settings.bucket);
