@@ -36,7 +36,7 @@ fn worker_env(moto: &Moto) -> Vec<(String, String)> {
     env
 }
 
-async fn create_bucket(moto: &Moto) {
+fn create_bucket(moto: &Moto) {
     let python = grape_testkit::peers_dir().join("venv/bin/python");
     #[allow(clippy::disallowed_methods)] // a test fixture, not product code
     let status = std::process::Command::new(python)
@@ -65,7 +65,7 @@ fn options(moto: &Moto) -> TendrilOptions {
 #[tokio::test]
 async fn plan_and_apply_through_trellis_and_a_tendril() {
     let moto = Moto::start().await.expect("moto");
-    create_bucket(&moto).await;
+    create_bucket(&moto);
     let server = trellis().await;
     let _worker = Tendril::start(&server, "e2e-terraform", options(&moto)).await;
     let user = server.user_client();
