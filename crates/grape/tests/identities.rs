@@ -77,7 +77,7 @@ fn add_and_show_an_aws_identity() {
 }
 
 #[test]
-fn plan_local_is_reported_unavailable() {
+fn plan_local_without_a_state_backend_fails_clearly() {
     let env = Env::new();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -90,10 +90,14 @@ fn plan_local_is_reported_unavailable() {
         .arg("plan")
         .arg(dir.path())
         .arg("--local")
+        .env_remove("SUPABASE_STORAGE_KEY_ID")
+        .env_remove("SUPABASE_STORAGE_SECRET_KEY")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert_clean_error(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SUPABASE_STORAGE_KEY_ID"), "{stderr}");
     // apply of a job that is not a PLAN is refused before anything is submitted.
     let exec = env.submit_sh("true");
     let out = env.authed().args(["apply", &exec]).output().unwrap();

@@ -30,7 +30,17 @@ async fn exec_job_output_arrives_in_order_and_succeeds() {
     let info = w
         .info
         .expect("the first heartbeat carries the worker's info");
-    assert_eq!(info.job_types, vec![JobType::Exec]);
+    assert_eq!(
+        info.job_types,
+        vec![
+            JobType::Apply,
+            JobType::ConnectionTest,
+            JobType::Destroy,
+            JobType::Exec,
+            JobType::FetchResources,
+            JobType::Plan,
+        ]
+    );
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
 
     let job = submit_exec(
@@ -181,9 +191,9 @@ async fn bad_payload_and_unknown_type_do_not_stop_the_worker() {
     assert_eq!(done.status, JobStatus::Failed);
     assert!(done.error.unwrap_or_default().contains("argv"));
 
-    // A type this worker does not run is not offered to it (it advertises EXEC only); the
+    // A type this worker does not run is not offered to it (worker jobs are not built yet); the
     // executor's own "unknown job type" path is covered by the unit tests of the executor.
-    let unknown = submit(&user, JobType::Plan, json!({})).await;
+    let unknown = submit(&user, JobType::DeployWorker, json!({})).await;
 
     let good = submit_exec(&user, sh("echo fine")).await;
     let done = wait_terminal(&user, good.id, T).await;

@@ -117,3 +117,22 @@ fn state_dir() -> CliResult<PathBuf> {
             .hint("set XDG_STATE_HOME")
         })
 }
+
+/// The exit of a job run here: like `follow::outcome`, with a hint that fits a local run.
+pub fn outcome(job: &Job) -> CliResult<()> {
+    match job.status {
+        JobStatus::Success => Ok(()),
+        ref s => {
+            let why = job
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            Err(CliError::failed(format!(
+                "local {} job {} ended {s}{why}",
+                job.job_type, job.id
+            ))
+            .hint("the log above shows each step; fix the cause and run the command again"))
+        }
+    }
+}

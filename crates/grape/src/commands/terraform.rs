@@ -117,7 +117,11 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     } else {
         submit(ctx, JobType::Plan, payload, args.identity.as_deref()).await?
     };
-    outcome(&job)?;
+    if args.local {
+        super::local::outcome(&job)?;
+    } else {
+        outcome(&job)?;
+    }
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Plan");
         let local = if args.local { " --local" } else { "" };
@@ -135,7 +139,7 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
     if args.local {
         let payload = json!({ PLAN_JOB_ID_FIELD: plan_id });
         let job = super::local::run(&ctx.printer, JobType::Apply, payload).await?;
-        outcome(&job)?;
+        super::local::outcome(&job)?;
         if !ctx.printer.json() {
             print_changes(&ctx.printer, job.result.as_ref(), "Apply");
             print_outputs(&ctx.printer, job.result.as_ref());
@@ -187,7 +191,11 @@ pub async fn destroy(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     } else {
         submit(ctx, JobType::Destroy, payload, args.identity.as_deref()).await?
     };
-    outcome(&job)?;
+    if args.local {
+        super::local::outcome(&job)?;
+    } else {
+        outcome(&job)?;
+    }
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Destroy");
     }
