@@ -183,6 +183,18 @@ impl Moto {
             .map_err(|source| TestkitError::Http { url, source })
     }
 
+    /// Creates an S3 bucket (path-style `PUT /BUCKET`; moto needs no signature for it).
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), TestkitError> {
+        let url = format!("{}/{bucket}", self.endpoint);
+        local_client()
+            .put(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map(drop)
+            .map_err(|source| TestkitError::Http { url, source })
+    }
+
     /// The last lines the server printed (its request log), for diagnostics.
     pub fn log_tail(&self) -> String {
         let text =

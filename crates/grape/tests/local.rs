@@ -26,18 +26,8 @@ fn grape(home: &Path, moto: &Moto) -> assert_cmd::Command {
 fn plan_then_apply_locally() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let moto = rt.block_on(Moto::start()).expect("moto");
-    let python = grape_testkit::peers_dir().join("venv/bin/python");
-    #[allow(clippy::disallowed_methods)] // a test fixture, not product code
-    let created = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
-             aws_access_key_id='k', aws_secret_access_key='s').create_bucket(Bucket='terraform-state')",
-            moto.endpoint_url(),
-        ])
-        .status()
-        .unwrap();
-    assert!(created.success());
+    rt.block_on(moto.create_bucket("terraform-state"))
+        .expect("create bucket");
     let home = tempfile::tempdir().unwrap();
     let example = grape_testkit::workspace_root().join("examples/hello");
 

@@ -36,21 +36,6 @@ fn worker_env(moto: &Moto) -> Vec<(String, String)> {
     env
 }
 
-fn create_bucket(moto: &Moto) {
-    let python = grape_testkit::peers_dir().join("venv/bin/python");
-    #[allow(clippy::disallowed_methods)] // a test fixture, not product code
-    let status = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import sys, boto3; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', \
-             aws_access_key_id='k', aws_secret_access_key='s').create_bucket(Bucket='terraform-state')",
-            moto.endpoint_url(),
-        ])
-        .status()
-        .expect("python");
-    assert!(status.success(), "create bucket");
-}
-
 fn options(moto: &Moto) -> TendrilOptions {
     TendrilOptions {
         extra_args: vec![
@@ -65,7 +50,9 @@ fn options(moto: &Moto) -> TendrilOptions {
 #[tokio::test]
 async fn plan_and_apply_through_trellis_and_a_tendril() {
     let moto = Moto::start().await.expect("moto");
-    create_bucket(&moto);
+    moto.create_bucket("terraform-state")
+        .await
+        .expect("create bucket");
     let server = trellis().await;
     let _worker = Tendril::start(&server, "e2e-terraform", options(&moto)).await;
     let user = server.user_client();
