@@ -179,6 +179,12 @@ pub struct ClaimRequest {
     /// Long-poll up to this many seconds (0..=30) for a job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_seconds: Option<u32>,
+    /// Idempotency key of this claim, the same on every retry of it: while the worker still
+    /// holds (CLAIMED, not yet RUNNING) the job a claim with this key took, a claim with the
+    /// same key gets that job again instead of a new one, so a claim whose answer was lost
+    /// strands no job. A new key for each new claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Uuid>,
 }
 
 /// `POST /api/jobs/claim` answer (200; 204 has no body).

@@ -70,8 +70,11 @@ impl WorkerApiClient {
     pub async fn claim_job(&self, wait: Option<Duration>) -> Result<Option<Job>> {
         const CALL: &str = "claim_job";
         let wait = wait.map(|w| w.min(MAX_CLAIM_WAIT));
+        // One key per call, the same on its retries: a retried claim whose first answer was
+        // lost gets the job that first attempt took.
         let body = ClaimRequest {
             wait_seconds: wait.map(|w| w.as_secs() as u32 + u32::from(w.subsec_nanos() > 0)),
+            request_id: Some(Uuid::new_v4()),
         };
         let mut req = Req::new(Method::POST, "/api/jobs/claim").json(CALL, &body)?;
         req.extra_timeout = wait.unwrap_or_default() + Duration::from_secs(1);

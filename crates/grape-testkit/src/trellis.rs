@@ -47,6 +47,7 @@ pub struct TrellisBuilder {
     worker_offline_after: Duration,
     job_stale_after: Duration,
     sweep_interval: Duration,
+    claim_ack_timeout: Option<Duration>,
     startup_timeout: Duration,
 }
 
@@ -57,6 +58,7 @@ impl Default for TrellisBuilder {
             worker_offline_after: Duration::from_secs(60),
             job_stale_after: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(1),
+            claim_ack_timeout: None,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -88,6 +90,13 @@ impl TrellisBuilder {
     #[must_use]
     pub fn sweep_interval(mut self, d: Duration) -> Self {
         self.sweep_interval = d;
+        self
+    }
+
+    /// `--claim-ack-timeout` (the server's default when not set).
+    #[must_use]
+    pub fn claim_ack_timeout(mut self, d: Duration) -> Self {
+        self.claim_ack_timeout = Some(d);
         self
     }
 
@@ -182,6 +191,12 @@ impl TrellisServer {
             .arg(humantime(o.job_stale_after))
             .arg("--sweep-interval")
             .arg(humantime(o.sweep_interval))
+            .args(
+                o.claim_ack_timeout
+                    .map(|d| ["--claim-ack-timeout".to_owned(), humantime(d)])
+                    .into_iter()
+                    .flatten(),
+            )
             .env("TRELLIS_ADMIN_TOKEN", self.admin_token.expose())
             .env("TRELLIS_API_TOKEN", self.api_token.expose())
             .env(

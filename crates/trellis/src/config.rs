@@ -21,6 +21,10 @@ pub struct ServerConfig {
     pub job_stale_after: Duration,
     /// How often the sweeper runs.
     pub sweep_interval: Duration,
+    /// A CLAIMED job that its worker neither started nor named in a heartbeat for this long
+    /// after the claim goes back to the queue at the worker's next heartbeat (the claim's
+    /// answer was lost).
+    pub claim_ack_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -34,6 +38,7 @@ impl ServerConfig {
             worker_offline_after: Duration::from_secs(60),
             job_stale_after: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(5),
+            claim_ack_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -45,6 +45,10 @@ struct ServeArgs {
     /// How often the sweeper runs.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     sweep_interval: Duration,
+    /// A CLAIMED job its worker neither started nor named in a heartbeat for this long after
+    /// the claim is requeued at the worker's next heartbeat (the claim's answer was lost).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    claim_ack_timeout: Duration,
     /// Generate the tokens when they are not set, and print them (development only).
     #[arg(long)]
     dev: bool,
@@ -78,6 +82,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.worker_offline_after = args.worker_offline_after;
     config.job_stale_after = args.job_stale_after;
     config.sweep_interval = args.sweep_interval;
+    config.claim_ack_timeout = args.claim_ack_timeout;
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
     println!("trellis listening on http://{}", server.local_addr());
     server

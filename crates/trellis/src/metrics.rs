@@ -17,6 +17,8 @@ pub struct Metrics {
     count: AtomicU64,
     sum_micros: AtomicU64,
     claims: AtomicU64,
+    redelivered: AtomicU64,
+    taken_back: AtomicU64,
 }
 
 impl Metrics {
@@ -32,6 +34,16 @@ impl Metrics {
         self.claims.fetch_add(1, Ordering::Relaxed);
         self.sum_micros
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// A claim answered again with the job the worker held (its first answer was lost).
+    pub fn redelivered(&self) {
+        self.redelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// CLAIMED jobs a heartbeat took back from their worker.
+    pub fn taken_back(&self, n: u64) {
+        self.taken_back.fetch_add(n, Ordering::Relaxed);
     }
 }
 
@@ -93,6 +105,41 @@ pub async fn render(state: &AppState) -> Result<String, crate::store::StoreError
         out,
         "trellis_claims_total {}",
         m.claims.load(Ordering::Relaxed)
+    );
+    let wake = state.waiters.stats();
+    let counters = [
+        (
+            "trellis_claims_redelivered_total",
+            "Claims answered again with the CLAIMED job the worker held (a lost answer).",
+            m.redelivered.load(Ordering::Relaxed),
+        ),
+        (
+            "trellis_claims_taken_back_total",
+            "CLAIMED jobs taken back by a heartbeat of a worker that no longer knew them.",
+            m.taken_back.load(Ordering::Relaxed),
+        ),
+        (
+            "trellis_claim_wakeups_total",
+            "Wake-ups of waiting long-poll claims by a queued job they can take.",
+            wake.delivered,
+        ),
+        (
+            "trellis_claim_wakeups_unmatched_total",
+            "Queued jobs (or passed-on wake-ups) no waiting claim could take.",
+            wake.unclaimed,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP trellis_claims_waiting Long-poll claims waiting now.\n\
+         # TYPE trellis_claims_waiting gauge\ntrellis_claims_waiting {}",
+        state.waiters.waiting()
     );
     Ok(out)
 }

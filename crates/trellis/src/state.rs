@@ -3,10 +3,13 @@
 use crate::auth::hash_token;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Requeued, Store};
+use crate::waiters::ClaimWaiters;
 use chrono::{DateTime, Utc};
+use grape_api::JobType;
 use std::sync::Arc;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 /// State shared by every handler and the sweeper.
 #[derive(Debug, Clone)]
@@ -19,8 +22,8 @@ pub struct AppState {
     pub api_token_hash: String,
     /// SHA-256 of the admin token.
     pub admin_token_hash: String,
-    /// Woken when a job becomes QUEUED (submit, retry, requeue): long-polling claims retry.
-    pub queued: Arc<Notify>,
+    /// The long-polling claims waiting now; a newly QUEUED job wakes one that can take it.
+    pub waiters: Arc<ClaimWaiters>,
     /// Woken when logs arrive or a job changes: log streams look again.
     pub job_changed: Arc<Notify>,
     /// Cancelled when the server shuts down (ends long-polls and log streams).
@@ -37,7 +40,7 @@ impl AppState {
             api_token_hash: hash_token(config.api_token.expose()),
             admin_token_hash: hash_token(config.admin_token.expose()),
             config: Arc::new(config),
-            queued: Arc::new(Notify::new()),
+            waiters: Arc::new(ClaimWaiters::default()),
             job_changed: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             shutdown: tokio_util::sync::CancellationToken::new(),
@@ -50,9 +53,36 @@ impl AppState {
             .unwrap_or(chrono::Duration::MAX)
     }
 
-    /// Wakes every waiting claim.
-    pub fn wake_claims(&self) {
-        self.queued.notify_waiters();
+    /// CLAIMED jobs whose answer a worker may have lost are taken back after this.
+    pub fn unacked_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.config.claim_ack_timeout)
+            .unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// A job became QUEUED: wakes one waiting claim that can take it.
+    pub fn job_queued(&self, id: Uuid, job_type: JobType) {
+        self.waiters.job_queued(id, job_type);
+    }
+
+    /// Jobs were taken back from workers: the requeued ones wake waiting claims; log streams
+    /// of the cancelled ones end.
+    pub fn taken_back(&self, jobs: Vec<Requeued>) {
+        let mut cancelled = false;
+        for j in jobs {
+            if j.queued {
+                self.waiters.job_queued(j.id, j.job_type);
+            } else {
+                cancelled = true;
+            }
+        }
+        if cancelled {
+            self.wake_streams();
+        }
+    }
+
+    /// The waiting claims of `worker` look at it again (status, job types, deletion).
+    pub fn kick_claims(&self, worker: Uuid) {
+        self.waiters.kick(worker);
     }
 
     /// Wakes every log stream.

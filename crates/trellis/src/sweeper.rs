@@ -15,15 +15,16 @@ pub async fn sweep_once(state: &AppState) -> Result<(u64, u64), crate::store::St
         .store
         .fail_lost(now, online_since, stale_before)
         .await?;
-    if requeued > 0 {
-        tracing::info!(requeued, "requeued jobs of offline workers");
-        state.wake_claims();
+    let requeued_n = requeued.len() as u64;
+    if requeued_n > 0 {
+        tracing::info!(requeued = requeued_n, "requeued jobs of offline workers");
+        state.taken_back(requeued);
     }
     if failed > 0 {
         tracing::warn!(failed, "failed running jobs of lost workers");
         state.wake_streams();
     }
-    Ok((requeued, failed))
+    Ok((requeued_n, failed))
 }
 
 /// Sweeps every `sweep_interval` until shutdown.

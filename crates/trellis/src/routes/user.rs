@@ -57,7 +57,7 @@ pub async fn submit(
             Utc::now(),
         )
         .await?;
-    state.wake_claims();
+    state.job_queued(row.id, row.job_type());
     Ok((
         StatusCode::CREATED,
         Json(with_identity(&state, row.to_job()).await?),
@@ -233,7 +233,7 @@ pub async fn retry(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<Job>), ApiErr> {
     let job = action(state.store.retry(id, Utc::now()).await?, "retry", id)?;
-    state.wake_claims();
+    state.job_queued(job.id, job.job_type.clone());
     Ok((StatusCode::CREATED, Json(job)))
 }
 
@@ -259,11 +259,13 @@ pub async fn delete_worker(
     _a: AdminAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiErr> {
-    if state.store.delete_worker(id, Utc::now()).await? {
-        state.wake_claims();
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiErr::not_found(format!("worker {id} not found")))
+    match state.store.delete_worker(id, Utc::now()).await? {
+        Some(taken_back) => {
+            state.kick_claims(id);
+            state.taken_back(taken_back);
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(ApiErr::not_found(format!("worker {id} not found"))),
     }
 }
 

@@ -4,7 +4,8 @@ use crate::auth::{AdminAuth, WorkerAuth, generate_token, hash_token};
 use crate::error::ApiErr;
 use crate::extract::{ARTIFACT_LIMIT, ApiJson, ApiPath, DEFAULT_LIMIT, read_body};
 use crate::state::AppState;
-use crate::store::{ArtifactAccess, ClaimFilter, LogAppend, StatusChange};
+use crate::store::{ArtifactAccess, ClaimFilter, Claimed, LogAppend, StatusChange};
+use crate::waiters::WaitGuard;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -65,6 +66,13 @@ pub async fn register(
 }
 
 /// Heartbeat: status, current job, info (first heartbeat). Answers the held jobs to cancel.
+///
+/// It also takes back CLAIMED jobs whose claim answer the worker lost (it never started them):
+/// with `status` OFFLINE, all of the worker's CLAIMED jobs go back to the queue at once; with
+/// ONLINE or DRAINING, those claimed more than `--claim-ack-timeout` (default 60 s) ago that
+/// `current_job_id` does not name. A job taken back whose cancel was requested becomes
+/// CANCELLED instead. Should the worker still hold such a job, its `PUT /status` RUNNING gets
+/// 403 (not its job any more), so the job never runs twice.
 #[utoipa::path(post, path = "/api/workers/heartbeat", tag = "workers", request_body = HeartbeatRequest,
     responses((status = 200, body = HeartbeatResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn heartbeat(
@@ -79,10 +87,21 @@ pub async fn heartbeat(
             WorkerStatus::expected()
         )));
     }
-    let cancel_job_ids = state.store.heartbeat(worker, &hb, Utc::now()).await?;
-    // A worker coming (back) online may now take queued jobs.
-    state.wake_claims();
-    Ok(Json(HeartbeatResponse { cancel_job_ids }))
+    let now = Utc::now();
+    let outcome = state
+        .store
+        .heartbeat(worker, &hb, now, state.unacked_before(now))
+        .await?;
+    if !outcome.taken_back.is_empty() {
+        tracing::info!(%worker, jobs = ?outcome.taken_back, "took back claimed jobs the worker does not hold");
+        state.metrics.taken_back(outcome.taken_back.len() as u64);
+        state.taken_back(outcome.taken_back);
+    }
+    // Its waiting claims look again: a DRAINING worker's long-poll ends; new job types apply.
+    state.kick_claims(worker);
+    Ok(Json(HeartbeatResponse {
+        cancel_job_ids: outcome.cancel_job_ids,
+    }))
 }
 
 /// Fills the job's identity (settings only).
@@ -94,6 +113,25 @@ pub(crate) async fn with_identity(state: &AppState, mut job: Job) -> Result<Job,
 }
 
 /// Claim the oldest queued job this worker can run; `wait_seconds` > 0 long-polls.
+///
+/// One job goes to exactly one worker. A worker is offered only the job types its heartbeat
+/// `info` listed (every type before it sent `info`); a DRAINING or OFFLINE worker gets 204.
+///
+/// **Long-poll**: with `wait_seconds` > 0 the request waits until a job it can take is queued
+/// or the time is up (204). A queued job wakes one waiting claim whose worker can run its type
+/// (the longest-waiting idle one first); claims of other job types keep waiting. If the woken
+/// claim ends without taking that job (it took an older one, timed out, its client went
+/// away), the wake-up passes on to another waiting claim.
+///
+/// **Lost answers**: a claim is committed before its answer is sent, so a worker that timed
+/// out or lost the connection may hold a job it never saw. Two safeguards:
+/// - `request_id` (optional idempotency key, one per claim, the same on its retries): while
+///   the worker holds CLAIMED (not yet RUNNING) the job a claim with that key took, a claim
+///   with the same key gets that job again (200, same id) instead of a new one — unless its
+///   cancel was requested meanwhile: then it is cancelled and a new job is claimed;
+/// - heartbeats take back CLAIMED jobs the worker does not name once the claim is older than
+///   `--claim-ack-timeout`, and all of them when it reports OFFLINE (see
+///   `POST /api/workers/heartbeat`).
 #[utoipa::path(post, path = "/api/jobs/claim", tag = "jobs", request_body = ClaimRequest,
     responses((status = 200, body = ClaimResponse), (status = 204, description = "no job"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -117,10 +155,8 @@ pub async fn claim(
         )));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(wait));
+    let mut guard: Option<WaitGuard> = None;
     loop {
-        let notified = state.queued.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
         let now = Utc::now();
         let Some(row) = state.store.get_worker(worker).await? else {
             return Err(ApiErr::unauthorized("invalid worker id or token"));
@@ -129,18 +165,48 @@ pub async fn claim(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         let filter = row.job_types().map_or(ClaimFilter::Any, ClaimFilter::Only);
-        if let Some(job) = state.store.claim(worker, &filter, now).await? {
-            let waited = (now - job.queued_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
-            state.metrics.observe_claim(waited);
-            state.wake_streams();
-            let job = with_identity(&state, job.to_job()).await?;
-            return Ok(Json(ClaimResponse { job }).into_response());
+        // Register before the query, so a job queued after it wakes this claim.
+        if wait > 0 && guard.is_none() {
+            guard = Some(state.waiters.register(worker, filter.clone()));
         }
+        if let Some(g) = &guard {
+            g.begin_query(&filter);
+        }
+        let outcome = state
+            .store
+            .claim(worker, &filter, req.request_id, now)
+            .await?;
+        state.taken_back(outcome.released);
+        match outcome.claimed {
+            Some(Claimed { job, redelivered }) => {
+                if let Some(g) = &guard {
+                    g.claimed(job.id);
+                }
+                if redelivered {
+                    tracing::info!(%worker, job = %job.id, "claim answered again with the job the worker holds");
+                    state.metrics.redelivered();
+                } else {
+                    let waited = (now - job.queued_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+                    state.metrics.observe_claim(waited);
+                }
+                state.wake_streams();
+                let job = with_identity(&state, job.to_job()).await?;
+                return Ok(Json(ClaimResponse { job }).into_response());
+            }
+            None => {
+                if let Some(g) = &guard {
+                    g.found_nothing();
+                }
+            }
+        }
+        let Some(g) = &guard else {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        };
         if tokio::time::Instant::now() >= deadline {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         tokio::select! {
-            () = &mut notified => {}
+            () = g.wait() => {}
             () = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
             () = state.shutdown.cancelled() => return Ok(StatusCode::NO_CONTENT.into_response()),
         }

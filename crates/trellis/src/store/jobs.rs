@@ -109,43 +109,6 @@ impl Store {
         })
     }
 
-    /// Atomically hands the oldest fitting QUEUED job to `worker_id`.
-    pub async fn claim(
-        &self,
-        worker_id: Uuid,
-        filter: &ClaimFilter,
-        now: DateTime<Utc>,
-    ) -> Result<Option<JobRow>, StoreError> {
-        let types: &[JobType] = match filter {
-            ClaimFilter::Any => &[],
-            ClaimFilter::Only(t) if t.is_empty() => return Ok(None),
-            ClaimFilter::Only(t) => t,
-        };
-        let type_clause = if types.is_empty() {
-            String::new()
-        } else {
-            let ph: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 3)).collect();
-            format!(" AND job_type IN ({})", ph.join(", "))
-        };
-        let skip_locked = match self {
-            Store::Sqlite(_) => "",
-            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
-            "UPDATE jobs SET status = 'CLAIMED', worker_id = $1, claimed_at = $2, updated_at = $2, \
-             last_activity_at = $2 WHERE status = 'QUEUED' AND id = (SELECT id FROM jobs \
-             WHERE status = 'QUEUED'{type_clause} ORDER BY created_at, id LIMIT 1{skip_locked}) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        with_db!(self, pool, q => {
-            let mut query = sqlx::query_as::<_, JobRow>(q(&sql)).bind(worker_id).bind(now);
-            for t in types {
-                query = query.bind(t.as_str());
-            }
-            Ok(query.fetch_optional(pool).await?)
-        })
-    }
-
     /// A status update by the worker holding the job. Stores `result.discovery` of a successful
     /// CONNECTION_TEST / FETCH_RESOURCES job into its identity's `credentials`, in the same
     /// transaction.
@@ -247,22 +210,6 @@ impl Store {
             }
             other => Ok(UserAction::Conflict(other)),
         }
-    }
-
-    /// Sweeper, part 1: CLAIMED jobs whose worker is not online (no heartbeat since
-    /// `online_since`, reported OFFLINE, or deleted) go back to QUEUED. Returns how many.
-    pub async fn requeue_orphans(
-        &self,
-        now: DateTime<Utc>,
-        online_since: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let sql = "UPDATE jobs SET status = 'QUEUED', worker_id = NULL, claimed_at = NULL, \
-            queued_at = $1, updated_at = $1 WHERE status = 'CLAIMED' AND (worker_id IS NULL OR \
-            worker_id NOT IN (SELECT id FROM workers WHERE last_heartbeat_at >= $2 AND \
-            reported_status <> 'OFFLINE'))";
-        with_db!(self, pool, q => {
-            Ok(sqlx::query(q(sql)).bind(now).bind(online_since).execute(pool).await?.rows_affected())
-        })
     }
 
     /// Sweeper, part 2: RUNNING jobs whose worker is not online and that had no sign of life since

@@ -5,14 +5,17 @@
 //! relies on the single writer connection. Every state change runs in one transaction. Times are
 //! computed in Rust and bound as parameters, so no SQL date functions differ between backends.
 
+mod claims;
 mod jobs;
 mod logs;
 mod rows;
 mod workers;
 
+pub use claims::{ClaimOutcome, Claimed, Requeued};
 pub use jobs::{ClaimFilter, StatusChange, UserAction};
 pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};
+pub use workers::HeartbeatOutcome;
 
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -67,16 +70,30 @@ pub enum Store {
 }
 
 /// Versioned migrations of each backend: (version, description, SQL), embedded at compile time.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "claim request id",
+        include_str!("../../migrations/sqlite/0002_claim_request_id.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "claim request id",
+        include_str!("../../migrations/postgres/0002_claim_request_id.sql"),
+    ),
+];
 
 fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     Migrator::with_migrations(

@@ -1,15 +1,26 @@
 //! Workers (registration, heartbeats, deletion) and cloud identities.
 
+use super::claims::{Requeued, requeue_sql, requeued};
 use super::rows::{IdentityRow, WorkerRow};
 use super::{Store, StoreError, with_db};
 use chrono::{DateTime, Utc};
-use grape_api::{CloudIdentity, CreateIdentityRequest, HeartbeatRequest, WorkerMode};
+use grape_api::{CloudIdentity, CreateIdentityRequest, HeartbeatRequest, WorkerMode, WorkerStatus};
 use sqlx::types::Json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 const WORKER_COLUMNS: &str = "id, name, mode, labels, token_hash, reported_status, current_job_id, \
     info, last_heartbeat_at, created_at";
+/// What a heartbeat did.
+#[derive(Debug, Default)]
+pub struct HeartbeatOutcome {
+    /// Held jobs whose cancel the user requested.
+    pub cancel_job_ids: Vec<Uuid>,
+    /// CLAIMED jobs taken back from the worker (requeued, or cancelled when a cancel was
+    /// requested).
+    pub taken_back: Vec<Requeued>,
+}
+
 const IDENTITY_COLUMNS: &str = "id, name, provider, settings, credentials, created_at, updated_at";
 
 impl Store {
@@ -55,18 +66,27 @@ impl Store {
         })
     }
 
-    /// Records a heartbeat; a named held job gets a sign of life. Returns the held jobs whose
-    /// cancel was requested.
+    /// Records a heartbeat; a named held job gets a sign of life. Takes back the worker's
+    /// CLAIMED (not yet RUNNING) jobs it no longer knows about: all of them when it reports
+    /// OFFLINE, else those it does not name that were claimed before `unacked_before` (the
+    /// answer of their claim was lost). Returns the held jobs whose cancel was requested and
+    /// the jobs taken back.
     pub async fn heartbeat(
         &self,
         worker_id: Uuid,
         hb: &HeartbeatRequest,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Uuid>, StoreError> {
+        unacked_before: DateTime<Utc>,
+    ) -> Result<HeartbeatOutcome, StoreError> {
         let upd = "UPDATE workers SET reported_status = $2, current_job_id = $3, \
             info = COALESCE($4, info), last_heartbeat_at = $5 WHERE id = $1";
         let touch = "UPDATE jobs SET last_activity_at = $3 WHERE id = $1 AND worker_id = $2 \
             AND status IN ('CLAIMED', 'RUNNING')";
+        let requeue = if hb.status == WorkerStatus::Offline {
+            requeue_sql("worker_id = $2")
+        } else {
+            requeue_sql("worker_id = $2 AND claimed_at < $3 AND ($4 IS NULL OR id <> $4)")
+        };
         let cancels = "SELECT id FROM jobs WHERE worker_id = $1 AND cancel_requested = TRUE \
             AND status IN ('CLAIMED', 'RUNNING') ORDER BY created_at";
         with_db!(self, pool, q => {
@@ -82,27 +102,35 @@ impl Store {
             if let Some(job) = hb.current_job_id {
                 sqlx::query(q(touch)).bind(job).bind(worker_id).bind(now).execute(&mut *tx).await?;
             }
+            let mut query = sqlx::query_as::<_, (Uuid, String, String)>(q(&requeue)).bind(now).bind(worker_id);
+            if hb.status != WorkerStatus::Offline {
+                query = query.bind(unacked_before).bind(hb.current_job_id);
+            }
+            let jobs = requeued(query.fetch_all(&mut *tx).await?);
             let ids: Vec<(Uuid,)> = sqlx::query_as(q(cancels)).bind(worker_id).fetch_all(&mut *tx).await?;
             tx.commit().await?;
-            Ok(ids.into_iter().map(|(id,)| id).collect())
+            Ok(HeartbeatOutcome {
+                cancel_job_ids: ids.into_iter().map(|(id,)| id).collect(),
+                taken_back: jobs,
+            })
         })
     }
 
-    /// Deletes a worker and requeues its CLAIMED jobs. Returns false when there was none.
+    /// Deletes a worker and requeues its CLAIMED jobs (cancels those whose cancel was
+    /// requested). Returns `None` when there was no such worker, else the jobs taken back.
     pub async fn delete_worker(
         &self,
         worker_id: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let requeue = "UPDATE jobs SET status = 'QUEUED', worker_id = NULL, claimed_at = NULL, \
-            queued_at = $2, updated_at = $2 WHERE worker_id = $1 AND status = 'CLAIMED'";
+    ) -> Result<Option<Vec<Requeued>>, StoreError> {
+        let requeue = requeue_sql("worker_id = $2");
         let delete = "DELETE FROM workers WHERE id = $1";
         with_db!(self, pool, q => {
             let mut tx = pool.begin().await?;
-            sqlx::query(q(requeue)).bind(worker_id).bind(now).execute(&mut *tx).await?;
+            let rows = sqlx::query_as::<_, (Uuid, String, String)>(q(&requeue)).bind(now).bind(worker_id).fetch_all(&mut *tx).await?;
             let n = sqlx::query(q(delete)).bind(worker_id).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
-            Ok(n > 0)
+            Ok((n > 0).then(|| requeued(rows)))
         })
     }
 

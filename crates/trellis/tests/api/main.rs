@@ -3,6 +3,7 @@
 //! `cargo build -p trellis`) and PostgreSQL at 127.0.0.1:5432 (or `DATABASE_URL`).
 
 mod common;
+mod claims;
 mod concurrency;
 mod errors;
 mod lifecycle;

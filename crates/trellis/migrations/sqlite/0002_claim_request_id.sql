@@ -1,0 +1,3 @@
+-- The idempotency key of the claim that took a job (ClaimRequest.request_id): a retried claim
+-- with the same key gets the job again while the worker holds it CLAIMED.
+ALTER TABLE jobs ADD COLUMN claim_request_id BLOB;
