@@ -1,8 +1,16 @@
 //! Remote state in S3 (Supabase Storage, AWS, or moto in tests).
 //!
 //! Non-secret settings go to `terraform init` as `-backend-config=KEY=VALUE`; the access keys go
-//! only into the environment of the Terraform process (`AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`), never into arguments or files.
+//! only into the environment of the Terraform process, never into arguments or files.
+//!
+//! The state keys must not take the standard `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` names:
+//! those belong to the job's cloud identity, which Terraform's providers and `local-exec`
+//! children must see. So the backend reads its keys through a named profile, [`STATE_PROFILE`],
+//! defined in a small shared-config file written beside the configuration
+//! ([`AWS_CONFIG_FILE_NAME`], no secret in it) whose `credential_process` prints the keys from
+//! the non-standard variables [`STATE_KEY_ID_VAR`] and [`STATE_SECRET_KEY_VAR`]. A profile set in
+//! the backend's configuration wins over the environment's credentials, and the relative file
+//! name keeps a saved plan applicable in another directory.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,6 +23,14 @@ pub const DEFAULT_BUCKET: &str = "terraform-state";
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// File the wrapper writes when the configuration declares no backend.
 pub const BACKEND_FILE: &str = "_grape_backend.tf";
+/// The AWS shared-config file (relative to the configuration) that defines [`STATE_PROFILE`].
+pub const AWS_CONFIG_FILE_NAME: &str = "_grape_aws_config";
+/// The profile the backend reads its credentials from.
+pub const STATE_PROFILE: &str = "grape-state";
+/// The variable holding the state access key id in Terraform's environment.
+pub const STATE_KEY_ID_VAR: &str = "GRAPE_STATE_ACCESS_KEY_ID";
+/// The variable holding the state secret access key in Terraform's environment.
+pub const STATE_SECRET_KEY_VAR: &str = "GRAPE_STATE_SECRET_ACCESS_KEY";
 
 /// The secret string type of the whole core (`Debug`/`Display` print `[REDACTED]`).
 pub use grape_api::Secret;
@@ -42,6 +58,13 @@ pub enum BackendError {
     InvalidEndpoint {
         /// The value given.
         value: String,
+    },
+    /// An access key holds a character that cannot travel through the credential process
+    /// (a quote, a backslash or a control character).
+    #[error("state backend {which} contains a quote, a backslash or a control character")]
+    InvalidCredential {
+        /// Which key: `access key id` or `secret access key`.
+        which: &'static str,
     },
     /// The configuration declares a backend of another type than the one the wrapper manages.
     #[error(
@@ -123,6 +146,18 @@ impl S3Backend {
     ) -> Result<Self, BackendError> {
         let key = key.into();
         validate_state_key(&key)?;
+        for (which, value) in [
+            ("access key id", &access_key),
+            ("secret access key", &secret_key),
+        ] {
+            if value
+                .expose()
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control())
+            {
+                return Err(BackendError::InvalidCredential { which });
+            }
+        }
         Ok(Self {
             bucket: DEFAULT_BUCKET.to_owned(),
             key,
@@ -208,6 +243,11 @@ impl S3Backend {
             ("bucket", self.bucket.clone()),
             ("key", self.key.clone()),
             ("region", self.region.clone()),
+            ("profile", STATE_PROFILE.to_owned()),
+            (
+                "shared_config_files",
+                format!("[{}]", hcl_string(AWS_CONFIG_FILE_NAME)),
+            ),
         ];
         if let Some(endpoint) = &self.endpoint {
             settings.push((
@@ -232,12 +272,24 @@ impl S3Backend {
             .collect()
     }
 
-    /// The environment the backend needs in every Terraform process that touches state.
+    /// The environment the backend needs in every Terraform process that touches state (the
+    /// keys under non-standard names: see the module documentation).
     pub fn env(&self) -> Vec<(&'static str, &str)> {
         vec![
-            ("AWS_ACCESS_KEY_ID", self.access_key.expose()),
-            ("AWS_SECRET_ACCESS_KEY", self.secret_key.expose()),
+            (STATE_KEY_ID_VAR, self.access_key.expose()),
+            (STATE_SECRET_KEY_VAR, self.secret_key.expose()),
         ]
+    }
+
+    /// The text of [`AWS_CONFIG_FILE_NAME`]: the [`STATE_PROFILE`] profile whose
+    /// `credential_process` (run by Terraform through `sh -c`) prints the keys from the
+    /// environment. Holds no secret.
+    pub fn aws_config_text() -> String {
+        format!(
+            "# Written by grape-terraform: the state backend's credentials, read from the environment.\n\
+             [profile {STATE_PROFILE}]\n\
+             credential_process = printf '{{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\"}}' \"${STATE_KEY_ID_VAR}\" \"${STATE_SECRET_KEY_VAR}\"\n"
+        )
     }
 }
 
@@ -317,6 +369,11 @@ mod tests {
             args.contains("-backend-config=endpoints={s3=\"http://127.0.0.1:9000/storage/v1/s3\"}")
         );
         assert!(args.contains("-backend-config=use_lockfile=true"));
+        assert!(args.contains("-backend-config=profile=grape-state"));
+        assert!(args.contains("-backend-config=shared_config_files=[\"_grape_aws_config\"]"));
+        let env: Vec<_> = b.env().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(env, [STATE_KEY_ID_VAR, STATE_SECRET_KEY_VAR]);
+        assert!(!S3Backend::aws_config_text().contains("s3cr3t"));
         assert!(!args.contains("s3cr3t") && !args.contains("AKIDEXAMPLE"));
         assert!(!format!("{b:?}").contains("s3cr3t"));
         assert_eq!(b.lock_key(), "vines/a/terraform.tfstate.tflock");
@@ -327,5 +384,19 @@ mod tests {
                 name: "SUPABASE_STORAGE_KEY_ID"
             }
         );
+    }
+
+    #[test]
+    fn keys_that_cannot_travel_through_the_credential_process_are_refused() {
+        for bad in ["a\"b", "a\\b", "a\nb"] {
+            let err = S3Backend::new("k", Secret::new(bad), Secret::new("fine")).unwrap_err();
+            assert_eq!(
+                err,
+                BackendError::InvalidCredential {
+                    which: "access key id"
+                }
+            );
+            assert!(!err.to_string().contains(bad));
+        }
     }
 }

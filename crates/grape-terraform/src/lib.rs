@@ -48,8 +48,8 @@ mod version;
 mod workdir;
 
 pub use backend::{
-    BACKEND_FILE, BackendError, DEFAULT_BUCKET, DEFAULT_REGION, S3Backend, Secret,
-    validate_state_key,
+    AWS_CONFIG_FILE_NAME, BACKEND_FILE, BackendError, DEFAULT_BUCKET, DEFAULT_REGION, S3Backend,
+    STATE_KEY_ID_VAR, STATE_PROFILE, STATE_SECRET_KEY_VAR, Secret, validate_state_key,
 };
 pub use diagnostic::{Diagnostic, Pos, Range, Severity, Snippet, parse_text_diagnostics};
 pub use error::{LOCK_SUMMARY, LockInfo, TerraformError};

@@ -7,7 +7,9 @@ use grape_process::ExitReport;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{BACKEND_FILE, BackendError, S3Backend, declared_backend};
+use crate::backend::{
+    AWS_CONFIG_FILE_NAME, BACKEND_FILE, BackendError, S3Backend, declared_backend,
+};
 use crate::error::TerraformError;
 use crate::exec::{failure, lock_timeout_arg};
 use crate::options::{
@@ -62,7 +64,8 @@ impl WorkingDir {
     }
 
     /// `terraform init`: writes the `backend "s3" {}` block (file [`BACKEND_FILE`]) when the
-    /// configuration declares none, and passes the backend's non-secret settings.
+    /// configuration declares none and the backend's credential profile (file
+    /// [`AWS_CONFIG_FILE_NAME`], no secret in it), and passes the backend's non-secret settings.
     pub async fn init(
         &self,
         opts: &InitOptions,
@@ -94,6 +97,14 @@ impl WorkingDir {
                     )?;
                 }
             }
+            let path = self.dir.join(AWS_CONFIG_FILE_NAME);
+            std::fs::write(&path, S3Backend::aws_config_text()).map_err(|source| {
+                TerraformError::Io {
+                    action: "writing the state backend's AWS config file",
+                    path,
+                    source,
+                }
+            })?;
             args.extend(backend.init_args());
         }
         if opts.upgrade {

@@ -207,3 +207,93 @@ async fn every_job_with_an_identity_runs_with_its_assumed_credentials() {
         "{log:#?}"
     );
 }
+
+#[tokio::test]
+async fn terraform_runs_with_the_identity_while_state_uses_the_backend_keys() {
+    let moto = Moto::start().await.expect("moto");
+    moto.create_bucket("terraform-state")
+        .await
+        .expect("create bucket");
+    let server = trellis().await;
+    let _worker = Tendril::start(&server, "e2e-tf-identity", options(&moto)).await;
+    let user = server.user_client();
+    let identity = user
+        .create_identity(&CreateIdentityRequest {
+            name: "sandbox".into(),
+            provider: CloudProvider::Aws,
+            settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"], "endpoint_url": moto.endpoint_url() }),
+        })
+        .await
+        .expect("create identity");
+    let python = grape_testkit::peers_dir().join("venv/bin/python");
+    // The local-exec child prints what Terraform's environment gives it: the identity's
+    // assumed role, never the worker's own keys or the state backend's.
+    let main = r#"
+variable "python" { type = string }
+resource "terraform_data" "caller" {
+  provisioner "local-exec" {
+    command     = "${var.python} caller.py"
+    working_dir = path.module
+  }
+}
+"#;
+    let caller = "import os, boto3\n\
+        print('caller', boto3.client('sts').get_caller_identity()['Arn'])\n\
+        print('region', os.environ['AWS_REGION'])\n\
+        print('key-is-state-key', os.environ['AWS_ACCESS_KEY_ID'] == 'e2e-state-key-id')\n\
+        print('secret', os.environ['AWS_SECRET_ACCESS_KEY'])\n";
+    let source = json!({ "files": { "main.tf": main, "caller.py": caller } });
+    let run = |job_type, payload| {
+        let user = &user;
+        async move {
+            let job = user
+                .submit_job(&SubmitJobRequest {
+                    job_type,
+                    payload,
+                    cloud_identity_id: Some(identity.id),
+                })
+                .await
+                .expect("submit");
+            wait_terminal(user, job.id, Duration::from_secs(120)).await
+        }
+    };
+    let plan = run(
+        JobType::Plan,
+        json!({ "source": source, "variables": { "python": python }, "state_key": "e2e/identity.tfstate" }),
+    )
+    .await;
+    assert_eq!(plan.status, JobStatus::Success, "{plan:#?}");
+    let apply = run(JobType::Apply, json!({ "plan_job_id": plan.id })).await;
+    assert_eq!(apply.status, JobStatus::Success, "{apply:#?}");
+
+    let log: Vec<String> = all_logs(&user, apply.id)
+        .await
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    let printed = |needle: &str| log.iter().any(|l| l.contains(needle));
+    assert!(
+        printed("caller arn:aws:sts::123456789012:assumed-role/vintner-e2e/"),
+        "{log:#?}"
+    );
+    assert!(printed("region eu-west-1"), "{log:#?}");
+    assert!(printed("key-is-state-key False"), "{log:#?}");
+    assert!(printed("secret [REDACTED]"), "{log:#?}");
+    assert!(
+        log.iter()
+            .all(|l| !l.contains(STATE_SECRET) && !l.contains("worker-base-secret-key")),
+        "{log:#?}"
+    );
+    // The state went to the backend: planning again finds nothing to do.
+    let again = run(
+        JobType::Plan,
+        json!({ "source": source, "variables": { "python": python }, "state_key": "e2e/identity.tfstate" }),
+    )
+    .await;
+    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
+    assert_eq!(
+        again.result.as_ref().unwrap()["summary"]["add"],
+        0,
+        "{again:#?}"
+    );
+}

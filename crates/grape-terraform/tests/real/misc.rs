@@ -196,8 +196,8 @@ async fn arguments_and_environment_carry_no_secret() {
         "TF_IN_AUTOMATION",
         "TF_INPUT",
         "CHECKPOINT_DISABLE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
+        "GRAPE_STATE_ACCESS_KEY_ID",
+        "GRAPE_STATE_SECRET_ACCESS_KEY",
     ] {
         assert!(names.contains(required), "{required} missing: {names:?}");
     }
@@ -211,8 +211,8 @@ async fn arguments_and_environment_carry_no_secret() {
         "TF_IN_AUTOMATION",
         "TF_INPUT",
         "CHECKPOINT_DISABLE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
+        "GRAPE_STATE_ACCESS_KEY_ID",
+        "GRAPE_STATE_SECRET_ACCESS_KEY",
         "PWD",
         "SHLVL",
         "_",
