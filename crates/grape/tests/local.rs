@@ -75,4 +75,56 @@ fn plan_then_apply_locally() {
         "re-applying a stale plan must fail: {}",
         String::from_utf8_lossy(&again.stderr)
     );
+
+    // Destroy --local removes the four resources from the S3 state.
+    let destroy = grape(home.path(), &moto)
+        .args(["destroy", "--local", "--state-key", "cli/hello.tfstate"])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&destroy.stdout),
+        String::from_utf8_lossy(&destroy.stderr),
+    );
+    assert!(
+        destroy.status.success(),
+        "destroy failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("Destroy: 0 to add, 0 to change, 4 to destroy."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("terraform_data.network"), "{stdout}");
+
+    // Plan --local -o json: stdout is only the finished job (the log goes to stderr), and the
+    // state is empty again.
+    let plan = grape(home.path(), &moto)
+        .args([
+            "plan",
+            "--local",
+            "-o",
+            "json",
+            "--state-key",
+            "cli/hello.tfstate",
+        ])
+        .arg(&example)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&plan.stdout),
+        String::from_utf8_lossy(&plan.stderr),
+    );
+    assert!(
+        plan.status.success(),
+        "plan -o json failed:\n{stdout}\n{stderr}"
+    );
+    let job: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("plan --local -o json: not JSON ({e}):\n{stdout}"));
+    assert_eq!(job["type"], "PLAN");
+    assert_eq!(job["status"], "SUCCESS");
+    assert_eq!(job["result"]["summary"]["add"], 4, "{job}");
+    assert!(stderr.contains("$ terraform plan"), "{stderr}");
+    for out in [&stdout, &stderr] {
+        assert!(!out.contains("cli-state-secret-key"));
+    }
 }

@@ -109,6 +109,25 @@ fn register_list_remove_and_an_embedded_worker() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let removed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(removed["removed"], spare_id.as_str());
+    // Removing it again: not found, exit 1; without the admin token: exit 3.
+    let out = env
+        .authed()
+        .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
+        .args(["workers", "remove", &spare_id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_clean_error(&out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&spare_id));
+    let out = env
+        .authed()
+        .args(["workers", "remove", &worker.id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_clean_error(&out.stderr);
     let list = env.json(&["workers", "list"]);
     assert!(
         !list

@@ -44,8 +44,11 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
         job.job_type, job.id
     ));
     let color = printer.color_out;
+    // With `--output json` stdout carries only the finished job: the log goes to stderr.
+    let json = printer.json();
     let log = JobLog::new(Arc::new(
         move |stream: LogStream, text: &str| match stream {
+            _ if json => eprintln!("{text}"),
             LogStream::System if color => println!("\x1b[2m{text}\x1b[0m"),
             LogStream::Stderr => eprintln!("{text}"),
             _ => println!("{text}"),
@@ -72,6 +75,9 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
             job.status = JobStatus::Failed;
             job.error = Some(redactor.redact(&e.to_string()).into_owned());
         }
+    }
+    if printer.json() {
+        printer.print_json(&job)?;
     }
     Ok(job)
 }

@@ -221,7 +221,18 @@ pub fn find_summary(result: &Value) -> Option<(u64, u64, u64)> {
 /// Prints the change summary and the resource changes of a PLAN/APPLY/DESTROY result.
 pub fn print_changes(p: &Printer, result: Option<&Value>, what: &str) {
     let Some(result) = result else { return };
-    if let Some(changes) = find_list(result, &["resource_changes", "changes", "planned_changes"]) {
+    // A DESTROY result lists the destroyed addresses.
+    let destroyed: Option<Vec<Value>> =
+        result.get("destroyed").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|address| json!({ "address": address, "actions": ["delete"] }))
+                .collect()
+        });
+    let changes = destroyed
+        .as_ref()
+        .or_else(|| find_list(result, &["resource_changes", "changes", "planned_changes"]));
+    if let Some(changes) = changes {
         let mut t = p.table(&["ACTION", "ADDRESS"]);
         let mut any = false;
         for c in changes {

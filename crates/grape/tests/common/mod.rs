@@ -171,6 +171,17 @@ impl Env {
     /// Registers a worker with `grape workers register` and starts it as `grape worker start
     /// --enable-exec`; waits until Trellis lists it ONLINE.
     pub fn start_worker(&self, name: &str) -> Worker {
+        self.start_worker_with(name, &[], &[])
+    }
+
+    /// [`Env::start_worker`] with extra `grape worker start` flags and environment (for example
+    /// a moto endpoint for S3 state and AWS, see [`moto_worker`]).
+    pub fn start_worker_with(
+        &self,
+        name: &str,
+        extra_args: &[String],
+        extra_env: &[(String, String)],
+    ) -> Worker {
         let reg = {
             let out = self
                 .authed()
@@ -207,6 +218,7 @@ impl Env {
             ])
             .arg("--state-dir")
             .arg(state.path())
+            .args(extra_args)
             .env_remove("TRELLIS_ADMIN_TOKEN")
             .env("XDG_CONFIG_HOME", self.config_home())
             .env("HOME", self.home.path())
@@ -214,6 +226,7 @@ impl Env {
             .env("GRAPE_WORKER_ID", &id)
             .env("GRAPE_WORKER_TOKEN", &token)
             .env("RUST_LOG", "warn")
+            .envs(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -326,4 +339,46 @@ pub fn assert_clean_error(stderr: &[u8]) {
     ] {
         assert!(!s.contains(bad), "stderr shows `{bad}`: {s}");
     }
+}
+
+/// The secret key of the Terraform state store that [`moto_worker`] gives a worker; it must
+/// never show in anything grape prints.
+pub const STATE_SECRET: &str = "grape-cli-state-secret-key";
+
+/// The base AWS secret of a [`moto_worker`] (identities are assumed from it); never printed.
+pub const WORKER_AWS_SECRET: &str = "grape-cli-worker-base-secret";
+
+/// Flags and environment of a worker that keeps Terraform state in `moto`'s S3 (bucket
+/// `terraform-state`, which the caller creates), runs the peers' Terraform, and assumes cloud
+/// identities from static base credentials on `moto`.
+pub fn moto_worker(moto: &grape_testkit::Moto) -> (Vec<String>, Vec<(String, String)>) {
+    let args = vec![
+        "--terraform-bin".to_owned(),
+        grape_testkit::terraform_bin().display().to_string(),
+    ];
+    let mut env = grape_testkit::terraform_env();
+    let endpoint = moto.endpoint_url().to_owned();
+    env.extend([
+        ("SUPABASE_S3_ENDPOINT".to_owned(), endpoint.clone()),
+        ("SUPABASE_S3_REGION".to_owned(), "us-east-1".to_owned()),
+        (
+            "SUPABASE_STORAGE_KEY_ID".to_owned(),
+            "grape-cli-state-key-id".to_owned(),
+        ),
+        (
+            "SUPABASE_STORAGE_SECRET_KEY".to_owned(),
+            STATE_SECRET.to_owned(),
+        ),
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            "grape-cli-worker-key-id".to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            WORKER_AWS_SECRET.to_owned(),
+        ),
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL".to_owned(), endpoint),
+    ]);
+    (args, env)
 }
