@@ -22,18 +22,24 @@ pub(crate) struct Event {
     pub data: String,
 }
 
-/// Splits complete events off the front of `buf`; leaves a partial event in it.
+/// Splits complete events off the front of `buf`; leaves a partial event in it. Linear in the
+/// size of `buf` (a chunk may hold thousands of events).
 pub(crate) fn take_events(buf: &mut String) -> Vec<Event> {
     let mut out = Vec::new();
+    let mut start = 0;
+    // Where the next blank line of each kind is, so the buffer is searched for each once
+    // rather than once per event.
+    let (mut lf, mut crlf) = (Search::new("\n\n"), Search::new("\r\n\r\n"));
     loop {
-        let normalized_end = buf.find("\n\n").map(|i| (i, 2));
-        let crlf_end = buf.find("\r\n\r\n").map(|i| (i, 4));
+        let normalized_end = lf.next(buf, start).map(|i| (i, 2));
+        let crlf_end = crlf.next(buf, start).map(|i| (i, 4));
         let end = match (normalized_end, crlf_end) {
             (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
             (a, b) => a.or(b),
         };
         let Some((i, sep)) = end else { break };
-        let block: String = buf.drain(..i + sep).collect();
+        let block = &buf[start..i + sep];
+        start = i + sep;
         let mut ev = Event::default();
         let mut data_lines = Vec::new();
         for line in block.lines() {
@@ -44,7 +50,7 @@ pub(crate) fn take_events(buf: &mut String) -> Vec<Event> {
             let value = value.strip_prefix(' ').unwrap_or(value);
             match field {
                 "event" => value.clone_into(&mut ev.event),
-                "data" => data_lines.push(value.to_owned()),
+                "data" => data_lines.push(value),
                 _ => {}
             }
         }
@@ -57,7 +63,36 @@ pub(crate) fn take_events(buf: &mut String) -> Vec<Event> {
         }
         out.push(ev);
     }
+    buf.drain(..start);
     out
+}
+
+/// The next occurrence of a pattern at or after a position, remembered between calls.
+struct Search {
+    pattern: &'static str,
+    /// `None`: not searched yet; `Some(None)`: none at or after the last position searched.
+    found: Option<Option<usize>>,
+}
+
+impl Search {
+    fn new(pattern: &'static str) -> Self {
+        Self {
+            pattern,
+            found: None,
+        }
+    }
+
+    fn next(&mut self, buf: &str, start: usize) -> Option<usize> {
+        match self.found {
+            Some(Some(at)) if at >= start => Some(at),
+            Some(None) => None,
+            _ => {
+                let at = buf[start..].find(self.pattern).map(|i| start + i);
+                self.found = Some(at);
+                at
+            }
+        }
+    }
 }
 
 struct State<S> {
@@ -157,5 +192,30 @@ mod tests {
             }]
         );
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn many_events_in_one_chunk_with_both_line_endings() {
+        let mut buf = String::new();
+        for i in 0..3000 {
+            buf.push_str(&format!("event: log\nid: {i}\ndata: {{\"seq\":{i}}}\n\n"));
+        }
+        buf.push_str(":\r\n\r\nevent: end\r\ndata: {}\r\n\r\nevent: log\ndata: part");
+        let evs = take_events(&mut buf);
+        assert_eq!(evs.len(), 3001);
+        assert!(
+            evs[..3000]
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.event == "log" && e.data == format!("{{\"seq\":{i}}}"))
+        );
+        assert_eq!(
+            evs[3000],
+            Event {
+                event: "end".into(),
+                data: "{}".into()
+            }
+        );
+        assert_eq!(buf, "event: log\ndata: part");
     }
 }

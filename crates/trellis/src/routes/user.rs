@@ -7,11 +7,12 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::UserAction;
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use futures::{Stream, StreamExt};
 use grape_api::sse::{EVENT_END, EVENT_LOG};
 use grape_api::{
     CloudIdentity, CreateIdentityRequest, ErrorBody, Job, JobList, JobStatus, JobType, LogPage,
@@ -152,12 +153,14 @@ pub async fn stream(
     _u: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<LogQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiErr> {
+) -> Result<Response, ApiErr> {
     if state.store.get_job(id).await?.is_none() {
         return Err(ApiErr::not_found(format!("job {id} not found")));
     }
     let init = (state, q.after_seq.unwrap_or(0), false);
-    let events = futures::stream::unfold(init, move |(state, mut after, done)| async move {
+    // Each page of lines goes out as one body chunk rather than one chunk per event: with a
+    // chunk per line, the per-chunk wake-ups of both ends cost more than everything else.
+    let chunks = futures::stream::unfold(init, move |(state, mut after, done)| async move {
         if done {
             return None;
         }
@@ -171,36 +174,49 @@ pub async fn stream(
             let lines = state.store.get_logs(id, after, LOG_PAGE).await.ok()?;
             if let Some(last) = lines.last() {
                 after = last.seq;
-                let evs: Vec<Event> = lines
-                    .iter()
-                    .filter_map(|l| {
-                        serde_json::to_string(l).ok().map(|d| {
-                            Event::default()
-                                .event(EVENT_LOG)
-                                .id(l.seq.to_string())
-                                .data(d)
-                        })
-                    })
-                    .collect();
-                return Some((evs, (state, after, false)));
+                let mut out = String::with_capacity(lines.len() * 128);
+                for l in &lines {
+                    if let Ok(data) = serde_json::to_string(l) {
+                        push_event(&mut out, EVENT_LOG, Some(l.seq), &data);
+                    }
+                }
+                return Some((Ok::<_, Infallible>(Bytes::from(out)), (state, after, false)));
             }
             if job.status().is_terminal() {
                 let data = serde_json::json!({ "status": job.status() }).to_string();
-                return Some((
-                    vec![Event::default().event(EVENT_END).data(data)],
-                    (state, after, true),
-                ));
+                let mut out = String::new();
+                push_event(&mut out, EVENT_END, None, &data);
+                return Some((Ok(Bytes::from(out)), (state, after, true)));
             }
             tokio::select! {
                 () = &mut notified => {}
-                // A safety net only: every log write and status change notifies.
-                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                // A safety net only (every log write and status change notifies); the comment
+                // keeps idle connections alive through proxies.
+                () = tokio::time::sleep(Duration::from_secs(5)) => {
+                    return Some((Ok(Bytes::from_static(b":\n\n")), (state, after, false)));
+                }
                 () = state.shutdown.cancelled() => return None,
             }
         }
-    })
-    .flat_map(|evs| futures::stream::iter(evs.into_iter().map(Ok)));
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+/// Appends one server-sent event; `data` must be a single line (JSON is).
+fn push_event(out: &mut String, event: &str, id: Option<u64>, data: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "event: {event}\n");
+    if let Some(id) = id {
+        let _ = write!(out, "id: {id}\n");
+    }
+    let _ = write!(out, "data: {data}\n\n");
 }
 
 fn action(result: UserAction, what: &str, id: Uuid) -> Result<Job, ApiErr> {
