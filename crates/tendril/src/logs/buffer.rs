@@ -247,11 +247,11 @@ impl Buffer {
     fn taken(&mut self, lines: usize, bytes: usize) {
         self.pending_lines -= lines;
         self.pending_bytes = self.pending_bytes.saturating_sub(bytes);
-        self.oldest = if self.pending_lines == 0 {
-            None
-        } else {
-            Some(Instant::now())
-        };
+        // Lines left behind by a full batch are as old as the oldest line taken, or nearly:
+        // keeping its time makes them due at once, so a backlog leaves back to back.
+        if self.pending_lines == 0 {
+            self.oldest = None;
+        }
     }
 }
 

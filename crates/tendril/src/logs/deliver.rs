@@ -88,22 +88,35 @@ pub(crate) struct Delivery {
 
 impl Delivery {
     /// Runs until the pipeline is closed and drained, or Trellis refuses the lines.
+    ///
+    /// One batch is in flight at a time (Trellis must store a job's lines in seq order: a live
+    /// reader follows `seq > last seen`), but while it is, the next batch is taken, read back
+    /// from the spool if need be and fsync'ed, so that it leaves as soon as the previous one is
+    /// acknowledged.
     pub(crate) async fn run(self) -> Stop {
         let policy = retry_policy(&self.config);
         let mut reader: Option<JournalReader> = None;
+        let mut ready: Option<Vec<LogLine>> = None;
         loop {
-            let batch = match self.next_batch(&mut reader).await {
-                Ok(Some(batch)) => batch,
-                Ok(None) => return Stop::Drained,
-                Err(e) => {
-                    // Only the journal can fail here; the lines stay where they are: retry.
-                    tracing::error!(job_id = %self.job_id, error = %e, "cannot read the log spool");
-                    tokio::time::sleep(policy.backoff(3)).await;
-                    continue;
-                }
+            let batch = match ready.take() {
+                Some(batch) => batch,
+                None => match self.next_batch(&mut reader).await {
+                    Ok(Some(batch)) => {
+                        self.sync_journal().await;
+                        batch
+                    }
+                    Ok(None) => return Stop::Drained,
+                    Err(e) => {
+                        // Only the journal can fail here; the lines stay where they are: retry.
+                        tracing::error!(job_id = %self.job_id, error = %e, "cannot read the log spool");
+                        tokio::time::sleep(policy.backoff(3)).await;
+                        continue;
+                    }
+                },
             };
-            self.sync_journal().await;
-            match send_until_acked(&self.api, self.job_id, &batch, &policy).await {
+            let (sent, next) = self.send_and_prepare(&batch, &policy, &mut reader).await;
+            ready = next;
+            match sent {
                 Ok(ack) => self.acknowledged(&batch, &ack),
                 Err(e) => {
                     tracing::error!(job_id = %self.job_id, error = %e, "Trellis refused the log lines");
@@ -115,6 +128,38 @@ impl Delivery {
                         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason.clone());
                     return Stop::Rejected(reason);
                 }
+            }
+        }
+    }
+
+    /// Sends `batch` until acknowledged; meanwhile takes the next batch as soon as one is due
+    /// and fsyncs the journal for it. Returns the outcome of the send and the next batch, if
+    /// one was taken.
+    async fn send_and_prepare(
+        &self,
+        batch: &[LogLine],
+        policy: &RetryPolicy,
+        reader: &mut Option<JournalReader>,
+    ) -> (Result<LogAck, ApiError>, Option<Vec<LogLine>>) {
+        let send = send_until_acked(&self.api, self.job_id, batch, policy);
+        tokio::pin!(send);
+        let mut spool_failed = false;
+        loop {
+            tokio::select! {
+                biased;
+                sent = &mut send => return (sent, None),
+                // Cancel-safe: `next_batch` takes lines only right before it returns.
+                next = self.next_batch(reader), if !spool_failed => match next {
+                    Ok(Some(next)) => {
+                        let (sent, ()) = tokio::join!(&mut send, self.sync_journal());
+                        return (sent, Some(next));
+                    }
+                    Ok(None) => return ((&mut send).await, None),
+                    Err(e) => {
+                        tracing::error!(job_id = %self.job_id, error = %e, "cannot read the log spool");
+                        spool_failed = true;
+                    }
+                },
             }
         }
     }

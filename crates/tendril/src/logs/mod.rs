@@ -7,8 +7,13 @@
 //!   concerned: resends are safe because Trellis ignores a seq it already stores.
 //! - Lines are redacted before anything else happens to them: no secret reaches the journal,
 //!   the spool or the server.
-//! - Memory stays bounded during an outage: at most `memory_lines` pending lines and one batch
-//!   in flight; the rest waits in the journal file and is read back in order.
+//! - Memory stays bounded during an outage: at most `memory_lines` pending lines, one batch
+//!   in flight and the next one ready; the rest waits in the journal file and is read back in
+//!   order.
+//! - One batch is in flight at a time, so Trellis stores a job's lines in seq order (its live
+//!   readers follow `seq > last seen`); under a backlog the next batch is prepared (taken, read
+//!   back, fsync'ed) while the previous one is in flight and leaves as soon as it is
+//!   acknowledged, without waiting for the flush interval.
 //! - Every line is appended to the job's journal in the outbox (`<state>/outbox/<job>/log.jsonl`)
 //!   as it is accepted; the journal reaches the OS at batch boundaries and when the final status
 //!   is journaled, and is fsync'ed before each batch is sent. A restarted worker delivers the tail
@@ -66,7 +71,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             flush_interval: Duration::from_millis(250),
-            max_batch_lines: 1_000,
+            max_batch_lines: SERVER_MAX_BATCH_LINES,
             max_batch_bytes: 512 * 1024,
             memory_lines: 10_000,
             retry_initial_backoff: Duration::from_millis(200),
