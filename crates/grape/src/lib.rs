@@ -29,9 +29,10 @@ pub fn run() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            printer.error(&CliError::failed(format!(
-                "cannot start the async runtime: {e}."
-            )));
+            printer.error(
+                &CliError::failed(format!("cannot start the async runtime: {e}."))
+                    .hint("the system refused threads or file descriptors: check `ulimit -a`"),
+            );
             return ExitCode::from(error::EXIT_FAILED);
         }
     };

@@ -60,8 +60,10 @@ impl Printer {
 
     /// Prints a value as pretty JSON on stdout.
     pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> CliResult<()> {
-        let text = serde_json::to_string_pretty(value)
-            .map_err(|e| CliError::failed(format!("cannot encode the output as JSON: {e}.")))?;
+        let text = serde_json::to_string_pretty(value).map_err(|e| {
+            CliError::failed(format!("cannot encode the output as JSON: {e}."))
+                .hint("use the human output (no `--output json`) and report this as a bug")
+        })?;
         println!("{text}");
         Ok(())
     }

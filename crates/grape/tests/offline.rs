@@ -175,3 +175,37 @@ fn plan_of_a_directory_without_tf_files_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_clean_error(&out.stderr);
 }
+
+#[test]
+fn a_broken_config_file_is_a_usage_error_with_a_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("config/grape");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), "{ not json").unwrap();
+    let out = bare_grape(home.path())
+        .args(["jobs", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean_error(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.json") && err.contains("grape login"),
+        "{err}"
+    );
+    // Logout removes it, and the next command says what is missing instead.
+    assert!(
+        bare_grape(home.path())
+            .arg("logout")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = bare_grape(home.path())
+        .args(["jobs", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_clean_error(&out.stderr);
+}

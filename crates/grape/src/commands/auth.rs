@@ -18,6 +18,7 @@ fn read_token(args: &LoginArgs) -> CliResult<Secret> {
     } else if std::io::stdin().is_terminal() {
         rpassword::prompt_password("Trellis API token: ").map_err(|e| {
             CliError::usage(format!("cannot read the token from the terminal: {e}."))
+                .hint("pipe the token in with `--token-stdin`")
         })?
     } else {
         return Err(CliError::usage("no terminal to ask for the token on.")
@@ -143,12 +144,10 @@ pub async fn status(ctx: &Ctx) -> CliResult<()> {
                             }
                         }
                     } else {
-                        failure = Some(
-                            resolved
-                                .require_token()
-                                .err()
-                                .unwrap_or_else(|| CliError::unreachable("not logged in.")),
-                        );
+                        failure = Some(resolved.require_token().err().unwrap_or_else(|| {
+                            CliError::unreachable("you are not logged in to Trellis.")
+                                .hint("run `grape login --url URL`, or set GRAPE_TOKEN")
+                        }));
                     }
                 }
             },

@@ -24,9 +24,10 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
         JobType::Apply => &ApplyHandler,
         JobType::Destroy => &DestroyHandler,
         other => {
-            return Err(CliError::usage(format!(
-                "{other} jobs cannot run with --local."
-            )));
+            return Err(
+                CliError::usage(format!("{other} jobs cannot run with --local."))
+                    .hint("leave out --local to run it on a worker"),
+            );
         }
     };
     let state = state_dir()?;

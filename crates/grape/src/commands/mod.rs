@@ -105,9 +105,10 @@ pub fn parse_id(text: &str, what: &str) -> CliResult<Uuid> {
 /// Reads all of standard input (for `--payload -`, `--token-stdin`).
 pub fn read_stdin(what: &str) -> CliResult<String> {
     let mut s = String::new();
-    std::io::stdin()
-        .read_to_string(&mut s)
-        .map_err(|e| CliError::usage(format!("cannot read {what} from standard input: {e}.")))?;
+    std::io::stdin().read_to_string(&mut s).map_err(|e| {
+        CliError::usage(format!("cannot read {what} from standard input: {e}."))
+            .hint("pipe it in as UTF-8 text, for example `grape … < file`")
+    })?;
     Ok(s)
 }
 

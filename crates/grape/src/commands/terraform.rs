@@ -27,8 +27,10 @@ pub fn read_config_files(dir: &Path) -> CliResult<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
     let mut total = 0usize;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| CliError::usage(format!("cannot list {}: {e}.", dir.display())))?;
+        let entry = entry.map_err(|e| {
+            CliError::usage(format!("cannot list {}: {e}.", dir.display()))
+                .hint("check the directory's permissions")
+        })?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let lower = name.to_ascii_lowercase();
         let wanted = [".tf", ".tf.json", ".tfvars"]
