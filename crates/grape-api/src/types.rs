@@ -182,7 +182,7 @@ pub struct ClaimRequest {
     /// Idempotency key of this claim, the same on every retry of it: while the worker still
     /// holds (CLAIMED, not yet RUNNING) the job a claim with this key took, a claim with the
     /// same key gets that job again instead of a new one, so a claim whose answer was lost
-    /// strands no job. A new key for each new claim.
+    /// strands no job. A new key for each new claim (a key whose job started gets 204).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<Uuid>,
 }

@@ -128,7 +128,8 @@ pub(crate) async fn with_identity(state: &AppState, mut job: Job) -> Result<Job,
 /// - `request_id` (optional idempotency key, one per claim, the same on its retries): while
 ///   the worker holds CLAIMED (not yet RUNNING) the job a claim with that key took, a claim
 ///   with the same key gets that job again (200, same id) instead of a new one — unless its
-///   cancel was requested meanwhile: then it is cancelled and a new job is claimed;
+///   cancel was requested meanwhile: then it is cancelled and a new job is claimed. A key
+///   takes one job: once that job started, the key gets 204;
 /// - heartbeats take back CLAIMED jobs the worker does not name once the claim is older than
 ///   `--claim-ack-timeout`, and all of them when it reports OFFLINE (see
 ///   `POST /api/workers/heartbeat`).

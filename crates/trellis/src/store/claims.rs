@@ -114,7 +114,8 @@ impl Store {
 
     /// The oldest fitting QUEUED job → CLAIMED by `worker_id` under `request_id`, unless a job
     /// CLAIMED under that key exists. One statement: atomic on both backends (PostgreSQL skips
-    /// rows locked by concurrent claims; SQLite has one writer).
+    /// rows locked by concurrent claims; SQLite has one writer). Keys are unique (a partial
+    /// unique index), so two concurrent attempts of one claim never both take a job.
     async fn claim_new(
         &self,
         worker_id: Uuid,
@@ -149,13 +150,19 @@ impl Store {
              (SELECT id FROM jobs WHERE status = 'QUEUED'{type_clause} ORDER BY created_at, id \
              LIMIT 1{skip_locked}){key_clause} RETURNING {JOB_COLUMNS}"
         );
-        with_db!(self, pool, q => {
+        let claimed = with_db!(self, pool, q => {
             let mut query = sqlx::query_as::<_, JobRow>(q(&sql)).bind(worker_id).bind(now).bind(request_id);
             for t in types {
                 query = query.bind(t.as_str());
             }
-            Ok(query.fetch_optional(pool).await?)
-        })
+            query.fetch_optional(pool).await
+        });
+        match claimed {
+            // A concurrent attempt of the same claim (same key) committed first: it holds the
+            // job; the caller hands that one out again.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+            other => Ok(other?),
+        }
     }
 
     /// The job CLAIMED by `worker_id` under `request_id`, handed out again (its claim time
@@ -172,9 +179,7 @@ impl Store {
              RETURNING {JOB_COLUMNS}"
         );
         with_db!(self, pool, q => {
-            let mut rows = sqlx::query_as::<_, JobRow>(q(&sql)).bind(worker_id).bind(request_id).bind(now).fetch_all(pool).await?;
-            rows.sort_by_key(|r| (r.created_at, r.id));
-            Ok(rows.into_iter().next())
+            Ok(sqlx::query_as::<_, JobRow>(q(&sql)).bind(worker_id).bind(request_id).bind(now).fetch_optional(pool).await?)
         })
     }
 

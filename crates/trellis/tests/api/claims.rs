@@ -173,16 +173,17 @@ async fn retried_claim_gets_the_same_job(backend: Backend) {
         user.get_job(j1.id).await.unwrap().status,
         JobStatus::Cancelled
     );
-    // Once RUNNING, a job is not handed out again: the key's retry finds nothing new.
+    // Once its job is RUNNING, a key is spent: it neither hands the job out again nor
+    // claims another one.
     w.client
         .update_job_status(j3.id, &StatusUpdate::running())
         .await
         .unwrap();
+    let j4 = user.submit_job(&submit(JobType::Exec)).await.unwrap();
     let (status, none) = claim_with_key(&env, &w, k1).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(none.is_none());
-    // grape-api sends a fresh key per call: a second claim_job gets a new job.
-    let j4 = user.submit_job(&submit(JobType::Exec)).await.unwrap();
+    // grape-api sends a fresh key per call: each claim_job gets a new job.
     let j5 = user.submit_job(&submit(JobType::Exec)).await.unwrap();
     assert_eq!(w.client.claim_job(None).await.unwrap().unwrap().id, j4.id);
     assert_eq!(w.client.claim_job(None).await.unwrap().unwrap().id, j5.id);
