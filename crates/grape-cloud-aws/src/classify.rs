@@ -102,6 +102,23 @@ where
     }
 }
 
+/// AWS's error code of a failed call, when AWS answered (also from an EC2-style XML body the SDK
+/// did not parse): lets callers treat "not found" or "already exists" as success.
+pub(crate) fn service_code<E>(err: &SdkError<E, HttpResponse>) -> Option<String>
+where
+    E: ProvideErrorMetadata,
+{
+    if !matches!(err, SdkError::ServiceError(_)) {
+        return None;
+    }
+    err.code().map(str::to_owned).or_else(|| {
+        err.raw_response()
+            .and_then(|r| r.body().bytes())
+            .map(String::from_utf8_lossy)
+            .and_then(|b| xml_element(&b, "Code"))
+    })
+}
+
 /// The text of the first `<name>…</name>` element of an XML error body, unescaped.
 fn xml_element(body: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");

@@ -17,6 +17,11 @@
 //! a `tokio::sync::watch` channel, calls a hook first (register the new secrets there), and is an
 //! SDK credentials provider too ([`CredentialRefresher::provider`]).
 //!
+//! # Cloud-hosted workers
+//! [`fleet::WorkerFleet`]: the ECS Fargate side of the worker jobs (log group, roles, security
+//! group, cluster, token secret, task definition, service; update and teardown), signed with the
+//! platform's own credentials. Every operation is idempotent.
+//!
 //! # Errors
 //! Every failure is an [`AwsError`] with an [`AwsErrorKind`] (access denied / trust policy,
 //! external id mismatch, invalid or expired credentials, invalid role ARN, network, …) and a
@@ -32,6 +37,7 @@ mod classify;
 mod credentials;
 mod discover;
 mod error;
+pub mod fleet;
 mod identity;
 mod refresh;
 mod secret;

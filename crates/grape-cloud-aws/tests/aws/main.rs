@@ -4,5 +4,6 @@
 mod assume;
 mod discover;
 mod failures;
+mod fleet;
 mod refresh;
 mod support;
