@@ -24,4 +24,4 @@ pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
 pub use error::JobError;
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
-pub use settings::{ProvisionerSettings, StateBackendSettings};
+pub use settings::{PlatformSettings, ProvisionerSettings, StateBackendSettings};

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use grape_api::Secret;
+use grape_cloud_aws::fleet::TeardownOptions;
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 
 /// Settings shared by every job a worker or the CLI runs.
@@ -25,6 +26,9 @@ pub struct ProvisionerSettings {
     pub aws_base: BaseCredentials,
     /// When assumed credentials are renewed during long jobs.
     pub aws_refresh: RefreshOptions,
+    /// The platform's own credentials for the worker jobs (DEPLOY/UPDATE/DESTROY_WORKER);
+    /// `None`: this host cannot run them.
+    pub platform: Option<PlatformSettings>,
 }
 
 impl Default for ProvisionerSettings {
@@ -40,6 +44,7 @@ impl Default for ProvisionerSettings {
             env: Vec::new(),
             aws_base: BaseCredentials::default_chain(),
             aws_refresh: RefreshOptions::default(),
+            platform: None,
         }
     }
 }
@@ -65,4 +70,42 @@ pub struct StateBackendSettings {
     pub access_key_id: Secret,
     /// Secret access key.
     pub secret_access_key: Secret,
+}
+
+/// What the worker jobs (`DEPLOY_WORKER`, `UPDATE_WORKER`, `DESTROY_WORKER`) run with: the
+/// platform's own AWS account (never a user's cloud identity) and the Trellis admin token that
+/// registers and removes workers.
+#[derive(Debug, Clone)]
+pub struct PlatformSettings {
+    /// The platform's AWS credentials (default chain or static keys, endpoint override).
+    pub aws: BaseCredentials,
+    /// The Trellis that registers and removes workers (admin API).
+    pub trellis_url: String,
+    /// The Trellis URL the deployed workers connect to; `None`: [`Self::trellis_url`].
+    pub worker_trellis_url: Option<String>,
+    /// The Trellis admin token.
+    pub admin_token: Secret,
+    /// How `DESTROY_WORKER` waits for AWS to release the worker's resources.
+    pub teardown: TeardownOptions,
+}
+
+impl PlatformSettings {
+    /// Platform settings with the default teardown waits and deployed workers connecting to
+    /// `trellis_url`.
+    pub fn new(aws: BaseCredentials, trellis_url: impl Into<String>, admin_token: Secret) -> Self {
+        Self {
+            aws,
+            trellis_url: trellis_url.into(),
+            worker_trellis_url: None,
+            admin_token,
+            teardown: TeardownOptions::default(),
+        }
+    }
+
+    /// The Trellis URL a deployed worker gets as `TRELLIS_URL`.
+    pub fn worker_trellis_url(&self) -> &str {
+        self.worker_trellis_url
+            .as_deref()
+            .unwrap_or(&self.trellis_url)
+    }
 }

@@ -4,7 +4,9 @@ mod cloud;
 mod exec;
 mod git;
 pub mod terraform;
+pub mod worker;
 
 pub use cloud::DiscoveryHandler;
 pub use exec::{ExecHandler, ExecPayload};
 pub use terraform::{ApplyHandler, DestroyHandler, PlanHandler};
+pub use worker::{DeployWorkerHandler, DestroyWorkerHandler, UpdateWorkerHandler};
