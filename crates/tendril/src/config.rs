@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use grape_api::{Secret, WorkerMode};
-use grape_provisioner::{ProvisionerSettings, StateBackendSettings};
+use grape_provisioner::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
 use uuid::Uuid;
 
 /// Names of the environment variables (used by clap's `env`).
@@ -62,6 +62,12 @@ pub mod var {
     pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
     /// The terraform executable.
     pub const TENDRIL_TERRAFORM_BIN: &str = "TENDRIL_TERRAFORM_BIN";
+    /// Enables the worker jobs (DEPLOY/UPDATE/DESTROY_WORKER).
+    pub const TENDRIL_ENABLE_WORKER_JOBS: &str = "TENDRIL_ENABLE_WORKER_JOBS";
+    /// Endpoint override of the platform's AWS calls.
+    pub const TENDRIL_PLATFORM_AWS_ENDPOINT: &str = "TENDRIL_PLATFORM_AWS_ENDPOINT";
+    /// The Trellis URL deployed workers connect to.
+    pub const TENDRIL_DEPLOYED_TRELLIS_URL: &str = "TENDRIL_DEPLOYED_TRELLIS_URL";
 }
 
 /// One documented environment variable.
@@ -172,7 +178,7 @@ pub const ENV_VARS: &[EnvVar] = &[
         "--admin-token",
         true,
         None,
-        "Admin token for `--register`",
+        "Admin token for `--register` and the worker jobs",
     ),
     ev(
         var::TENDRIL_POLL_INTERVAL,
@@ -250,6 +256,27 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("terraform on PATH"),
         "The terraform executable",
+    ),
+    ev(
+        var::TENDRIL_ENABLE_WORKER_JOBS,
+        "--enable-worker-jobs",
+        false,
+        Some("false"),
+        "Offer DEPLOY/UPDATE/DESTROY_WORKER (platform AWS credentials + admin token)",
+    ),
+    ev(
+        var::TENDRIL_PLATFORM_AWS_ENDPOINT,
+        "--platform-aws-endpoint",
+        false,
+        None,
+        "Endpoint override of the worker jobs' AWS calls",
+    ),
+    ev(
+        var::TENDRIL_DEPLOYED_TRELLIS_URL,
+        "--deployed-trellis-url",
+        false,
+        Some("TRELLIS_URL"),
+        "The Trellis URL deployed workers connect to",
     ),
 ];
 
@@ -331,7 +358,7 @@ pub struct StartArgs {
     /// a restart reuses them. Needs --admin-token.
     #[arg(long, value_name = "NAME")]
     pub register: Option<String>,
-    /// Admin token of Trellis, used by --register only.
+    /// Admin token of Trellis, used by --register and by the worker jobs.
     #[arg(long, env = var::TRELLIS_ADMIN_TOKEN, hide_env_values = true, value_parser = secret, value_name = "TOKEN")]
     pub admin_token: Option<Secret>,
     /// Claim poll interval when the server does not long-poll.
@@ -368,6 +395,9 @@ pub struct StartArgs {
     /// The terraform executable [default: terraform on PATH].
     #[arg(long, env = var::TENDRIL_TERRAFORM_BIN, value_name = "PATH")]
     pub terraform_bin: Option<PathBuf>,
+    /// The worker jobs and their platform settings.
+    #[command(flatten)]
+    pub platform: PlatformArgs,
 }
 
 /// A setting that stops start-up; its `Display` is the one line printed (it names the
@@ -464,6 +494,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The terraform executable.
     pub terraform_bin: Option<PathBuf>,
+    /// The platform settings of the worker jobs (`--enable-worker-jobs`).
+    pub platform: Option<PlatformSettings>,
 }
 
 impl Config {
@@ -473,6 +505,7 @@ impl Config {
             terraform_bin: self.terraform_bin.clone(),
             state_backend: self.state_backend.clone(),
             interrupt_grace: self.timings.interrupt_grace,
+            platform: self.platform.clone(),
             ..ProvisionerSettings::default()
         }
     }
@@ -491,6 +524,7 @@ impl Config {
             out.push(b.secret_access_key.clone());
         }
         out.extend(self.infracost_api_key.clone());
+        out.extend(self.platform.as_ref().map(|p| p.admin_token.clone()));
         out
     }
 }
@@ -609,7 +643,11 @@ impl StartArgs {
                     .map_err(|e| invalid(var::TENDRIL_LISTEN, "address (HOST:PORT)", e.to_string()))
             })
             .transpose()?;
+        let platform = self
+            .platform
+            .validate(&trellis_url, non_empty_secret(self.admin_token.as_ref()))?;
         Ok(Config {
+            platform,
             trellis_url,
             credentials,
             register,
@@ -698,6 +736,9 @@ impl StartArgs {
         }))
     }
 }
+
+mod platform;
+pub use platform::PlatformArgs;
 
 #[cfg(test)]
 mod tests;

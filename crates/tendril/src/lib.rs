@@ -46,7 +46,8 @@ pub use config::{Config, ConfigError, ENV_VARS, EnvVar, LogFormat, StartArgs};
 use grape_api::JobType;
 use grape_provisioner::HandlerRegistry;
 use grape_provisioner::handlers::{
-    ApplyHandler, DestroyHandler, DiscoveryHandler, ExecHandler, PlanHandler,
+    ApplyHandler, DeployWorkerHandler, DestroyHandler, DestroyWorkerHandler, DiscoveryHandler,
+    ExecHandler, PlanHandler, UpdateWorkerHandler,
 };
 pub use metrics::Outcome;
 pub use runtime::{RuntimeError, run_with_handlers, run_with_signals};
@@ -54,8 +55,8 @@ pub use services::TrellisServices;
 pub use signals::Shutdown;
 
 /// The job handlers of a worker with `config`: PLAN, APPLY, DESTROY, CONNECTION_TEST and
-/// FETCH_RESOURCES always; EXEC only with `--enable-exec`. (The worker jobs DEPLOY_WORKER,
-/// UPDATE_WORKER and DESTROY_WORKER are not built yet, so they are not advertised.)
+/// FETCH_RESOURCES always; EXEC only with `--enable-exec`; the worker jobs only with platform
+/// settings (`--enable-worker-jobs`).
 pub fn handlers(config: &Config) -> HandlerRegistry {
     let mut registry = HandlerRegistry::new();
     registry
@@ -67,7 +68,19 @@ pub fn handlers(config: &Config) -> HandlerRegistry {
     if config.enable_exec {
         registry.register(JobType::Exec, ExecHandler);
     }
+    register_worker_jobs(config, &mut registry);
     registry
+}
+
+/// DEPLOY_WORKER, UPDATE_WORKER and DESTROY_WORKER, when the worker has platform settings
+/// (`--enable-worker-jobs` with the admin token): a worker advertises only what it can run.
+fn register_worker_jobs(config: &Config, registry: &mut HandlerRegistry) {
+    if config.platform.is_some() {
+        registry
+            .register(JobType::DeployWorker, DeployWorkerHandler)
+            .register(JobType::UpdateWorker, UpdateWorkerHandler)
+            .register(JobType::DestroyWorker, DestroyWorkerHandler);
+    }
 }
 
 /// Runs a worker with [`handlers`]`(&config)` until a shutdown signal has been handled.
