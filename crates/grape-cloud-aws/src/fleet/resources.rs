@@ -208,36 +208,46 @@ impl WorkerFleet {
             .and_then(|c| c.cluster_arn().map(str::to_owned)))
     }
 
-    /// The worker's token secret, `None` when there is none (or it is scheduled for deletion).
+    /// The worker's token secret, `None` when there is none. A secret scheduled for deletion
+    /// (by someone else: teardowns delete at once) is restored first, so that a re-deploy keeps
+    /// its registration instead of orphaning it.
     pub async fn find_token_secret(
         &self,
         names: &WorkerNames,
     ) -> Result<Option<TokenSecret>, AwsError> {
-        match self
+        let out = match self
             .secretsmanager
             .describe_secret()
             .secret_id(&names.secret)
             .send()
             .await
         {
-            Ok(out) if out.deleted_date().is_none() => Ok(out.arn().map(|arn| TokenSecret {
-                arn: arn.to_owned(),
-                worker_id: out
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(WORKER_ID_TAG))
-                    .and_then(|t| t.value().map(str::to_owned)),
-            })),
-            Ok(_) => Ok(None),
+            Ok(out) => out,
             Err(e) => {
                 self.check(
                     e,
                     "secretsmanager:DescribeSecret",
                     &["ResourceNotFoundException"],
                 )?;
-                Ok(None)
+                return Ok(None);
             }
+        };
+        if out.deleted_date().is_some() {
+            self.secretsmanager
+                .restore_secret()
+                .secret_id(&names.secret)
+                .send()
+                .await
+                .map_err(|e| self.error(e, "secretsmanager:RestoreSecret", &[]))?;
         }
+        Ok(out.arn().map(|arn| TokenSecret {
+            arn: arn.to_owned(),
+            worker_id: out
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(WORKER_ID_TAG))
+                .and_then(|t| t.value().map(str::to_owned)),
+        }))
     }
 
     /// Stores `token` as the worker's token secret, tagged with `worker_id`: creates the secret,

@@ -211,6 +211,27 @@ async fn a_deploy_runs_again_without_changes_and_keeps_the_token_in_secrets_mana
     assert_eq!(ours.len(), 1);
     assert!(ours[0].ip_permissions().is_empty(), "no inbound rule");
 
+    // A token secret scheduled for deletion (by hand) is restored, with its registration.
+    sm.delete_secret()
+        .secret_id(&first.secret_arn)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("schedule the secret's deletion");
+    let restored = fleet
+        .find_token_secret(&names)
+        .await
+        .unwrap()
+        .expect("restored");
+    assert_eq!(restored.worker_id.as_deref(), Some("worker-1"));
+    let described = sm
+        .describe_secret()
+        .secret_id(&first.secret_arn)
+        .send()
+        .await
+        .expect("describe secret");
+    assert!(described.deleted_date().is_none(), "{described:?}");
+
     let described = fleet.describe(&names, CLUSTER).await.expect("describe");
     assert_eq!(described.worker_id.as_deref(), Some("worker-1"));
     assert_eq!(
