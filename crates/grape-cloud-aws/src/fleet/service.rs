@@ -59,10 +59,17 @@ pub struct WorkerService {
     pub deployments: Vec<Deployment>,
     /// The worker id tagged on the service.
     pub worker_id: Option<String>,
+    /// The subnets of its tasks.
+    pub subnets: Vec<String>,
+    /// The security groups of its tasks.
+    pub security_groups: Vec<String>,
 }
 
 impl WorkerService {
     fn from_sdk(s: &Service) -> Self {
+        let vpc = s
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration());
         Self {
             service_arn: s.service_arn().unwrap_or_default().to_owned(),
             cluster_arn: s.cluster_arn().map(str::to_owned),
@@ -87,6 +94,10 @@ impl WorkerService {
                 .iter()
                 .find(|t| t.key() == Some(WORKER_ID_TAG))
                 .and_then(|t| t.value().map(str::to_owned)),
+            subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+            security_groups: vpc
+                .map(|v| v.security_groups().to_vec())
+                .unwrap_or_default(),
         }
     }
 
@@ -150,8 +161,17 @@ impl WorkerFleet {
         if let Some(existing) = self.service(names, cluster).await?
             && existing.is_active()
         {
+            let same = |a: &[String], b: &[String]| {
+                let mut a = a.to_vec();
+                let mut b = b.to_vec();
+                a.sort();
+                b.sort();
+                a == b
+            };
             if existing.task_definition.as_deref() == Some(task_definition_arn)
                 && existing.desired_count == 1
+                && same(&existing.subnets, &network.subnets)
+                && same(&existing.security_groups, &network.security_groups)
             {
                 return Ok(existing);
             }

@@ -211,6 +211,20 @@ async fn a_deploy_runs_again_without_changes_and_keeps_the_token_in_secrets_mana
     assert_eq!(ours.len(), 1);
     assert!(ours[0].ip_permissions().is_empty(), "no inbound rule");
 
+    // A changed network updates the service in place.
+    let one_subnet = ServiceNetwork {
+        subnets: second.service.subnets[..1].to_vec(),
+        security_groups: vec![second.security_group.clone()],
+        assign_public_ip: true,
+    };
+    assert_eq!(second.service.subnets.len(), 2);
+    let moved = fleet
+        .ensure_service(&names, CLUSTER, &td.arn, &one_subnet, "worker-1")
+        .await
+        .expect("service update");
+    assert_eq!(moved.service_arn, first.service.service_arn);
+    assert_eq!(moved.subnets, one_subnet.subnets);
+
     // A token secret scheduled for deletion (by hand) is restored, with its registration.
     sm.delete_secret()
         .secret_id(&first.secret_arn)
