@@ -3,12 +3,13 @@
 //! handed to children through the environment only.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use grape_api::{CloudProvider, Job};
 use grape_cloud_aws::{AwsCredentials, AwsIdentity, CredentialRefresher, CredentialsHook};
 use grape_process::Redactor;
 
-use crate::{CloudEnv, JobError, ProvisionerSettings};
+use crate::{CloudEnv, JobError, JobLog, ProvisionerSettings};
 
 /// Temporary AWS credentials of one job, renewed before they expire.
 #[derive(Debug)]
@@ -34,7 +35,8 @@ impl CloudEnv for AwsSession {
 }
 
 /// Assumes the cloud identity of `job`, if it has one. Every set of credentials minted (now and
-/// at each refresh) is added to `redactor` before anything can print it.
+/// at each refresh) is added to `redactor` before anything can print it; each refresh is noted
+/// in the job's `log` (with the new expiry, never a secret).
 ///
 /// A job without an identity gets `Ok(None)`. A failure is a [`JobError::Failed`] with the
 /// classified reason (what to fix), and no tool has run yet.
@@ -42,6 +44,7 @@ pub async fn open_session(
     job: &Job,
     settings: &ProvisionerSettings,
     redactor: &Redactor,
+    log: &JobLog,
 ) -> Result<Option<Arc<AwsSession>>, JobError> {
     let Some(identity) = &job.identity else {
         if let Some(id) = job.cloud_identity_id {
@@ -62,9 +65,20 @@ pub async fn open_session(
     }
     let aws = AwsIdentity::from_settings(&identity.settings).map_err(aws_failure)?;
     let hook_redactor = redactor.clone();
+    let hook_log = log.clone();
+    let first = AtomicBool::new(true);
     let hook: CredentialsHook = Arc::new(move |creds: &AwsCredentials| {
         for secret in creds.secrets() {
             hook_redactor.add(secret);
+        }
+        if !first.swap(false, Ordering::Relaxed) {
+            let until = creds.expiration.map_or_else(
+                || "without expiry".to_owned(),
+                |t| format!("valid until {}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            );
+            hook_log.system(format!(
+                "renewed the cloud identity's credentials ({until})"
+            ));
         }
     });
     let refresher =

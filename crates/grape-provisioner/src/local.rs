@@ -138,7 +138,7 @@ impl LocalRunner {
     ) -> Result<Option<Value>, JobError> {
         let cloud = match &self.cloud {
             Some(cloud) => Some(cloud.clone()),
-            None => crate::cloud::open_session(&job, &self.settings, &redactor)
+            None => crate::cloud::open_session(&job, &self.settings, &redactor, &log)
                 .await?
                 .map(|s| s as Arc<dyn CloudEnv>),
         };

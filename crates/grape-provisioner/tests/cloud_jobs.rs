@@ -186,7 +186,12 @@ async fn credentials_are_refreshed_and_each_new_set_is_redacted_at_once() {
     let h = Harness::new(refresh).await;
     let job = h.job(JobType::Exec, json!({}), ROLE);
     let redactor = Redactor::new();
-    let session = cloud::open_session(&job, &h.runner.settings, &redactor)
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let log = JobLog::new(Arc::new(move |_: LogStream, text: &str| {
+        sink.lock().unwrap().push(text.to_owned());
+    }));
+    let session = cloud::open_session(&job, &h.runner.settings, &redactor, &log)
         .await
         .expect("assume")
         .expect("session");
@@ -215,4 +220,13 @@ async fn credentials_are_refreshed_and_each_new_set_is_redacted_at_once() {
         redactor.redact(&format!("x {secret} y")),
         format!("x {REDACTED} y")
     );
+    let noted = lines.lock().unwrap().clone();
+    assert!(
+        !noted.is_empty()
+            && noted
+                .iter()
+                .all(|l| l.starts_with("renewed the cloud identity's credentials (valid until ")),
+        "{noted:#?}"
+    );
+    assert!(noted.iter().all(|l| !l.contains(&secret)), "{noted:#?}");
 }

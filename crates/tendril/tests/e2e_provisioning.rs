@@ -297,3 +297,48 @@ resource "terraform_data" "caller" {
         "{again:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_identity_is_renewed_during_a_long_job_and_each_new_key_is_redacted() {
+    let moto = Moto::start().await.expect("moto");
+    let server = trellis().await;
+    let mut opts = options(&moto);
+    // A margin longer than the session: renew as often as the minimum interval allows.
+    opts.extra_args.extend([
+        "--credentials-refresh-margin".into(),
+        "2h".into(),
+        "--credentials-refresh-min-interval".into(),
+        "300ms".into(),
+    ]);
+    let _worker = Tendril::start(&server, "e2e-refresh", opts).await;
+    let user = server.user_client();
+    let identity = user
+        .create_identity(&CreateIdentityRequest {
+            name: "sandbox".into(),
+            provider: CloudProvider::Aws,
+            settings: json!({ "role_arn": ROLE, "endpoint_url": moto.endpoint_url() }),
+        })
+        .await
+        .expect("create identity");
+    let job = user
+        .submit_job(&SubmitJobRequest {
+            job_type: JobType::Exec,
+            payload: json!({ "argv": ["sh", "-c", "echo key $AWS_ACCESS_KEY_ID; sleep 2; echo done"] }),
+            cloud_identity_id: Some(identity.id),
+        })
+        .await
+        .expect("submit");
+    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    assert_eq!(job.status, JobStatus::Success, "{job:#?}");
+    let log: Vec<String> = all_logs(&user, job.id)
+        .await
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert!(log.iter().any(|l| l == "key [REDACTED]"), "{log:#?}");
+    let renewals = log
+        .iter()
+        .filter(|l| l.starts_with("renewed the cloud identity's credentials (valid until "))
+        .count();
+    assert!(renewals >= 1, "no renewal during a 2 s job: {log:#?}");
+}

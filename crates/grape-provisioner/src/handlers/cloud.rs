@@ -81,7 +81,7 @@ async fn credentials(ctx: &JobContext) -> Result<Arc<AwsCredentials>, JobError> 
     if let Some(creds) = ctx.cloud.as_ref().and_then(|c| c.aws_credentials()) {
         return Ok(creds);
     }
-    let session = open_session(&ctx.job, &ctx.settings, &ctx.redactor)
+    let session = open_session(&ctx.job, &ctx.settings, &ctx.redactor, &ctx.log)
         .await?
         .ok_or_else(|| JobError::Failed("the job has no cloud identity".into()))?;
     session

@@ -1,0 +1,309 @@
+//! The one documented registry of `tendril start`'s environment variables.
+
+use std::fmt::Write as _;
+
+/// Names of the environment variables (used by clap's `env`).
+pub mod var {
+    /// Base URL of the Trellis instance.
+    pub const TRELLIS_URL: &str = "TRELLIS_URL";
+    /// The worker's id.
+    pub const GRAPE_WORKER_ID: &str = "GRAPE_WORKER_ID";
+    /// The worker's token.
+    pub const GRAPE_WORKER_TOKEN: &str = "GRAPE_WORKER_TOKEN";
+    /// `cloud-hosted` or `self-hosted`.
+    pub const GRAPE_WORKER_MODE: &str = "GRAPE_WORKER_MODE";
+    /// S3 endpoint of the Terraform state bucket.
+    pub const SUPABASE_S3_ENDPOINT: &str = "SUPABASE_S3_ENDPOINT";
+    /// S3 region.
+    pub const SUPABASE_S3_REGION: &str = "SUPABASE_S3_REGION";
+    /// S3 access key id.
+    pub const SUPABASE_STORAGE_KEY_ID: &str = "SUPABASE_STORAGE_KEY_ID";
+    /// S3 secret key.
+    pub const SUPABASE_STORAGE_SECRET_KEY: &str = "SUPABASE_STORAGE_SECRET_KEY";
+    /// S3 bucket of the Terraform state.
+    pub const SUPABASE_S3_BUCKET: &str = "SUPABASE_S3_BUCKET";
+    /// Infracost API key.
+    pub const INFRACOST_API_KEY: &str = "INFRACOST_API_KEY";
+    /// Admin token used by `--register`.
+    pub const TRELLIS_ADMIN_TOKEN: &str = "TRELLIS_ADMIN_TOKEN";
+    /// Claim poll interval.
+    pub const TENDRIL_POLL_INTERVAL: &str = "TENDRIL_POLL_INTERVAL";
+    /// Heartbeat interval.
+    pub const TENDRIL_HEARTBEAT_INTERVAL: &str = "TENDRIL_HEARTBEAT_INTERVAL";
+    /// Drain grace period.
+    pub const TENDRIL_GRACE_PERIOD: &str = "TENDRIL_GRACE_PERIOD";
+    /// Long-poll wait of one claim.
+    pub const TENDRIL_CLAIM_WAIT: &str = "TENDRIL_CLAIM_WAIT";
+    /// SIGINT → SIGKILL grace of a cancelled child.
+    pub const TENDRIL_INTERRUPT_GRACE: &str = "TENDRIL_INTERRUPT_GRACE";
+    /// State directory.
+    pub const TENDRIL_STATE_DIR: &str = "TENDRIL_STATE_DIR";
+    /// Work directory.
+    pub const TENDRIL_WORK_DIR: &str = "TENDRIL_WORK_DIR";
+    /// Enables the EXEC job type.
+    pub const TENDRIL_ENABLE_EXEC: &str = "TENDRIL_ENABLE_EXEC";
+    /// Address of the health and metrics server.
+    pub const TENDRIL_LISTEN: &str = "TENDRIL_LISTEN";
+    /// `human` or `json`.
+    pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
+    /// The terraform executable.
+    pub const TENDRIL_TERRAFORM_BIN: &str = "TENDRIL_TERRAFORM_BIN";
+    /// Re-assume a job's cloud identity this long before its credentials expire.
+    pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
+    /// Never re-assume a job's cloud identity more often than this.
+    pub const TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL: &str =
+        "TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL";
+    /// Enables the worker jobs (DEPLOY/UPDATE/DESTROY_WORKER).
+    pub const TENDRIL_ENABLE_WORKER_JOBS: &str = "TENDRIL_ENABLE_WORKER_JOBS";
+    /// Endpoint override of the platform's AWS calls.
+    pub const TENDRIL_PLATFORM_AWS_ENDPOINT: &str = "TENDRIL_PLATFORM_AWS_ENDPOINT";
+    /// The Trellis URL deployed workers connect to.
+    pub const TENDRIL_DEPLOYED_TRELLIS_URL: &str = "TENDRIL_DEPLOYED_TRELLIS_URL";
+}
+
+/// One documented environment variable.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvVar {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The equivalent flag of `tendril start`.
+    pub flag: &'static str,
+    /// Its value is a secret: never printed, redacted from every job's log.
+    pub secret: bool,
+    /// Default value, if any.
+    pub default: Option<&'static str>,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
+const fn ev(
+    name: &'static str,
+    flag: &'static str,
+    secret: bool,
+    default: Option<&'static str>,
+    meaning: &'static str,
+) -> EnvVar {
+    EnvVar {
+        name,
+        flag,
+        secret,
+        default,
+        meaning,
+    }
+}
+
+/// Every environment variable `tendril start` reads, in the order of `--help`.
+pub const ENV_VARS: &[EnvVar] = &[
+    ev(
+        var::TRELLIS_URL,
+        "--trellis-url",
+        false,
+        None,
+        "Base URL of the Trellis instance (required)",
+    ),
+    ev(
+        var::GRAPE_WORKER_ID,
+        "--worker-id",
+        false,
+        None,
+        "Worker id, assigned at registration",
+    ),
+    ev(
+        var::GRAPE_WORKER_TOKEN,
+        "--worker-token",
+        true,
+        None,
+        "Worker token, for every API call",
+    ),
+    ev(
+        var::GRAPE_WORKER_MODE,
+        "--mode",
+        false,
+        Some("self-hosted"),
+        "`cloud-hosted` or `self-hosted`",
+    ),
+    ev(
+        var::SUPABASE_S3_ENDPOINT,
+        "--s3-endpoint",
+        false,
+        None,
+        "S3 endpoint of the Terraform state (unset: AWS S3)",
+    ),
+    ev(
+        var::SUPABASE_S3_REGION,
+        "--s3-region",
+        false,
+        None,
+        "S3 region of the Terraform state",
+    ),
+    ev(
+        var::SUPABASE_STORAGE_KEY_ID,
+        "--s3-key-id",
+        true,
+        None,
+        "S3 access key id",
+    ),
+    ev(
+        var::SUPABASE_STORAGE_SECRET_KEY,
+        "--s3-secret-key",
+        true,
+        None,
+        "S3 secret key",
+    ),
+    ev(
+        var::SUPABASE_S3_BUCKET,
+        "--s3-bucket",
+        false,
+        Some("terraform-state"),
+        "S3 bucket of the Terraform state",
+    ),
+    ev(
+        var::INFRACOST_API_KEY,
+        "--infracost-api-key",
+        true,
+        None,
+        "Infracost API key (optional, cost estimates)",
+    ),
+    ev(
+        var::TRELLIS_ADMIN_TOKEN,
+        "--admin-token",
+        true,
+        None,
+        "Admin token for `--register` and the worker jobs",
+    ),
+    ev(
+        var::TENDRIL_POLL_INTERVAL,
+        "--poll-interval",
+        false,
+        Some("10s"),
+        "Claim poll interval (without long-poll)",
+    ),
+    ev(
+        var::TENDRIL_HEARTBEAT_INTERVAL,
+        "--heartbeat-interval",
+        false,
+        Some("30s"),
+        "Heartbeat interval",
+    ),
+    ev(
+        var::TENDRIL_GRACE_PERIOD,
+        "--grace-period",
+        false,
+        Some("10m"),
+        "On SIGTERM/SIGINT: how long the running job may finish",
+    ),
+    ev(
+        var::TENDRIL_CLAIM_WAIT,
+        "--claim-wait",
+        false,
+        Some("20s"),
+        "Long-poll wait of one claim (0s-30s; 0s: plain polling)",
+    ),
+    ev(
+        var::TENDRIL_INTERRUPT_GRACE,
+        "--interrupt-grace",
+        false,
+        Some("30s"),
+        "A cancelled child gets SIGINT, then SIGKILL after this",
+    ),
+    ev(
+        var::TENDRIL_STATE_DIR,
+        "--state-dir",
+        false,
+        Some("$XDG_STATE_HOME/tendril or ~/.local/state/tendril"),
+        "Outbox and credentials",
+    ),
+    ev(
+        var::TENDRIL_WORK_DIR,
+        "--work-dir",
+        false,
+        Some("STATE_DIR/work"),
+        "Job workspaces",
+    ),
+    ev(
+        var::TENDRIL_ENABLE_EXEC,
+        "--enable-exec",
+        false,
+        Some("false"),
+        "Offer the EXEC job type (runs any command)",
+    ),
+    ev(
+        var::TENDRIL_LISTEN,
+        "--listen",
+        false,
+        None,
+        "ADDR:PORT serving /healthz and /metrics",
+    ),
+    ev(
+        var::TENDRIL_LOG_FORMAT,
+        "--log-format",
+        false,
+        Some("human"),
+        "`human` or `json`",
+    ),
+    ev(
+        var::TENDRIL_TERRAFORM_BIN,
+        "--terraform-bin",
+        false,
+        Some("terraform on PATH"),
+        "The terraform executable",
+    ),
+    ev(
+        var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,
+        "--credentials-refresh-margin",
+        false,
+        Some("5m"),
+        "Re-assume a job's cloud identity this long before its credentials expire",
+    ),
+    ev(
+        var::TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL,
+        "--credentials-refresh-min-interval",
+        false,
+        Some("30s"),
+        "Never re-assume a job's cloud identity more often than this",
+    ),
+    ev(
+        var::TENDRIL_ENABLE_WORKER_JOBS,
+        "--enable-worker-jobs",
+        false,
+        Some("false"),
+        "Offer DEPLOY/UPDATE/DESTROY_WORKER (platform AWS credentials + admin token)",
+    ),
+    ev(
+        var::TENDRIL_PLATFORM_AWS_ENDPOINT,
+        "--platform-aws-endpoint",
+        false,
+        None,
+        "Endpoint override of the worker jobs' AWS calls",
+    ),
+    ev(
+        var::TENDRIL_DEPLOYED_TRELLIS_URL,
+        "--deployed-trellis-url",
+        false,
+        Some("TRELLIS_URL"),
+        "The Trellis URL deployed workers connect to",
+    ),
+];
+
+/// The table of [`ENV_VARS`] as `--help` prints it.
+pub fn env_help() -> String {
+    let mut out = String::from("Environment variables (each the same as its flag):\n");
+    for v in ENV_VARS {
+        let default = v
+            .default
+            .map(|d| format!(" [default: {d}]"))
+            .unwrap_or_default();
+        let secret = if v.secret { " (secret)" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<20} {}{}{}",
+            v.name, v.flag, v.meaning, secret, default
+        );
+    }
+    out.push_str(
+        "\nWith --register NAME and no worker id/token, the worker registers itself, prints its new id\n\
+         once and stores id and token in STATE_DIR/credentials.json (mode 0600); a restart with the\n\
+         same state directory reuses them.\n",
+    );
+    out
+}
