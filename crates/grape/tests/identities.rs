@@ -191,8 +191,13 @@ fn test_and_refresh_an_identity_through_a_worker() {
         stdout.contains("assumed-role/vintner-cli/"),
         "the role was not assumed:\n{stdout}"
     );
-    assert!(stdout.contains("Vpcs (2)"), "{stdout}");
+    assert!(stdout.contains("VPCs (2)"), "{stdout}");
     assert!(stdout.contains("IS_DEFAULT"), "no VPC table:\n{stdout}");
+    assert!(
+        stdout.contains("us-east-1, eu-west-1") && stdout.contains("123456789012"),
+        "no regions or account:\n{stdout}"
+    );
+    assert!(!stdout.contains("Calls that failed"), "{stdout}");
 
     // What the table showed is what Trellis cached for the identity.
     let shown = env.json(&["identities", "show", &id]);
@@ -223,7 +228,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
     // `identities show` (human) prints the cached tables too.
     let (code, stdout, _) = run(&env, &["identities", "show", &id]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("Vpcs (2)") && stdout.contains(vpcs[0]["id"].as_str().unwrap()));
+    assert!(stdout.contains("VPCs (2)") && stdout.contains(vpcs[0]["id"].as_str().unwrap()));
 
     // A new VPC appears after `identities refresh` (FETCH_RESOURCES), JSON parsed.
     create_vpc(&moto, "eu-west-1", "10.77.0.0/16");

@@ -116,7 +116,11 @@ fn plan_apply_destroy_through_a_worker() {
     let (code, stdout, stderr) = run(&env, &["apply", &plan_id]);
     assert_eq!(code, 1, "stale apply:\n{stdout}\n{stderr}");
     assert_clean_error(stderr.as_bytes());
-    assert!(stderr.contains("refusing to apply"), "{stderr}");
+    assert_eq!(
+        stderr.matches("refusing to apply").count(),
+        1,
+        "the reason is said once, on the error line:\n{stderr}"
+    );
 
     // A new plan of the applied configuration has nothing to do (the state is in S3).
     let (code, stdout, stderr) = run(&env, &plan_args(dir, &["-o", "json"]));

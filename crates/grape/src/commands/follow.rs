@@ -117,9 +117,16 @@ pub fn print_outcome(p: &Printer, job: &Job) {
         status_color(&job.status),
         &format!("{mark} job {} {}", job.id, job.status),
     );
-    match &job.error {
-        Some(err) if job.status != JobStatus::Success => eprintln!("{status}{took}: {err}"),
-        _ => eprintln!("{status}{took}"),
+    // The reason of a failure is not repeated here: the `error:` line that follows says it.
+    eprintln!("{status}{took}");
+}
+
+/// `text` ending with a full stop (unless it already ends with punctuation).
+pub fn sentence(text: String) -> String {
+    if text.ends_with(['.', '!', '?']) {
+        text
+    } else {
+        text + "."
     }
 }
 
@@ -131,10 +138,10 @@ pub fn outcome(job: &Job) -> CliResult<()> {
             let why = job
                 .error
                 .as_deref()
-                .map(|e| format!(": {e}"))
+                .map(|e| format!(": {}", e.trim()))
                 .unwrap_or_default();
             Err(
-                CliError::failed(format!("job {} ended {s}{why}", job.id)).hint(format!(
+                CliError::failed(sentence(format!("job {} ended {s}{why}", job.id))).hint(format!(
                     "read its log with `grape jobs logs {}`; retry with `grape jobs retry {}`",
                     job.id, job.id
                 )),

@@ -8,7 +8,7 @@ use super::follow::{follow, outcome, print_outcome};
 use super::{Ctx, parse_id};
 use crate::cli::AddIdentityCommand;
 use crate::error::{CliError, CliResult};
-use crate::output::{BOLD, Printer, time_cell};
+use crate::output::{BOLD, Printer, YELLOW, time_cell};
 
 /// `grape identities add aws …`.
 pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
@@ -146,57 +146,94 @@ fn print_kv(p: Printer, title: &str, v: &Value) {
     }
 }
 
-/// Prints the cached discovery (`credentials.discovery`, or the document itself): one table per
-/// list of resources, columns from the scalar fields of its items.
+/// The resource lists of a discovery, in the order they are printed, with their titles.
+const SECTIONS: &[(&str, &str)] = &[
+    ("vpcs", "VPCs"),
+    ("subnets", "Subnets"),
+    ("security_groups", "Security groups"),
+    ("hosted_zones", "Hosted zones"),
+    ("iam_users", "IAM users"),
+];
+
+/// Prints the cached discovery (`credentials.discovery`, or the document itself): who and where,
+/// then one table per list of resources (columns from the scalar fields of its items), then
+/// the calls that failed, if any.
 pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
     let Some(doc) = credentials else {
         p.note("No discovered resources yet: run `grape identities test ID`.");
         return;
     };
     let discovery = doc.get("discovery").unwrap_or(doc);
-    let Value::Object(sections) = discovery else {
+    let Value::Object(fields) = discovery else {
         return;
     };
-    if let Some(at) = sections.get("discovered_at").and_then(Value::as_str) {
-        println!("Discovered at {at}");
+    let key = |k: &str| p.paint_out(BOLD, &format!("{k:<14}"));
+    for (name, label) in [
+        ("discovered_at", "Discovered at:"),
+        ("account", "Account:"),
+        ("regions", "Regions:"),
+    ] {
+        if let Some(v) = fields.get(name).filter(|v| !v.is_null()) {
+            println!("{} {}", key(label), scalar(v));
+        }
     }
-    for (name, value) in sections {
-        let Value::Array(items) = value else { continue };
+    let known = SECTIONS
+        .iter()
+        .map(|(name, title)| (*name, (*title).to_owned()));
+    let others = fields
+        .keys()
+        .filter(|k| {
+            !SECTIONS.iter().any(|(n, _)| n == k)
+                && !["errors", "regions"].contains(&k.as_str())
+                && fields[k.as_str()].is_array()
+        })
+        .map(|k| (k.as_str(), title(k)));
+    for (name, heading) in known.chain(others) {
+        let Some(Value::Array(items)) = fields.get(name) else {
+            continue;
+        };
         println!();
-        println!("{} ({})", p.paint_out(BOLD, &title(name)), items.len());
+        println!("{} ({})", p.paint_out(BOLD, &heading), items.len());
         if items.is_empty() {
             println!("  none");
             continue;
         }
-        let columns = columns_of(items);
-        if columns.is_empty() {
-            for item in items {
-                println!("  {}", scalar(item));
-            }
-            continue;
-        }
-        let header: Vec<String> = columns.iter().map(|c| c.to_ascii_uppercase()).collect();
-        let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
-        let mut t = p.table(&header_refs);
-        for item in items {
-            t.add_row(
-                columns
-                    .iter()
-                    .map(|c| Cell::new(item.get(c).map_or_else(|| "-".to_owned(), scalar))),
-            );
-        }
-        p.print_table(&t);
+        print_items(*p, items);
     }
-    // Per-service errors, when the discovery kept some.
-    if let Some(Value::Object(errs)) = sections.get("errors")
-        && !errs.is_empty()
+    // The calls that failed: what they would have listed is missing above.
+    if let Some(Value::Array(errors)) = fields.get("errors")
+        && !errors.is_empty()
     {
         println!();
-        println!("{}", p.paint_out(BOLD, "Errors"));
-        for (k, v) in errs {
-            println!("  {k}: {}", scalar(v));
-        }
+        println!(
+            "{} ({})",
+            p.paint_out(YELLOW, "Calls that failed"),
+            errors.len()
+        );
+        print_items(*p, errors);
     }
+}
+
+/// A table of `items` (objects), or one line per item when they have no scalar fields.
+fn print_items(p: Printer, items: &[Value]) {
+    let columns = columns_of(items);
+    if columns.is_empty() {
+        for item in items {
+            println!("  {}", scalar(item));
+        }
+        return;
+    }
+    let header: Vec<String> = columns.iter().map(|c| c.to_ascii_uppercase()).collect();
+    let header_refs: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut t = p.table(&header_refs);
+    for item in items {
+        t.add_row(
+            columns
+                .iter()
+                .map(|c| Cell::new(item.get(c).map_or_else(|| "-".to_owned(), scalar))),
+        );
+    }
+    p.print_table(&t);
 }
 
 /// `security_groups` → `Security groups`.

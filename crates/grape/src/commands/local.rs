@@ -133,12 +133,12 @@ pub fn outcome(job: &Job) -> CliResult<()> {
             let why = job
                 .error
                 .as_deref()
-                .map(|e| format!(": {e}"))
+                .map(|e| format!(": {}", e.trim()))
                 .unwrap_or_default();
-            Err(CliError::failed(format!(
+            Err(CliError::failed(super::follow::sentence(format!(
                 "local {} job {} ended {s}{why}",
                 job.job_type, job.id
-            ))
+            )))
             .hint("the log above shows each step; fix the cause and run the command again"))
         }
     }
