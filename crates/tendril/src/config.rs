@@ -108,8 +108,10 @@ pub struct StartArgs {
     /// The terraform executable [default: terraform on PATH].
     #[arg(long, env = var::TENDRIL_TERRAFORM_BIN, value_name = "PATH")]
     pub terraform_bin: Option<PathBuf>,
-    /// Re-assume a job's cloud identity this long before its temporary credentials expire.
-    #[arg(long, env = var::TENDRIL_CREDENTIALS_REFRESH_MARGIN, default_value = "5m", value_name = "DURATION")]
+    /// Re-assume a job's cloud identity this long before its temporary credentials expire. A
+    /// tool reads its credentials once, at start: one started now keeps valid keys at least this
+    /// long (Terraform applies of 15-20 minutes are common; sessions last 1 h by default).
+    #[arg(long, env = var::TENDRIL_CREDENTIALS_REFRESH_MARGIN, default_value = "20m", value_name = "DURATION")]
     pub credentials_refresh_margin: String,
     /// Never re-assume a job's cloud identity more often than this.
     #[arg(long, env = var::TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL, default_value = "30s", value_name = "DURATION")]

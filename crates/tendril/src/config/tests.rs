@@ -38,6 +38,14 @@ fn minimal_config_and_defaults() {
     assert_eq!(c.timings.grace_period, Duration::from_secs(600));
     assert_eq!(c.timings.claim_wait, Duration::from_secs(20));
     assert_eq!(c.timings.interrupt_grace, Duration::from_secs(30));
+    assert_eq!(
+        c.timings.credentials_refresh.margin,
+        Duration::from_secs(20 * 60)
+    );
+    assert_eq!(
+        c.timings.credentials_refresh.min_interval,
+        Duration::from_secs(30)
+    );
     assert_eq!(c.work_dir, PathBuf::from("/tmp/tendril-test-state/work"));
     assert!(c.state_backend.is_none());
     assert!(!c.enable_exec);

@@ -252,8 +252,8 @@ pub const ENV_VARS: &[EnvVar] = &[
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,
         "--credentials-refresh-margin",
         false,
-        Some("5m"),
-        "Re-assume a job's cloud identity this long before its credentials expire",
+        Some("20m"),
+        "Re-assume a job's identity this long before expiry (a tool started now keeps valid keys at least this long)",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL,
