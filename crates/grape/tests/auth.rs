@@ -144,3 +144,68 @@ fn environment_alone_is_enough() {
     assert_eq!(st["token_source"], "environment");
     assert!(!env.config_file().exists());
 }
+
+#[test]
+fn a_rejected_token_exits_3_on_every_server_command() {
+    let env = Env::new();
+    let job = env.submit_sh("true");
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("main.tf"),
+        "resource \"terraform_data\" \"x\" {}\n",
+    )
+    .unwrap();
+    let dir = config.path().to_str().unwrap();
+    let unknown = "6f1c3e9a-2d4b-4c8e-9f00-000000000001";
+    let cases: &[&[&str]] = &[
+        &["status"],
+        &["jobs", "list"],
+        &["jobs", "show", &job],
+        &["jobs", "logs", &job],
+        &["jobs", "logs", &job, "--follow"],
+        &["jobs", "cancel", &job],
+        &["jobs", "retry", &job],
+        &["jobs", "submit", "EXEC"],
+        &["workers", "list"],
+        &["identities", "show", unknown],
+        &["identities", "test", unknown],
+        &["identities", "refresh", unknown],
+        &[
+            "identities",
+            "add",
+            "aws",
+            "--name",
+            "x",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/x",
+        ],
+        &["plan", dir],
+        &["destroy", dir],
+        &["apply", &job],
+    ];
+    for args in cases {
+        let out = env
+            .grape()
+            .env("TRELLIS_URL", &env.trellis.url)
+            .env("GRAPE_TOKEN", "not-the-token")
+            .args(*args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "grape {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_clean_error(&out.stderr);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("rejected the API token"),
+            "grape {args:?}: {err}"
+        );
+    }
+    // Nothing was submitted, cancelled or retried.
+    let jobs = env.json(&["jobs", "list"]);
+    assert_eq!(jobs.as_array().unwrap().len(), 1, "{jobs}");
+    assert_eq!(jobs[0]["status"], "QUEUED");
+}

@@ -71,8 +71,24 @@ fn plan_apply_destroy_through_a_worker() {
     std::fs::write(config.path().join("main.tf"), MAIN_TF).unwrap();
     let dir = config.path().to_str().unwrap();
 
+    // The plan runs as a cloud identity (assumed on moto); its apply inherits it.
+    let identity = env.json(&[
+        "identities",
+        "add",
+        "aws",
+        "--name",
+        "tf",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/vintner-tf",
+        "--endpoint-url",
+        moto.endpoint_url(),
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
     // Plan (human): Terraform's own log, the change table, the summary, the apply hint.
-    let (code, stdout, stderr) = run(&env, &plan_args(dir, &[]));
+    let (code, stdout, stderr) = run(&env, &plan_args(dir, &["--identity", &identity]));
     assert_eq!(code, 0, "plan failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("$ terraform plan"),
@@ -100,6 +116,7 @@ fn plan_apply_destroy_through_a_worker() {
     assert_eq!(job["status"], "SUCCESS");
     assert!(job["worker_id"].is_string(), "{job}");
     assert_eq!(job["result"]["summary"]["add"], 2, "{job}");
+    assert_eq!(job["cloud_identity_id"], identity.as_str(), "{job}");
 
     // Apply (JSON): exactly the finished APPLY job on stdout, with the outputs.
     let (code, stdout, stderr) = run(&env, &["apply", &plan_id, "-o", "json"]);
@@ -109,6 +126,7 @@ fn plan_apply_destroy_through_a_worker() {
     assert_eq!(apply["status"], "SUCCESS");
     assert_eq!(apply["payload"]["plan_job_id"], plan_id.as_str());
     assert_eq!(apply["result"]["outputs"]["vine"], "grapes", "{apply}");
+    assert_eq!(apply["cloud_identity_id"], identity.as_str(), "{apply}");
     let log = run(&env, &["jobs", "logs", apply["id"].as_str().unwrap()]).1;
     assert!(log.contains("Apply complete"), "{log}");
 
