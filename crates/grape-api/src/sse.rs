@@ -70,25 +70,35 @@ pub(crate) fn take_events(buf: &mut String) -> Vec<Event> {
 /// The next occurrence of a pattern at or after a position, remembered between calls.
 struct Search {
     pattern: &'static str,
-    /// `None`: not searched yet; `Some(None)`: none at or after the last position searched.
-    found: Option<Option<usize>>,
+    found: Found,
+}
+
+/// What a [`Search`] knows.
+#[derive(Clone, Copy)]
+enum Found {
+    /// Nothing yet.
+    Unknown,
+    /// The next occurrence is at this position.
+    At(usize),
+    /// None at or after the last position searched.
+    Nowhere,
 }
 
 impl Search {
     fn new(pattern: &'static str) -> Self {
         Self {
             pattern,
-            found: None,
+            found: Found::Unknown,
         }
     }
 
     fn next(&mut self, buf: &str, start: usize) -> Option<usize> {
         match self.found {
-            Some(Some(at)) if at >= start => Some(at),
-            Some(None) => None,
+            Found::At(at) if at >= start => Some(at),
+            Found::Nowhere => None,
             _ => {
                 let at = buf[start..].find(self.pattern).map(|i| start + i);
-                self.found = Some(at);
+                self.found = at.map_or(Found::Nowhere, Found::At);
                 at
             }
         }
@@ -196,9 +206,10 @@ mod tests {
 
     #[test]
     fn many_events_in_one_chunk_with_both_line_endings() {
+        use std::fmt::Write as _;
         let mut buf = String::new();
         for i in 0..3000 {
-            buf.push_str(&format!("event: log\nid: {i}\ndata: {{\"seq\":{i}}}\n\n"));
+            write!(buf, "event: log\nid: {i}\ndata: {{\"seq\":{i}}}\n\n").unwrap();
         }
         buf.push_str(":\r\n\r\nevent: end\r\ndata: {}\r\n\r\nevent: log\ndata: part");
         let evs = take_events(&mut buf);

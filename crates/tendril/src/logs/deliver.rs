@@ -141,20 +141,20 @@ impl Delivery {
         policy: &RetryPolicy,
         reader: &mut Option<JournalReader>,
     ) -> (Result<LogAck, ApiError>, Option<Vec<LogLine>>) {
-        let send = send_until_acked(&self.api, self.job_id, batch, policy);
-        tokio::pin!(send);
+        let sending = send_until_acked(&self.api, self.job_id, batch, policy);
+        tokio::pin!(sending);
         let mut spool_failed = false;
         loop {
             tokio::select! {
                 biased;
-                sent = &mut send => return (sent, None),
+                acked = &mut sending => return (acked, None),
                 // Cancel-safe: `next_batch` takes lines only right before it returns.
                 next = self.next_batch(reader), if !spool_failed => match next {
                     Ok(Some(next)) => {
-                        let (sent, ()) = tokio::join!(&mut send, self.sync_journal());
-                        return (sent, Some(next));
+                        let (acked, ()) = tokio::join!(&mut sending, self.sync_journal());
+                        return (acked, Some(next));
                     }
-                    Ok(None) => return ((&mut send).await, None),
+                    Ok(None) => return ((&mut sending).await, None),
                     Err(e) => {
                         tracing::error!(job_id = %self.job_id, error = %e, "cannot read the log spool");
                         spool_failed = true;

@@ -211,12 +211,15 @@ pub async fn stream(
 
 /// Appends one server-sent event; `data` must be a single line (JSON is).
 fn push_event(out: &mut String, event: &str, id: Option<u64>, data: &str) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "event: {event}\n");
+    out.push_str("event: ");
+    out.push_str(event);
     if let Some(id) = id {
-        let _ = write!(out, "id: {id}\n");
+        out.push_str("\nid: ");
+        out.push_str(&id.to_string());
     }
-    let _ = write!(out, "data: {data}\n\n");
+    out.push_str("\ndata: ");
+    out.push_str(data);
+    out.push_str("\n\n");
 }
 
 fn action(result: UserAction, what: &str, id: Uuid) -> Result<Job, ApiErr> {
