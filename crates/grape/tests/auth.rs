@@ -38,6 +38,18 @@ fn login_stores_a_0600_file_and_status_reports_it() {
     let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored["url"], env.trellis.url.as_str());
 
+    // A file someone opened up (0644) is written again as 0600 by the next login.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env
+        .grape()
+        .args(["login", "--url", &env.trellis.url, "--token-stdin"])
+        .write_stdin(API_TOKEN)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "config file mode after a second login");
+
     // No environment: everything comes from the file.
     let out = env.grape().args(["status", "-o", "json"]).output().unwrap();
     assert!(
