@@ -12,14 +12,15 @@
 //! | [`WorkerFleet::ensure_security_group`] | an egress-only security group in the chosen VPC |
 //! | [`WorkerFleet::ensure_cluster`] | the ECS cluster (shared by the workers of a region) |
 //! | [`WorkerFleet::find_token_secret`], [`WorkerFleet::store_token_secret`] | the worker token in Secrets Manager, tagged with the worker id |
+//! | [`WorkerFleet::store_secret`], [`WorkerFleet::secret_arn`] | the other secrets of the worker (the Terraform state backend keys it is handed) |
 //! | [`WorkerFleet::register_task_definition`] | the Fargate task definition (reused when unchanged) |
 //! | [`WorkerFleet::ensure_service`] | the ECS service running one task |
 //! | [`WorkerFleet::update_image`] | a new revision with a new image and a forced new deployment |
 //! | [`WorkerFleet::describe`] | what is deployed, without any secret |
 //! | [`WorkerFleet::teardown`] | everything above removed (the cluster only when no other service uses it) |
 //!
-//! The worker token never sits in a task definition: the container's `secrets` reference the
-//! secret's ARN (`valueFrom`), which ECS resolves when the task starts.
+//! The worker token (like the state backend keys) never sits in a task definition: the
+//! container's `secrets` reference the secret's ARN (`valueFrom`), which ECS resolves when the task starts.
 //!
 //! Every AWS resource of a worker is named after the worker by [`WorkerNames`].
 
@@ -27,6 +28,7 @@ mod ecs;
 mod iam;
 mod names;
 mod resources;
+mod secrets;
 mod service;
 mod teardown;
 

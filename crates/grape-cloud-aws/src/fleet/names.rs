@@ -30,6 +30,11 @@ pub struct WorkerNames {
     pub service: String,
     /// `vintner/tendril/NAME/token`.
     pub secret: String,
+    /// `vintner/tendril/NAME/state-key-id`: the Terraform state backend's access key id, when
+    /// the deploying worker hands its state backend on.
+    pub state_key_id_secret: String,
+    /// `vintner/tendril/NAME/state-secret-key`: the state backend's secret access key.
+    pub state_secret_key_secret: String,
 }
 
 impl WorkerNames {
@@ -61,7 +66,18 @@ impl WorkerNames {
             family: base.clone(),
             service: base,
             secret: format!("vintner/tendril/{name}/token"),
+            state_key_id_secret: format!("vintner/tendril/{name}/state-key-id"),
+            state_secret_key_secret: format!("vintner/tendril/{name}/state-secret-key"),
         })
+    }
+
+    /// Every Secrets Manager secret a worker may have: its token and the state backend keys.
+    pub fn secrets(&self) -> [&str; 3] {
+        [
+            &self.secret,
+            &self.state_key_id_secret,
+            &self.state_secret_key_secret,
+        ]
     }
 }
 
@@ -77,6 +93,11 @@ mod tests {
         assert_eq!(n.task_role, "vintner-tendril-eu-1-task");
         assert_eq!(n.service, "vintner-tendril-eu-1");
         assert_eq!(n.secret, "vintner/tendril/eu-1/token");
+        assert_eq!(n.state_key_id_secret, "vintner/tendril/eu-1/state-key-id");
+        assert_eq!(
+            n.state_secret_key_secret,
+            "vintner/tendril/eu-1/state-secret-key"
+        );
         let longest = WorkerNames::new(&"a".repeat(32)).unwrap();
         assert!(longest.execution_role.len() <= 64);
     }

@@ -3,7 +3,6 @@
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag as Ec2Tag, TagSpecification};
 use aws_sdk_ecs::types::Tag as EcsTag;
-use aws_sdk_secretsmanager::types::Tag as SecretTag;
 use serde::{Deserialize, Serialize};
 
 use super::{MANAGED_BY, MANAGED_BY_TAG, WORKER_ID_TAG, WORKER_TAG, WorkerFleet, WorkerNames};
@@ -252,109 +251,26 @@ impl WorkerFleet {
 
     /// Stores `token` as the worker's token secret, tagged with `worker_id`: creates the secret,
     /// or writes a new version of an existing one (restoring it first when it was scheduled for
-    /// deletion). The token appears in no error.
+    /// deletion) and retags it. The token appears in no error.
     pub async fn store_token_secret(
         &self,
         names: &WorkerNames,
         worker_id: &str,
         token: &SecretString,
     ) -> Result<TokenSecret, AwsError> {
-        let secrets = [token.expose()];
-        let created = self
-            .secretsmanager
-            .create_secret()
-            .name(&names.secret)
-            .description(format!(
-                "Trellis token of the Vintner Tendril {}",
-                names.name
-            ))
-            .secret_string(token.expose())
-            .tags(secret_tag(WORKER_TAG, &names.name))
-            .tags(secret_tag(WORKER_ID_TAG, worker_id))
-            .tags(secret_tag(MANAGED_BY_TAG, MANAGED_BY))
-            .send()
-            .await;
-        let arn = match created {
-            Ok(out) => out.arn().map(str::to_owned),
-            Err(e) => {
-                let code = self.check(
-                    e,
-                    "secretsmanager:CreateSecret",
-                    &["ResourceExistsException", "InvalidRequestException"],
-                )?;
-                if code == "InvalidRequestException" {
-                    // Scheduled for deletion (by a run that had no force): take it back.
-                    self.secretsmanager
-                        .restore_secret()
-                        .secret_id(&names.secret)
-                        .send()
-                        .await
-                        .map_err(|e| self.error(e, "secretsmanager:RestoreSecret", &secrets))?;
-                }
-                let put = self
-                    .secretsmanager
-                    .put_secret_value()
-                    .secret_id(&names.secret)
-                    .secret_string(token.expose())
-                    .send()
-                    .await
-                    .map_err(|e| self.error(e, "secretsmanager:PutSecretValue", &secrets))?;
-                self.secretsmanager
-                    .tag_resource()
-                    .secret_id(&names.secret)
-                    .tags(secret_tag(WORKER_ID_TAG, worker_id))
-                    .send()
-                    .await
-                    .map_err(|e| self.error(e, "secretsmanager:TagResource", &secrets))?;
-                put.arn().map(str::to_owned)
-            }
-        };
-        let arn = arn.ok_or(AwsError::MissingField {
-            operation: "secretsmanager:CreateSecret",
-            field: "ARN",
-        })?;
+        let arn = self
+            .store_secret(
+                names,
+                &names.secret,
+                &format!("Trellis token of the Vintner Tendril {}", names.name),
+                token,
+                &[(WORKER_ID_TAG, worker_id)],
+            )
+            .await?;
         Ok(TokenSecret {
             arn,
             worker_id: Some(worker_id.to_owned()),
         })
-    }
-
-    /// Deletes the worker's token secret at once (no recovery window); `false` when it did not
-    /// exist.
-    pub(crate) async fn delete_token_secret(&self, names: &WorkerNames) -> Result<bool, AwsError> {
-        // Looked up first: some endpoints answer a forced delete of a missing secret with success.
-        if let Err(e) = self
-            .secretsmanager
-            .describe_secret()
-            .secret_id(&names.secret)
-            .send()
-            .await
-        {
-            self.check(
-                e,
-                "secretsmanager:DescribeSecret",
-                &["ResourceNotFoundException"],
-            )?;
-            return Ok(false);
-        }
-        match self
-            .secretsmanager
-            .delete_secret()
-            .secret_id(&names.secret)
-            .force_delete_without_recovery(true)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                self.check(
-                    e,
-                    "secretsmanager:DeleteSecret",
-                    &["ResourceNotFoundException"],
-                )?;
-                Ok(false)
-            }
-        }
     }
 }
 
@@ -364,8 +280,4 @@ fn filter(name: &str, value: &str) -> Filter {
 
 fn ec2_tag(key: &str, value: &str) -> Ec2Tag {
     Ec2Tag::builder().key(key).value(value).build()
-}
-
-fn secret_tag(key: &str, value: &str) -> SecretTag {
-    SecretTag::builder().key(key).value(value).build()
 }

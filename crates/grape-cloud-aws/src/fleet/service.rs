@@ -142,7 +142,8 @@ pub struct ImageUpdate {
 
 impl WorkerFleet {
     /// Creates the worker's service in `cluster` running one task of `task_definition_arn`, or
-    /// updates the existing one to it (and to `network`). Deployments replace the task without
+    /// updates the existing one to it (and to `network`, and retags it with `worker_id` when the
+    /// worker was registered afresh). Deployments replace the task without
     /// overlap (0 % minimum healthy, 100 % maximum): the same worker identity never runs twice,
     /// the old task drains before the new one starts.
     pub async fn ensure_service(
@@ -174,6 +175,16 @@ impl WorkerFleet {
                 && same(&existing.security_groups, &network.security_groups)
             {
                 return Ok(existing);
+            }
+            if existing.worker_id.as_deref() != Some(worker_id) {
+                // Registered afresh: the service names the new worker.
+                self.ecs
+                    .tag_resource()
+                    .resource_arn(&existing.service_arn)
+                    .tags(Tag::builder().key(WORKER_ID_TAG).value(worker_id).build())
+                    .send()
+                    .await
+                    .map_err(|e| self.error(e, "ecs:TagResource", &[]))?;
             }
             let out = self
                 .ecs

@@ -60,7 +60,7 @@ const SERVICE_GONE: &[&str] = &[
 
 impl WorkerFleet {
     /// Removes the worker's service (scaled to 0, then deleted), its task definitions
-    /// (deregistered, then deleted), its token secret, its roles, its security groups, its log
+    /// (deregistered, then deleted), its secrets (token, state backend keys), its roles, its security groups, its log
     /// group and, when `options.delete_empty_cluster` and nothing else runs there, `cluster`.
     /// Re-runnable: what is already gone is reported as absent. `progress` hears each step.
     pub async fn teardown(
@@ -87,9 +87,11 @@ impl WorkerFleet {
             deregistered > 0,
         );
 
-        progress(&format!("removing the token secret {}", names.secret));
-        let removed = self.delete_token_secret(names).await?;
-        report.record(format!("secret {}", names.secret), removed);
+        for secret in names.secrets() {
+            progress(&format!("removing the secret {secret}"));
+            let removed = self.delete_secret(secret).await?;
+            report.record(format!("secret {secret}"), removed);
+        }
 
         for role in [&names.execution_role, &names.task_role] {
             progress(&format!("removing the IAM role {role}"));

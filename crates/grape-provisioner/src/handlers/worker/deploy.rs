@@ -12,13 +12,14 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use grape_api::{RegisterRequest, WorkerMode};
+use grape_api::{ClientOptions, RegisterRequest, UserApiClient, WorkerMode};
 use grape_cloud_aws::SecretString;
 use grape_cloud_aws::fleet::{ServiceNetwork, TaskSpec, TokenSecret, WorkerFleet, WorkerNames};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use super::payload::{DeployWorkerPayload, common};
-use super::{admin, fleet, platform, step};
+use super::{admin, fleet, platform, state, step};
 use crate::{JobContext, JobError, JobHandler, PlatformSettings};
 
 /// Default Fargate CPU units of a worker.
@@ -82,8 +83,10 @@ impl JobHandler for DeployWorkerHandler {
 
         let secret = registration(ctx, platform, &fleet, &names, &payload).await?;
         let worker_id = secret.worker_id.clone().unwrap_or_default();
+        let state = state::hand_on(ctx, &fleet, &names, &payload).await?;
         let mut readable: Vec<String> = vec![secret.arn.clone()];
         readable.extend(payload.secret_refs.values().cloned());
+        readable.extend(state.secrets.values().cloned());
         step(
             ctx,
             "allowing the execution role to read the worker's secrets",
@@ -91,7 +94,15 @@ impl JobHandler for DeployWorkerHandler {
         )
         .await?;
 
-        let spec = task_spec(platform, &payload, &worker_id, &secret.arn, roles.clone());
+        let state_arns: Vec<String> = state.secrets.values().cloned().collect();
+        let spec = task_spec(
+            platform,
+            &payload,
+            &worker_id,
+            &secret.arn,
+            state,
+            roles.clone(),
+        );
         let task_definition = step(
             ctx,
             format!("task definition {} (image {})", names.family, payload.image),
@@ -134,6 +145,7 @@ impl JobHandler for DeployWorkerHandler {
             "execution_role_arn": roles.execution_role_arn,
             "task_role_arn": roles.task_role_arn,
             "token_secret_arn": secret.arn,
+            "state_backend_secret_arns": state_arns,
         })))
     }
 }
@@ -154,14 +166,23 @@ async fn registration(
         fleet.find_token_secret(names),
     )
     .await?;
-    if let Some(secret) = existing.filter(|s| s.worker_id.is_some()) {
-        ctx.log.system(format!(
-            "reusing the registration of worker {} (its token secret exists)",
-            secret.worker_id.as_deref().unwrap_or_default()
-        ));
-        return Ok(secret);
-    }
     let admin = admin(ctx, platform)?;
+    if let Some((secret, id)) = existing.and_then(|s| {
+        let id = s.worker_id.clone()?;
+        Some((s, id))
+    }) {
+        if still_registered(ctx, platform, &id).await? {
+            ctx.log.system(format!(
+                "reusing the registration of worker {id} (its token secret exists and Trellis \
+                 still has it)"
+            ));
+            return Ok(secret);
+        }
+        ctx.log.system(format!(
+            "worker {id} named by the token secret is no longer registered in Trellis: \
+             registering afresh (the secret gets the new token)"
+        ));
+    }
     let mut labels: BTreeMap<String, String> = BTreeMap::from([
         ("hosting".to_owned(), "aws-ecs-fargate".to_owned()),
         ("region".to_owned(), payload.region.clone()),
@@ -204,18 +225,50 @@ async fn registration(
     stored
 }
 
+/// Whether Trellis still has the worker `id` (a token secret may outlive its registration when
+/// the worker was deleted in Trellis). The admin token is accepted by the workers listing.
+async fn still_registered(
+    ctx: &JobContext,
+    platform: &PlatformSettings,
+    id: &str,
+) -> Result<bool, JobError> {
+    let Ok(id) = Uuid::parse_str(id) else {
+        ctx.log.system(format!(
+            "the token secret names {id:?}, which is no worker id"
+        ));
+        return Ok(false);
+    };
+    let client = UserApiClient::with_options(
+        &platform.trellis_url,
+        platform.admin_token.clone(),
+        ClientOptions::default(),
+    )
+    .map_err(|e| JobError::tool("Trellis client", e))?;
+    ctx.log
+        .system(format!("checking that Trellis still has worker {id}"));
+    let workers = tokio::select! {
+        out = client.list_workers() => {
+            out.map_err(|e| JobError::tool("listing the workers of Trellis", e))?
+        }
+        () = ctx.cancel.cancelled() => return Err(JobError::Cancelled),
+    };
+    Ok(workers.iter().any(|w| w.id == id))
+}
+
 /// The task of the worker: the image, its plain environment and its secrets.
 fn task_spec(
     platform: &PlatformSettings,
     payload: &DeployWorkerPayload,
     worker_id: &str,
     token_secret_arn: &str,
+    state: state::HandedOn,
     roles: grape_cloud_aws::fleet::WorkerRoles,
 ) -> TaskSpec {
     let mut environment: BTreeMap<String, String> = BTreeMap::from([
         ("TENDRIL_LOG_FORMAT".to_owned(), "json".to_owned()),
         ("TENDRIL_GRACE_PERIOD".to_owned(), GRACE_PERIOD.to_owned()),
     ]);
+    environment.extend(state.environment);
     environment.extend(payload.environment.clone());
     environment.extend([
         (
@@ -225,7 +278,8 @@ fn task_spec(
         ("GRAPE_WORKER_ID".to_owned(), worker_id.to_owned()),
         ("GRAPE_WORKER_MODE".to_owned(), "cloud-hosted".to_owned()),
     ]);
-    let mut secrets = payload.secret_refs.clone();
+    let mut secrets = state.secrets;
+    secrets.extend(payload.secret_refs.clone());
     secrets.insert("GRAPE_WORKER_TOKEN".to_owned(), token_secret_arn.to_owned());
     TaskSpec {
         image: payload.image.clone(),

@@ -8,10 +8,13 @@
 //! The deployed worker's token goes from Trellis's registration answer straight into Secrets
 //! Manager; the task definition references it (`secrets[].valueFrom`), so it is in no task
 //! definition, log line or result. It is registered with the job's redactor the moment it exists.
+//! The deploying worker's Terraform state backend is handed on the same way (`state`): its keys
+//! only as Secrets Manager references.
 
 mod deploy;
 mod destroy;
 mod payload;
+mod state;
 mod update;
 
 use grape_api::{AdminClient, ClientOptions};

@@ -18,6 +18,9 @@ pub(crate) const RESERVED_ENV: &[&str] = &[
     "TRELLIS_ADMIN_TOKEN",
 ];
 
+/// Secrets whose names do not look like one: refused in `environment` (use `secret_refs`).
+const SECRET_ENV: &[&str] = &["SUPABASE_STORAGE_KEY_ID"];
+
 /// The payload of `DEPLOY_WORKER`.
 ///
 /// ```json
@@ -186,7 +189,7 @@ impl DeployWorkerPayload {
         if let Some(name) = self
             .environment
             .keys()
-            .find(|n| grape_process::is_secret_env_name(n))
+            .find(|n| grape_process::is_secret_env_name(n) || SECRET_ENV.contains(&n.as_str()))
         {
             return Err(invalid(
                 job_type,
@@ -240,6 +243,7 @@ mod tests {
             json!({ "GRAPE_WORKER_TOKEN": "x" }),
             json!({ "TRELLIS_URL": "http://x" }),
             json!({ "INFRACOST_API_KEY": "x" }),
+            json!({ "SUPABASE_STORAGE_KEY_ID": "x" }),
             json!({ "lower": "x" }),
         ] {
             let p = deploy(&json!({ "environment": env }));
