@@ -2,8 +2,8 @@
 //! SQLite and PostgreSQL. Needs the binary built (`cargo nextest run --workspace` does it, or
 //! `cargo build -p trellis`) and PostgreSQL at 127.0.0.1:5432 (or `DATABASE_URL`).
 
-mod common;
 mod claims;
+mod common;
 mod concurrency;
 mod errors;
 mod lifecycle;
