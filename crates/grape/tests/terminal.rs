@@ -51,6 +51,70 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// A command running on a pty, its output (stdout and stderr of the pty) collected as it comes.
+struct PtyRun {
+    child: std::process::Child,
+    rx: mpsc::Receiver<Vec<u8>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    seen: Vec<u8>,
+}
+
+impl PtyRun {
+    fn spawn(mut cmd: std::process::Command) -> Self {
+        let mut child = cmd.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(buf[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            child,
+            rx,
+            reader: Some(reader),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most 60 s) until the output, without escapes, contains `needle`.
+    fn wait_for(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !strip_ansi(&String::from_utf8_lossy(&self.seen)).contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "`{needle}` not shown: {}",
+                String::from_utf8_lossy(&self.seen)
+            );
+            if let Ok(chunk) = self.rx.recv_timeout(left.min(Duration::from_millis(200))) {
+                self.seen.extend(chunk);
+            }
+        }
+    }
+
+    /// Waits for the command to end; returns its status and everything it printed.
+    fn finish(mut self) -> (std::process::ExitStatus, Vec<u8>) {
+        let status = self.child.wait().unwrap();
+        drop(self.child.stdin.take());
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        while let Ok(chunk) = self.rx.try_recv() {
+            self.seen.extend(chunk);
+        }
+        (status, self.seen)
+    }
+}
+
 #[test]
 fn follow_renders_a_live_job_to_the_end() {
     let env = Env::new();
@@ -65,53 +129,20 @@ fn follow_renders_a_live_job_to_the_end() {
     );
     let id = env.submit_sh(&script);
 
-    let mut child = on_pty(&env, &format!("{} jobs logs {id} --follow", grape_bin()))
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let wait_for = |seen: &mut Vec<u8>, needle: &str, rx: &mpsc::Receiver<Vec<u8>>| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !strip_ansi(&String::from_utf8_lossy(seen)).contains(needle) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "`{needle}` not shown: {}",
-                String::from_utf8_lossy(seen)
-            );
-            if let Ok(chunk) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
-                seen.extend(chunk);
-            }
-        }
-    };
+    let mut run = PtyRun::spawn(on_pty(
+        &env,
+        &format!("{} jobs logs {id} --follow", grape_bin()),
+    ));
     // The first lines show while the job is still running (it waits for the gate).
-    wait_for(&mut seen, "tick-3", &rx);
+    run.wait_for("tick-3");
     assert_eq!(
         env.json(&["jobs", "show", &id])["status"],
         "RUNNING",
         "lines must arrive live"
     );
     std::fs::write(&go, "").unwrap();
-    wait_for(&mut seen, "SUCCESS", &rx);
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    while let Ok(chunk) = rx.try_recv() {
-        seen.extend(chunk);
-    }
+    run.wait_for("SUCCESS");
+    let (status, seen) = run.finish();
     assert!(status.success(), "exit {status}");
     let raw = String::from_utf8_lossy(&seen);
     let text = strip_ansi(&raw);
@@ -178,60 +209,27 @@ fn no_color_on_a_terminal() {
 #[test]
 fn login_asks_for_the_token_on_the_terminal_without_echo() {
     let env = Env::new();
-    let mut child = on_pty(
+    let mut cmd = on_pty(
         &env,
         &format!("{} login --url {}", grape_bin(), env.trellis.url),
-    )
-    .env_remove("GRAPE_TOKEN")
-    .env_remove("TRELLIS_URL")
-    .stdin(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !String::from_utf8_lossy(&seen).contains("Trellis API token:") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(
-            !left.is_zero(),
-            "no token prompt: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        if let Ok(chunk) = rx.recv_timeout(left.min(Duration::from_millis(200))) {
-            seen.extend(chunk);
-        }
-    }
+    );
+    cmd.env_remove("GRAPE_TOKEN")
+        .env_remove("TRELLIS_URL")
+        .stdin(Stdio::piped());
+    let mut run = PtyRun::spawn(cmd);
+    run.wait_for("Trellis API token:");
     // The prompt is printed just before echo is switched off: give the switch a moment, so that
     // an echo seen below is grape's fault and not this test's haste.
     std::thread::sleep(Duration::from_millis(500));
     {
         use std::io::Write;
+        let stdin = run.child.stdin.as_mut().unwrap();
         stdin
             .write_all(format!("{API_TOKEN}\r").as_bytes())
             .unwrap();
         stdin.flush().unwrap();
     }
-    let status = child.wait().unwrap();
-    drop(stdin);
-    reader.join().unwrap();
-    while let Ok(chunk) = rx.try_recv() {
-        seen.extend(chunk);
-    }
+    let (status, seen) = run.finish();
     let text = strip_ansi(&String::from_utf8_lossy(&seen));
     assert!(status.success(), "login failed: {text}");
     assert!(text.contains("Logged in to"), "{text}");
@@ -248,4 +246,23 @@ fn login_asks_for_the_token_on_the_terminal_without_echo() {
     let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(st["authenticated"], true);
     assert_eq!(st["token_source"], "config_file");
+}
+
+#[test]
+fn a_spinner_shows_while_a_job_waits_for_a_worker() {
+    let env = Env::new();
+    let id = env.submit_sh("echo finally-ran");
+    let mut run = PtyRun::spawn(on_pty(
+        &env,
+        &format!("{} jobs logs {id} --follow", grape_bin()),
+    ));
+    // No worker yet: the job stays QUEUED and the spinner names it with the time waited.
+    run.wait_for(&format!("job {id} ("));
+    assert_eq!(env.json(&["jobs", "show", &id])["status"], "QUEUED");
+    let _worker = env.start_worker("late-worker");
+    run.wait_for("SUCCESS");
+    let (status, seen) = run.finish();
+    assert!(status.success(), "exit {status}");
+    let text = strip_ansi(&String::from_utf8_lossy(&seen));
+    assert!(text.contains("finally-ran"), "{text}");
 }
