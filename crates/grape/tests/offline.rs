@@ -209,3 +209,55 @@ fn a_broken_config_file_is_a_usage_error_with_a_hint() {
     assert_eq!(out.status.code(), Some(3));
     assert_clean_error(&out.stderr);
 }
+
+#[test]
+fn bash_completion_completes_commands_in_a_real_bash() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bare_grape(home.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = home.path().join("grape.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // Load the script into bash and ask its completion function what follows each line.
+    let complete = |words: &[&str]| -> Vec<String> {
+        let line = words.join(" ");
+        let program = format!(
+            "source {script}; COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE={line:?}; \
+             COMP_POINT={point}; _grape grape {cur:?} {prev:?}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script = script.display(),
+            words = words
+                .iter()
+                .map(|w| format!("{w:?}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            cword = words.len() - 1,
+            point = line.len(),
+            cur = words[words.len() - 1],
+            prev = words[words.len() - 2],
+        );
+        let out = common::command("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .expect("run bash");
+        assert!(
+            out.status.success(),
+            "bash: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(complete(&["grape", "ident"]), ["identities"]);
+    let sub = complete(&["grape", "identities", ""]);
+    for word in ["add", "show", "test", "refresh"] {
+        assert!(sub.iter().any(|w| w == word), "{word} missing: {sub:?}");
+    }
+    let jobs = complete(&["grape", "jobs", ""]);
+    for word in ["submit", "list", "show", "logs", "cancel", "retry"] {
+        assert!(jobs.iter().any(|w| w == word), "{word} missing: {jobs:?}");
+    }
+}
