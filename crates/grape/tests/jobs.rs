@@ -34,6 +34,32 @@ fn submit_follow_show_list_logs() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("SUCCESS"));
 
+    // --follow -o json: stdout is only the finished job (no log lines), exit 0.
+    let out = env
+        .authed()
+        .args([
+            "jobs",
+            "submit",
+            "EXEC",
+            "--follow",
+            "-o",
+            "json",
+            "--payload",
+            "-",
+        ])
+        .write_stdin(r#"{"argv": ["sh", "-c", "echo not-on-stdout"]}"#)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "submit --follow -o json: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(done["status"], "SUCCESS");
+    assert!(done["finished_at"].is_string(), "{done}");
+
     // Without --follow, JSON: the job; then show / list / logs.
     let id = env.submit_sh("echo hello-json; echo second");
     let job = env.wait_job(&id);
