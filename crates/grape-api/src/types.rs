@@ -381,3 +381,27 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_status: Option<JobStatus>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_request_id_is_optional_on_the_wire() {
+        let old: ClaimRequest = serde_json::from_str(r#"{"wait_seconds": 5}"#).unwrap();
+        assert_eq!(old.request_id, None);
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"wait_seconds":5}"#
+        );
+        let key = Uuid::new_v4();
+        let new = ClaimRequest {
+            wait_seconds: None,
+            request_id: Some(key),
+        };
+        assert_eq!(
+            serde_json::to_value(&new).unwrap(),
+            serde_json::json!({ "request_id": key })
+        );
+    }
+}

@@ -266,3 +266,37 @@ async fn fresh_claims_are_kept(backend: Backend) {
         .unwrap();
 }
 both_backends!(fresh_claims_are_kept, super::fresh_claims_are_kept);
+
+async fn abandoned_long_poll_leaves(backend: Backend) {
+    let env = start(backend).await;
+    let user = env.server.user_client();
+    let gone = worker(&env, "gone", None).await;
+    // A long-poll whose client gives up (timeout, dropped connection) stops waiting at once,
+    // so no job is handed to a claim nobody reads.
+    let url = format!("{}/api/jobs/claim", env.server.url());
+    let (id, token) = (gone.id.to_string(), gone.token.expose().to_owned());
+    let abandoned = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .header("X-Worker-ID", id)
+            .header("X-Worker-Token", token)
+            .json(&json!({ "wait_seconds": 30 }))
+            .send()
+            .await
+    });
+    waiting(&env, 1).await;
+    abandoned.abort();
+    waiting(&env, 0).await;
+    let alive = worker(&env, "alive", None).await;
+    let task = long_poll(&alive);
+    waiting(&env, 1).await;
+    let job = user.submit_job(&submit(JobType::Exec)).await.unwrap();
+    assert_eq!(
+        task.await.unwrap().expect("the live claim got it").id,
+        job.id
+    );
+}
+both_backends!(
+    abandoned_long_poll_leaves,
+    super::abandoned_long_poll_leaves
+);
