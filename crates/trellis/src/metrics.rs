@@ -36,7 +36,7 @@ impl Metrics {
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
     }
 
-    /// A claim answered again with the job the worker held (its first answer was lost).
+    /// A claim answered again with the job an earlier claim with its key took (a lost answer).
     pub fn redelivered(&self) {
         self.redelivered.fetch_add(1, Ordering::Relaxed);
     }
@@ -110,7 +110,7 @@ pub async fn render(state: &AppState) -> Result<String, crate::store::StoreError
     let counters = [
         (
             "trellis_claims_redelivered_total",
-            "Claims answered again with the CLAIMED job the worker held (a lost answer).",
+            "Claims answered again with the job an earlier claim with the same request_id took (its answer was lost).",
             m.redelivered.load(Ordering::Relaxed),
         ),
         (
