@@ -360,3 +360,272 @@ async fn worker_jobs_need_platform_settings_and_a_valid_payload() {
         "the reason says what to do"
     );
 }
+
+/// A secret's value as the ECS task would get it (tests only).
+async fn secret_value(moto: &Moto, arn: &str) -> String {
+    token_from_secrets_manager(moto, arn).await
+}
+
+fn deploy_payload(name: &str, vpc: &str, subnets: &[String]) -> Value {
+    json!({
+        "name": name, "region": REGION, "image": "ghcr.io/vintner/tendril:1.0.0",
+        "vpc_id": vpc, "subnet_ids": subnets
+    })
+}
+
+#[tokio::test]
+async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
+    const STALE: &str = "e2e-stale";
+    let moto = Moto::start().await.expect("moto");
+    let server = trellis().await;
+    let platform = Tendril::start(&server, "e2e-platform", platform_options(&server, &moto)).await;
+    let user = server.user_client();
+    wait_worker(
+        &user,
+        platform.id,
+        WorkerStatus::Online,
+        Duration::from_secs(30),
+    )
+    .await;
+    let (vpc, subnets) = default_network(&moto).await;
+    let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
+    let names = WorkerNames::new(STALE).unwrap();
+
+    let first = run(
+        &user,
+        JobType::DeployWorker,
+        deploy_payload(STALE, &vpc, &subnets),
+    )
+    .await;
+    assert_eq!(first.status, JobStatus::Success, "{first:#?}");
+    let old_id: Uuid = first.result.as_ref().unwrap()["worker_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("worker_id");
+    let before = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
+    let secret_arn = before.token_secret.expect("token secret").arn;
+    let old_token = token_from_secrets_manager(&moto, &secret_arn).await;
+    let first_td = before.task_definition.expect("task definition");
+
+    // The worker is deleted in Trellis; its token secret stays in AWS.
+    user.delete_worker(old_id, server.admin_token())
+        .await
+        .expect("delete the worker in Trellis");
+
+    let again = run(
+        &user,
+        JobType::DeployWorker,
+        deploy_payload(STALE, &vpc, &subnets),
+    )
+    .await;
+    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
+    let new_id: Uuid = again.result.as_ref().unwrap()["worker_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("worker_id");
+    assert_ne!(new_id, old_id, "the dead registration was reused");
+    let workers = user.list_workers().await.expect("list workers");
+    let record = workers
+        .iter()
+        .find(|w| w.id == new_id)
+        .expect("the new registration exists in Trellis");
+    assert_eq!(record.name, STALE);
+    assert!(workers.iter().all(|w| w.id != old_id));
+
+    // Same secret, new value and tag; a new task definition revision with the new id; the
+    // service runs it and names the new worker.
+    let after = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
+    let secret = after.token_secret.expect("token secret");
+    assert_eq!(secret.arn, secret_arn);
+    assert_eq!(secret.worker_id, Some(new_id.to_string()));
+    assert_eq!(after.worker_id, Some(new_id.to_string()));
+    let new_token = token_from_secrets_manager(&moto, &secret_arn).await;
+    assert_ne!(new_token, old_token, "the secret still holds the old token");
+    let td = after.task_definition.expect("task definition");
+    assert_ne!(td.arn, first_td.arn);
+    assert_eq!(td.environment["GRAPE_WORKER_ID"], new_id.to_string());
+    assert_eq!(td.secrets["GRAPE_WORKER_TOKEN"], secret_arn);
+    let service = after.service.expect("service");
+    assert_eq!(service.task_definition.as_deref(), Some(td.arn.as_str()));
+    assert_eq!(service.worker_id, Some(new_id.to_string()));
+    assert_eq!(
+        again.result.as_ref().unwrap()["task_definition_arn"],
+        json!(td.arn)
+    );
+
+    // The new token is the new worker's: with it, the worker comes ONLINE.
+    let mut deployed = Tendril::start_as(
+        &server,
+        new_id,
+        Secret::new(new_token.clone()),
+        TendrilOptions::default(),
+    );
+    wait_worker(&user, new_id, WorkerStatus::Online, Duration::from_secs(30)).await;
+    deployed.kill9();
+
+    let log = everything_stored(&user, &again).await;
+    assert!(
+        log.contains(&format!(
+            "worker {old_id} named by the token secret is no longer registered"
+        )),
+        "{log}"
+    );
+
+    // A re-run with the registration alive keeps it.
+    let third = run(
+        &user,
+        JobType::DeployWorker,
+        deploy_payload(STALE, &vpc, &subnets),
+    )
+    .await;
+    assert_eq!(third.status, JobStatus::Success, "{third:#?}");
+    assert_eq!(third.result.as_ref().unwrap()["worker_id"], json!(new_id));
+    assert_eq!(
+        third.result.as_ref().unwrap()["task_definition_arn"],
+        json!(td.arn)
+    );
+
+    let destroy = run(
+        &user,
+        JobType::DestroyWorker,
+        json!({ "name": STALE, "region": REGION }),
+    )
+    .await;
+    assert_eq!(destroy.status, JobStatus::Success, "{destroy:#?}");
+    assert_eq!(destroy.result.as_ref().unwrap()["worker_id"], json!(new_id));
+    assert_eq!(
+        destroy.result.as_ref().unwrap()["registration_removed"],
+        true
+    );
+
+    for job in [&first, &again, &third, &destroy] {
+        let stored = everything_stored(&user, job).await;
+        for token in [&old_token, &new_token] {
+            assert!(
+                !stored.contains(token.as_str()),
+                "a worker token reached job {}",
+                job.id
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_references() {
+    const WITH_STATE: &str = "e2e-state";
+    const STATE_KEY_ID: &str = "state-backend-key-id-e2e";
+    const STATE_SECRET_KEY: &str = "state-backend-secret-key-e2e";
+    let moto = Moto::start().await.expect("moto");
+    let server = trellis().await;
+    let mut options = platform_options(&server, &moto);
+    options.extra_env.extend([
+        (
+            "SUPABASE_S3_ENDPOINT".into(),
+            "https://state.example.test/storage/v1/s3".into(),
+        ),
+        ("SUPABASE_S3_REGION".into(), "eu-central-1".into()),
+        ("SUPABASE_S3_BUCKET".into(), "tf-state-e2e".into()),
+        ("SUPABASE_STORAGE_KEY_ID".into(), STATE_KEY_ID.into()),
+        (
+            "SUPABASE_STORAGE_SECRET_KEY".into(),
+            STATE_SECRET_KEY.into(),
+        ),
+    ]);
+    let platform = Tendril::start(&server, "e2e-platform", options).await;
+    let user = server.user_client();
+    wait_worker(
+        &user,
+        platform.id,
+        WorkerStatus::Online,
+        Duration::from_secs(30),
+    )
+    .await;
+    let (vpc, subnets) = default_network(&moto).await;
+    let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
+    let names = WorkerNames::new(WITH_STATE).unwrap();
+
+    let deploy = run(
+        &user,
+        JobType::DeployWorker,
+        deploy_payload(WITH_STATE, &vpc, &subnets),
+    )
+    .await;
+    assert_eq!(deploy.status, JobStatus::Success, "{deploy:#?}");
+    let deployed = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
+    let td = deployed.task_definition.expect("task definition");
+    assert_eq!(
+        td.environment["SUPABASE_S3_ENDPOINT"],
+        "https://state.example.test/storage/v1/s3"
+    );
+    assert_eq!(td.environment["SUPABASE_S3_REGION"], "eu-central-1");
+    assert_eq!(td.environment["SUPABASE_S3_BUCKET"], "tf-state-e2e");
+    for var in ["SUPABASE_STORAGE_KEY_ID", "SUPABASE_STORAGE_SECRET_KEY"] {
+        assert!(!td.environment.contains_key(var), "{var} is plain env");
+    }
+    assert!(
+        !td.environment
+            .values()
+            .any(|v| v.contains(STATE_KEY_ID) || v.contains(STATE_SECRET_KEY)),
+        "a state backend key is in the task definition's environment"
+    );
+    let key_id_arn = fleet
+        .secret_arn(&names.state_key_id_secret)
+        .await
+        .unwrap()
+        .expect("the key id secret");
+    let secret_key_arn = fleet
+        .secret_arn(&names.state_secret_key_secret)
+        .await
+        .unwrap()
+        .expect("the secret key secret");
+    assert_eq!(td.secrets["SUPABASE_STORAGE_KEY_ID"], key_id_arn);
+    assert_eq!(td.secrets["SUPABASE_STORAGE_SECRET_KEY"], secret_key_arn);
+    assert_eq!(secret_value(&moto, &key_id_arn).await, STATE_KEY_ID);
+    assert_eq!(secret_value(&moto, &secret_key_arn).await, STATE_SECRET_KEY);
+    let result = deploy.result.clone().unwrap();
+    let handed = result["state_backend_secret_arns"].to_string();
+    assert!(
+        handed.contains(&key_id_arn) && handed.contains(&secret_key_arn),
+        "{result}"
+    );
+
+    // Idempotent: a re-run keeps the task definition (same secret ARNs).
+    let again = run(
+        &user,
+        JobType::DeployWorker,
+        deploy_payload(WITH_STATE, &vpc, &subnets),
+    )
+    .await;
+    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
+    assert_eq!(
+        again.result.as_ref().unwrap()["task_definition_arn"],
+        json!(td.arn)
+    );
+
+    let destroy = run(
+        &user,
+        JobType::DestroyWorker,
+        json!({ "name": WITH_STATE, "region": REGION }),
+    )
+    .await;
+    assert_eq!(destroy.status, JobStatus::Success, "{destroy:#?}");
+    let removed = destroy.result.as_ref().unwrap()["removed"].to_string();
+    for secret in [&names.state_key_id_secret, &names.state_secret_key_secret] {
+        assert!(removed.contains(secret.as_str()), "{removed}");
+        assert!(
+            fleet.secret_arn(secret).await.unwrap().is_none(),
+            "{secret} is left behind"
+        );
+    }
+
+    for job in [&deploy, &again, &destroy] {
+        let stored = everything_stored(&user, job).await;
+        for key in [STATE_KEY_ID, STATE_SECRET_KEY] {
+            assert!(
+                !stored.contains(key),
+                "a state backend key reached job {}",
+                job.id
+            );
+        }
+    }
+}

@@ -324,6 +324,30 @@ async fn a_teardown_leaves_nothing_and_runs_again() {
     let (_moto, fleet, config) = setup().await;
     let names = WorkerNames::new("fleet-c").unwrap();
     let deployed = deploy(&fleet, &names, &config, "tendril:1").await;
+    // The state backend keys a worker may be handed: written twice (same ARN, new value).
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    for secret in [&names.state_key_id_secret, &names.state_secret_key_secret] {
+        let first = fleet
+            .store_secret(&names, secret, "state key", &SecretString::new("v1"), &[])
+            .await
+            .expect("store the state secret");
+        let second = fleet
+            .store_secret(&names, secret, "state key", &SecretString::new("v2"), &[])
+            .await
+            .expect("store the state secret again");
+        assert_eq!(first, second);
+        assert_eq!(
+            fleet.secret_arn(secret).await.unwrap().as_deref(),
+            Some(first.as_str())
+        );
+        let value = sm
+            .get_secret_value()
+            .secret_id(&first)
+            .send()
+            .await
+            .expect("get the state secret");
+        assert_eq!(value.secret_string(), Some("v2"));
+    }
     fleet
         .update_image(&names, CLUSTER, "tendril:2")
         .await
@@ -343,6 +367,13 @@ async fn a_teardown_leaves_nothing_and_runs_again() {
     assert!(report.kept.is_empty(), "{report:#?}");
     assert!(!steps.lock().unwrap().is_empty());
     assert_gone(&config, &names, &deployed).await;
+    for secret in [&names.state_key_id_secret, &names.state_secret_key_secret] {
+        assert!(
+            report.removed.contains(&format!("secret {secret}")),
+            "{report:#?}"
+        );
+        assert_eq!(fleet.secret_arn(secret).await.unwrap(), None);
+    }
 
     let again = fleet
         .teardown(&names, CLUSTER, options, &progress)
