@@ -90,6 +90,10 @@ fn usage_errors_exit_2() {
         &["jobs", "submit"],
         &["--output", "yaml", "jobs", "list"],
         &["completions", "tcsh"],
+        &["jobs", "list", "--status", "bogus"],
+        &["workers", "register", "w", "--label", "no-equals-sign"],
+        &["apply", "not-a-uuid"],
+        &["identities", "test", "not-a-uuid"],
     ];
     for args in cases {
         let out = bare_grape(home.path()).args(*args).output().unwrap();
@@ -174,6 +178,19 @@ fn plan_of_a_directory_without_tf_files_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_clean_error(&out.stderr);
+    // A variable without a value is refused before anything is sent.
+    std::fs::write(empty.path().join("main.tf"), "variable \"x\" {}\n").unwrap();
+    let out = bare_grape(home.path())
+        .env("TRELLIS_URL", dead_url())
+        .env("GRAPE_TOKEN", "t")
+        .arg("plan")
+        .arg(empty.path())
+        .args(["--var", "no-equals-sign"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_clean_error(&out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=VALUE"));
 }
 
 #[test]
