@@ -47,6 +47,70 @@ fn options(moto: &Moto) -> TendrilOptions {
     }
 }
 
+/// A script printing what the AWS environment of its process gives: the caller, the region,
+/// whether the key is the state backend's, and the secret key (which must come out redacted).
+const CALLER_SCRIPT: &str = "import os, boto3\n\
+    print('caller', boto3.client('sts').get_caller_identity()['Arn'])\n\
+    print('region', os.environ['AWS_REGION'])\n\
+    print('key-is-state-key', os.environ['AWS_ACCESS_KEY_ID'] == 'e2e-state-key-id')\n\
+    print('secret', os.environ['AWS_SECRET_ACCESS_KEY'])\n";
+
+/// Creates the test identity (role [`ROLE`] on moto, region eu-west-1).
+async fn sandbox_identity(user: &grape_api::UserApiClient, moto: &Moto) -> uuid::Uuid {
+    user.create_identity(&CreateIdentityRequest {
+        name: "sandbox".into(),
+        provider: CloudProvider::Aws,
+        settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"], "endpoint_url": moto.endpoint_url() }),
+    })
+    .await
+    .expect("create identity")
+    .id
+}
+
+/// Submits a job with `identity` and waits for its end.
+async fn run_as(
+    user: &grape_api::UserApiClient,
+    identity: uuid::Uuid,
+    job_type: JobType,
+    payload: serde_json::Value,
+) -> grape_api::Job {
+    let job = user
+        .submit_job(&SubmitJobRequest {
+            job_type,
+            payload,
+            cloud_identity_id: Some(identity),
+        })
+        .await
+        .expect("submit");
+    wait_terminal(user, job.id, Duration::from_secs(120)).await
+}
+
+/// The texts of a job's stored log.
+async fn log_texts(user: &grape_api::UserApiClient, job: uuid::Uuid) -> Vec<String> {
+    all_logs(user, job)
+        .await
+        .into_iter()
+        .map(|l| l.text)
+        .collect()
+}
+
+/// Asserts that the log shows [`CALLER_SCRIPT`] run as the identity, with no key leaked.
+fn assert_ran_as_the_identity(log: &[String]) {
+    let printed = |needle: &str| log.iter().any(|l| l.contains(needle));
+    assert!(
+        printed("caller arn:aws:sts::123456789012:assumed-role/vintner-e2e/"),
+        "{log:#?}"
+    );
+    assert!(printed("region eu-west-1"), "{log:#?}");
+    assert!(printed("key-is-state-key False"), "{log:#?}");
+    assert!(printed("secret [REDACTED]"), "{log:#?}");
+    assert!(
+        log.iter()
+            .all(|l| !l.contains(STATE_SECRET) && !l.contains("worker-base-secret-key")),
+        "{log:#?}"
+    );
+}
+
 #[tokio::test]
 async fn plan_and_apply_through_trellis_and_a_tendril() {
     let moto = Moto::start().await.expect("moto");
@@ -167,45 +231,12 @@ async fn every_job_with_an_identity_runs_with_its_assumed_credentials() {
     let server = trellis().await;
     let _worker = Tendril::start(&server, "e2e-identity", options(&moto)).await;
     let user = server.user_client();
-    let identity = user
-        .create_identity(&CreateIdentityRequest {
-            name: "sandbox".into(),
-            provider: CloudProvider::Aws,
-            settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"], "endpoint_url": moto.endpoint_url() }),
-        })
-        .await
-        .expect("create identity");
+    let identity = sandbox_identity(&user, &moto).await;
     let python = grape_testkit::peers_dir().join("venv/bin/python");
-    let script = "import os, boto3\n\
-        print('caller', boto3.client('sts').get_caller_identity()['Arn'])\n\
-        print('region', os.environ['AWS_REGION'])\n\
-        print('secret', os.environ['AWS_SECRET_ACCESS_KEY'])\n";
-    let job = user
-        .submit_job(&SubmitJobRequest {
-            job_type: JobType::Exec,
-            payload: json!({ "argv": [python, "-c", script] }),
-            cloud_identity_id: Some(identity.id),
-        })
-        .await
-        .expect("submit");
-    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    let payload = json!({ "argv": [python, "-c", CALLER_SCRIPT] });
+    let job = run_as(&user, identity, JobType::Exec, payload).await;
     assert_eq!(job.status, JobStatus::Success, "{job:#?}");
-    let log: Vec<String> = all_logs(&user, job.id)
-        .await
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
-    assert!(
-        log.iter()
-            .any(|l| l.starts_with("caller arn:aws:sts::123456789012:assumed-role/vintner-e2e/")),
-        "{log:#?}"
-    );
-    assert!(log.iter().any(|l| l == "region eu-west-1"), "{log:#?}");
-    assert!(log.iter().any(|l| l == "secret [REDACTED]"), "{log:#?}");
-    assert!(
-        log.iter().all(|l| !l.contains("worker-base-secret-key")),
-        "{log:#?}"
-    );
+    assert_ran_as_the_identity(&log_texts(&user, job.id).await);
 }
 
 #[tokio::test]
@@ -217,14 +248,7 @@ async fn terraform_runs_with_the_identity_while_state_uses_the_backend_keys() {
     let server = trellis().await;
     let _worker = Tendril::start(&server, "e2e-tf-identity", options(&moto)).await;
     let user = server.user_client();
-    let identity = user
-        .create_identity(&CreateIdentityRequest {
-            name: "sandbox".into(),
-            provider: CloudProvider::Aws,
-            settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"], "endpoint_url": moto.endpoint_url() }),
-        })
-        .await
-        .expect("create identity");
+    let identity = sandbox_identity(&user, &moto).await;
     let python = grape_testkit::peers_dir().join("venv/bin/python");
     // The local-exec child prints what Terraform's environment gives it: the identity's
     // assumed role, never the worker's own keys or the state backend's.
@@ -237,59 +261,25 @@ resource "terraform_data" "caller" {
   }
 }
 "#;
-    let caller = "import os, boto3\n\
-        print('caller', boto3.client('sts').get_caller_identity()['Arn'])\n\
-        print('region', os.environ['AWS_REGION'])\n\
-        print('key-is-state-key', os.environ['AWS_ACCESS_KEY_ID'] == 'e2e-state-key-id')\n\
-        print('secret', os.environ['AWS_SECRET_ACCESS_KEY'])\n";
-    let source = json!({ "files": { "main.tf": main, "caller.py": caller } });
-    let run = |job_type, payload| {
-        let user = &user;
-        async move {
-            let job = user
-                .submit_job(&SubmitJobRequest {
-                    job_type,
-                    payload,
-                    cloud_identity_id: Some(identity.id),
-                })
-                .await
-                .expect("submit");
-            wait_terminal(user, job.id, Duration::from_secs(120)).await
-        }
-    };
-    let plan = run(
-        JobType::Plan,
-        json!({ "source": source, "variables": { "python": python }, "state_key": "e2e/identity.tfstate" }),
-    )
-    .await;
+    let plan_payload = json!({
+        "source": { "files": { "main.tf": main, "caller.py": CALLER_SCRIPT } },
+        "variables": { "python": python },
+        "state_key": "e2e/identity.tfstate",
+    });
+    let plan = run_as(&user, identity, JobType::Plan, plan_payload.clone()).await;
     assert_eq!(plan.status, JobStatus::Success, "{plan:#?}");
-    let apply = run(JobType::Apply, json!({ "plan_job_id": plan.id })).await;
-    assert_eq!(apply.status, JobStatus::Success, "{apply:#?}");
-
-    let log: Vec<String> = all_logs(&user, apply.id)
-        .await
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
-    let printed = |needle: &str| log.iter().any(|l| l.contains(needle));
-    assert!(
-        printed("caller arn:aws:sts::123456789012:assumed-role/vintner-e2e/"),
-        "{log:#?}"
-    );
-    assert!(printed("region eu-west-1"), "{log:#?}");
-    assert!(printed("key-is-state-key False"), "{log:#?}");
-    assert!(printed("secret [REDACTED]"), "{log:#?}");
-    assert!(
-        log.iter()
-            .all(|l| !l.contains(STATE_SECRET) && !l.contains("worker-base-secret-key")),
-        "{log:#?}"
-    );
-    // The state went to the backend: planning again finds nothing to do.
-    let again = run(
-        JobType::Plan,
-        json!({ "source": source, "variables": { "python": python }, "state_key": "e2e/identity.tfstate" }),
+    let apply = run_as(
+        &user,
+        identity,
+        JobType::Apply,
+        json!({ "plan_job_id": plan.id }),
     )
     .await;
+    assert_eq!(apply.status, JobStatus::Success, "{apply:#?}");
+    assert_ran_as_the_identity(&log_texts(&user, apply.id).await);
+
+    // The state went to the backend: planning again finds nothing to do.
+    let again = run_as(&user, identity, JobType::Plan, plan_payload).await;
     assert_eq!(again.status, JobStatus::Success, "{again:#?}");
     assert_eq!(
         again.result.as_ref().unwrap()["summary"]["add"],
@@ -312,29 +302,12 @@ async fn the_identity_is_renewed_during_a_long_job_and_each_new_key_is_redacted(
     ]);
     let _worker = Tendril::start(&server, "e2e-refresh", opts).await;
     let user = server.user_client();
-    let identity = user
-        .create_identity(&CreateIdentityRequest {
-            name: "sandbox".into(),
-            provider: CloudProvider::Aws,
-            settings: json!({ "role_arn": ROLE, "endpoint_url": moto.endpoint_url() }),
-        })
-        .await
-        .expect("create identity");
-    let job = user
-        .submit_job(&SubmitJobRequest {
-            job_type: JobType::Exec,
-            payload: json!({ "argv": ["sh", "-c", "echo key $AWS_ACCESS_KEY_ID; sleep 2; echo done"] }),
-            cloud_identity_id: Some(identity.id),
-        })
-        .await
-        .expect("submit");
-    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    let identity = sandbox_identity(&user, &moto).await;
+    let payload =
+        json!({ "argv": ["sh", "-c", "echo key $AWS_ACCESS_KEY_ID; sleep 2; echo done"] });
+    let job = run_as(&user, identity, JobType::Exec, payload).await;
     assert_eq!(job.status, JobStatus::Success, "{job:#?}");
-    let log: Vec<String> = all_logs(&user, job.id)
-        .await
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
+    let log = log_texts(&user, job.id).await;
     assert!(log.iter().any(|l| l == "key [REDACTED]"), "{log:#?}");
     let renewals = log
         .iter()
