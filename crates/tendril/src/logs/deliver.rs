@@ -255,7 +255,7 @@ impl Delivery {
             });
         }
         if b.closed
-            || lines >= max_lines
+            || lines >= self.config.send_at_lines
             || bytes >= max_bytes
             || due.is_some_and(|d| d <= Instant::now())
         {

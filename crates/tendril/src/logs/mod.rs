@@ -54,7 +54,10 @@ pub const SERVER_MAX_BATCH_BYTES: usize = 1024 * 1024;
 pub struct LogConfig {
     /// A batch is sent at the latest this long after its oldest line was accepted.
     pub flush_interval: Duration,
-    /// A batch is sent as soon as it holds this many lines (at most 5,000).
+    /// A batch is sent as soon as this many lines are pending, without waiting for the flush
+    /// interval (at most `max_batch_lines`).
+    pub send_at_lines: usize,
+    /// Most lines in one batch (at most 5,000): a backlog leaves in batches this big.
     pub max_batch_lines: usize,
     /// A batch is sent as soon as its JSON reaches about this many bytes (at most 1 MiB less
     /// room for the envelope; a single line always fits).
@@ -71,6 +74,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             flush_interval: Duration::from_millis(250),
+            send_at_lines: 1_000,
             max_batch_lines: SERVER_MAX_BATCH_LINES,
             max_batch_bytes: 512 * 1024,
             memory_lines: 10_000,
@@ -84,6 +88,7 @@ impl LogConfig {
     /// The same settings with the batch limits brought within what Trellis accepts.
     fn clamped(mut self) -> Self {
         self.max_batch_lines = self.max_batch_lines.clamp(1, SERVER_MAX_BATCH_LINES);
+        self.send_at_lines = self.send_at_lines.clamp(1, self.max_batch_lines);
         // A 64 KiB line of control characters is 384 KiB of JSON: room for it plus a full batch.
         self.max_batch_bytes = self.max_batch_bytes.clamp(1, SERVER_MAX_BATCH_BYTES / 2);
         self.memory_lines = self.memory_lines.max(1);
@@ -127,7 +132,7 @@ pub(crate) struct Shared {
     delivered: AtomicU64,
     rejected: Mutex<Option<String>>,
     journal_path: Option<PathBuf>,
-    max_batch_lines: usize,
+    send_at_lines: usize,
     max_batch_bytes: usize,
 }
 
@@ -183,7 +188,7 @@ impl LogSink for PipelineSink {
                 (lines, bytes)
             };
             if lines == 1
-                || lines >= self.shared.max_batch_lines
+                || lines >= self.shared.send_at_lines
                 || bytes >= self.shared.max_batch_bytes
             {
                 self.shared.wake.notify_one();
@@ -236,7 +241,7 @@ pub fn start(
         delivered: AtomicU64::new(0),
         rejected: Mutex::new(None),
         journal_path: journal_path.clone(),
-        max_batch_lines: config.max_batch_lines,
+        send_at_lines: config.send_at_lines,
         max_batch_bytes: config.max_batch_bytes,
     });
     outbox.attach_log(job_id, &shared);
