@@ -4,7 +4,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{API_TOKEN, Env, assert_clean_error, has_ansi};
+use common::{API_TOKEN, Env, assert_clean_error, assert_error_exit, has_ansi};
 
 #[test]
 fn login_stores_a_0600_file_and_status_reports_it() {
@@ -203,14 +203,7 @@ fn a_rejected_token_exits_3_on_every_server_command() {
             .args(*args)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "grape {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_clean_error(&out.stderr);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = assert_error_exit(&out, 3, args);
         assert!(
             err.contains("rejected the API token"),
             "grape {args:?}: {err}"

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, assert_clean_error};
+use common::{Env, MotoWorld, assert_clean_error, outcome};
 
 #[test]
 fn add_and_show_an_aws_identity() {
@@ -129,30 +129,13 @@ fn create_vpc(moto: &grape_testkit::Moto, region: &str, cidr: &str) {
 /// Runs `grape ARGS` (authenticated, no colours): (exit code, stdout, stderr); no worker secret
 /// may show in either.
 fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env
-        .authed()
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(
-        !stdout.contains(common::WORKER_AWS_SECRET) && !stderr.contains(common::WORKER_AWS_SECRET),
-        "grape {args:?} printed the worker's AWS secret"
-    );
-    (out.status.code().unwrap_or(-1), stdout, stderr)
+    env.run_hiding(args, &[common::WORKER_AWS_SECRET])
 }
 
 #[test]
 fn test_and_refresh_an_identity_through_a_worker() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let moto = rt.block_on(grape_testkit::Moto::start()).expect("moto");
-    let env = Env::new();
-    let (args, vars) = common::moto_worker(&moto);
-    let _worker = env.start_worker_with("discovery-worker", &args, &vars);
+    let world = MotoWorld::start("discovery-worker", &[]);
+    let (env, moto) = (&world.env, &world.moto);
     let added = env.json(&[
         "identities",
         "add",
@@ -173,12 +156,12 @@ fn test_and_refresh_an_identity_through_a_worker() {
     let id = added["id"].as_str().unwrap().to_owned();
 
     // Nothing discovered yet.
-    let (code, _, stderr) = run(&env, &["identities", "show", &id]);
+    let (code, _, stderr) = run(env, &["identities", "show", &id]);
     assert_eq!(code, 0);
     assert!(stderr.contains("No discovered resources yet"), "{stderr}");
 
     // `identities test` (human): a CONNECTION_TEST on the worker, its log, who we are, tables.
-    let (code, stdout, stderr) = run(&env, &["identities", "test", &id]);
+    let (code, stdout, stderr) = run(env, &["identities", "test", &id]);
     assert_eq!(code, 0, "identities test:\n{stdout}\n{stderr}");
     assert!(stderr.contains("CONNECTION_TEST"), "{stderr}");
     assert!(stderr.contains("SUCCESS"), "{stderr}");
@@ -226,13 +209,13 @@ fn test_and_refresh_an_identity_through_a_worker() {
     );
 
     // `identities show` (human) prints the cached tables too.
-    let (code, stdout, _) = run(&env, &["identities", "show", &id]);
+    let (code, stdout, _) = run(env, &["identities", "show", &id]);
     assert_eq!(code, 0);
     assert!(stdout.contains("VPCs (2)") && stdout.contains(vpcs[0]["id"].as_str().unwrap()));
 
     // A new VPC appears after `identities refresh` (FETCH_RESOURCES), JSON parsed.
-    create_vpc(&moto, "eu-west-1", "10.77.0.0/16");
-    let (code, stdout, stderr) = run(&env, &["identities", "refresh", &id, "-o", "json"]);
+    create_vpc(moto, "eu-west-1", "10.77.0.0/16");
+    let (code, stdout, stderr) = run(env, &["identities", "refresh", &id, "-o", "json"]);
     assert_eq!(code, 0, "identities refresh:\n{stdout}\n{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("refresh -o json is not JSON ({e}):\n{stdout}"));
@@ -253,35 +236,29 @@ fn test_and_refresh_an_identity_through_a_worker() {
     let python = grape_testkit::peers_dir().join("venv/bin/python");
     let script = "import boto3; print('caller', boto3.client('sts').get_caller_identity()['Arn'])";
     let payload = serde_json::json!({ "argv": [python, "-c", script] }).to_string();
-    let out = env
-        .authed()
-        .env("NO_COLOR", "1")
-        .args([
-            "jobs",
-            "submit",
-            "EXEC",
-            "--identity",
-            &id,
-            "--follow",
-            "--payload",
-            "-",
-        ])
-        .write_stdin(payload)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, stdout, stderr) = outcome(
+        env.authed()
+            .env("NO_COLOR", "1")
+            .args([
+                "jobs",
+                "submit",
+                "EXEC",
+                "--identity",
+                &id,
+                "--follow",
+                "--payload",
+                "-",
+            ])
+            .write_stdin(payload),
     );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("caller arn:aws:sts::123456789012:assumed-role/vintner-cli/"),
         "{stdout}"
     );
 
     // `identities test -o json`: the job and the identity.
-    let (code, stdout, _) = run(&env, &["identities", "test", &id, "-o", "json"]);
+    let (code, stdout, _) = run(env, &["identities", "test", &id, "-o", "json"]);
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["job"]["type"], "CONNECTION_TEST");
@@ -297,11 +274,8 @@ fn test_and_refresh_an_identity_through_a_worker() {
 
 #[test]
 fn a_failing_identity_test_exits_1_and_caches_nothing() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let moto = rt.block_on(grape_testkit::Moto::start()).expect("moto");
-    let env = Env::new();
-    let (args, vars) = common::moto_worker(&moto);
-    let _worker = env.start_worker_with("discovery-fail-worker", &args, &vars);
+    let world = MotoWorld::start("discovery-fail-worker", &[]);
+    let (env, moto) = (&world.env, &world.moto);
     let added = env.json(&[
         "identities",
         "add",
@@ -315,7 +289,7 @@ fn a_failing_identity_test_exits_1_and_caches_nothing() {
     ]);
     let id = added["id"].as_str().unwrap().to_owned();
 
-    let (code, stdout, stderr) = run(&env, &["identities", "test", &id]);
+    let (code, stdout, stderr) = run(env, &["identities", "test", &id]);
     assert_eq!(code, 1, "broken identity test:\n{stdout}\n{stderr}");
     assert_clean_error(stderr.as_bytes());
     assert!(
@@ -323,7 +297,7 @@ fn a_failing_identity_test_exits_1_and_caches_nothing() {
         "{stderr}"
     );
 
-    let (code, stdout, stderr) = run(&env, &["identities", "refresh", &id, "-o", "json"]);
+    let (code, stdout, stderr) = run(env, &["identities", "refresh", &id, "-o", "json"]);
     assert_eq!(code, 1, "broken identity refresh:\n{stdout}\n{stderr}");
     let doc: serde_json::Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"));
@@ -340,12 +314,12 @@ fn a_failing_identity_test_exits_1_and_caches_nothing() {
     // Unknown identity: exit 1 before any job is submitted; a bad id: exit 2.
     let before = env.json(&["jobs", "list"]).as_array().unwrap().len();
     let (code, _, stderr) = run(
-        &env,
+        env,
         &["identities", "test", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"],
     );
     assert_eq!(code, 1);
     assert_clean_error(stderr.as_bytes());
-    let (code, _, stderr) = run(&env, &["identities", "refresh", "nope"]);
+    let (code, _, stderr) = run(env, &["identities", "refresh", "nope"]);
     assert_eq!(code, 2);
     assert_clean_error(stderr.as_bytes());
     assert_eq!(

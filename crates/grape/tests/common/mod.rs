@@ -274,6 +274,19 @@ impl Env {
         job["id"].as_str().unwrap().to_owned()
     }
 
+    /// Runs `grape ARGS` (authenticated, no colours) and returns (exit code, stdout, stderr),
+    /// after checking that none of `secrets` reached either stream.
+    pub fn run_hiding(&self, args: &[&str], secrets: &[&str]) -> (i32, String, String) {
+        let (code, stdout, stderr) = outcome(self.authed().env("NO_COLOR", "1").args(args));
+        for secret in secrets {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "grape {args:?} printed a worker secret:\n{stdout}\n{stderr}"
+            );
+        }
+        (code, stdout, stderr)
+    }
+
     /// Polls `grape jobs show` until the job is terminal; returns it.
     pub fn wait_job(&self, id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -317,6 +330,25 @@ impl Drop for Worker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `cmd` and returns (exit code, -1 when there is none; stdout; stderr), decoded lossily.
+pub fn outcome(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts that a run of `grape ARGS` exited with `code` and printed a clean error (see
+/// [`assert_clean_error`]); returns its stderr.
+pub fn assert_error_exit(out: &std::process::Output, code: i32, args: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "grape {args:?}: {err}");
+    assert_clean_error(&out.stderr);
+    err
 }
 
 /// True when `s` holds an ANSI escape sequence.
@@ -381,4 +413,36 @@ pub fn moto_worker(moto: &grape_testkit::Moto) -> (Vec<String>, Vec<(String, Str
         ("AWS_ENDPOINT_URL".to_owned(), endpoint),
     ]);
     (args, env)
+}
+
+/// A test server with one worker of [`moto_worker`] on a fresh moto (and the runtime that
+/// started it); the worker goes first when dropped, then the server, then moto.
+pub struct MotoWorld {
+    _worker: Worker,
+    /// The server and its private home.
+    pub env: Env,
+    /// The moto server the worker keeps its state in and assumes identities on.
+    pub moto: grape_testkit::Moto,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl MotoWorld {
+    /// Starts moto, creates `buckets` in it, starts a server and the worker `worker_name`.
+    pub fn start(worker_name: &str, buckets: &[&str]) -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let moto = rt.block_on(grape_testkit::Moto::start()).expect("moto");
+        for bucket in buckets {
+            rt.block_on(moto.create_bucket(bucket))
+                .unwrap_or_else(|e| panic!("create the bucket {bucket}: {e}"));
+        }
+        let env = Env::new();
+        let (args, vars) = moto_worker(&moto);
+        let worker = env.start_worker_with(worker_name, &args, &vars);
+        Self {
+            _worker: worker,
+            env,
+            moto,
+            _rt: rt,
+        }
+    }
 }
