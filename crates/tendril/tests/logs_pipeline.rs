@@ -100,6 +100,35 @@ async fn long_lines_are_split_and_text_is_kept_as_is() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_is_kept_with_what_follows_it() {
+    let trellis = Trellis::start().await;
+    let (api, job_id) = trellis.running_job().await;
+    let state = tempfile::tempdir().unwrap();
+    let outbox = Outbox::open(state.path()).unwrap();
+    outbox.job_started(job_id).unwrap();
+    let pipeline = logs::start(
+        job_id,
+        api,
+        Redactor::new(),
+        &outbox,
+        fast_config(),
+        CancellationToken::new(),
+    );
+    let sink = pipeline.sink();
+    sink.line(LogStream::Stdout, "before\0after");
+    sink.line(LogStream::Stdout, "plain");
+    drop(sink);
+    assert!(pipeline.finish(None).await.delivered_all);
+    let texts: Vec<String> = trellis
+        .logs(job_id)
+        .await
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(texts, vec!["before\0after".to_owned(), "plain".to_owned()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_never_reaches_the_server_nor_the_disk() {
     let trellis = Trellis::start().await;
     let (api, job_id) = trellis.running_job().await;
