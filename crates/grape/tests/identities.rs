@@ -7,23 +7,20 @@ use common::{Env, MotoWorld, assert_clean_error, outcome};
 #[test]
 fn add_and_show_an_aws_identity() {
     let env = Env::new();
-    let added = env.json(&[
-        "identities",
-        "add",
-        "aws",
-        "--name",
+    let added = env.add_aws_identity(
         "sandbox",
-        "--role-arn",
         "arn:aws:iam::123456789012:role/vintner",
-        "--external-id",
-        "ext-1",
-        "--region",
-        "eu-west-1",
-        "--region",
-        "us-east-1",
-        "--endpoint-url",
-        "http://127.0.0.1:5000",
-    ]);
+        &[
+            "--external-id",
+            "ext-1",
+            "--region",
+            "eu-west-1",
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "http://127.0.0.1:5000",
+        ],
+    );
     let id = added["id"].as_str().unwrap().to_owned();
     assert_eq!(added["provider"], "aws");
     assert_eq!(
@@ -136,23 +133,20 @@ fn run(env: &Env, args: &[&str]) -> (i32, String, String) {
 fn test_and_refresh_an_identity_through_a_worker() {
     let world = MotoWorld::start("discovery-worker", &[]);
     let (env, moto) = (&world.env, &world.moto);
-    let added = env.json(&[
-        "identities",
-        "add",
-        "aws",
-        "--name",
+    let added = env.add_aws_identity(
         "sandbox",
-        "--role-arn",
         ROLE,
-        "--external-id",
-        "cli",
-        "--region",
-        "us-east-1",
-        "--region",
-        "eu-west-1",
-        "--endpoint-url",
-        moto.endpoint_url(),
-    ]);
+        &[
+            "--external-id",
+            "cli",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "--endpoint-url",
+            moto.endpoint_url(),
+        ],
+    );
     let id = added["id"].as_str().unwrap().to_owned();
 
     // Nothing discovered yet.
@@ -276,17 +270,11 @@ fn test_and_refresh_an_identity_through_a_worker() {
 fn a_failing_identity_test_exits_1_and_caches_nothing() {
     let world = MotoWorld::start("discovery-fail-worker", &[]);
     let (env, moto) = (&world.env, &world.moto);
-    let added = env.json(&[
-        "identities",
-        "add",
-        "aws",
-        "--name",
+    let added = env.add_aws_identity(
         "broken",
-        "--role-arn",
         "arn:aws:iam::123:nope",
-        "--endpoint-url",
-        moto.endpoint_url(),
-    ]);
+        &["--endpoint-url", moto.endpoint_url()],
+    );
     let id = added["id"].as_str().unwrap().to_owned();
 
     let (code, stdout, stderr) = run(env, &["identities", "test", &id]);

@@ -50,17 +50,11 @@ fn plan_apply_destroy_through_a_worker() {
     let dir = config.path().to_str().unwrap();
 
     // The plan runs as a cloud identity (assumed on moto); its apply inherits it.
-    let identity = env.json(&[
-        "identities",
-        "add",
-        "aws",
-        "--name",
+    let identity = env.add_aws_identity(
         "tf",
-        "--role-arn",
         "arn:aws:iam::123456789012:role/vintner-tf",
-        "--endpoint-url",
-        moto.endpoint_url(),
-    ])["id"]
+        &["--endpoint-url", moto.endpoint_url()],
+    )["id"]
         .as_str()
         .unwrap()
         .to_owned();

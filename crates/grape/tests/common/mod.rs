@@ -168,6 +168,22 @@ impl Env {
         })
     }
 
+    /// Runs `grape identities add aws --name NAME --role-arn ROLE_ARN MORE… -o json`
+    /// (authenticated); returns the identity it added.
+    pub fn add_aws_identity(&self, name: &str, role_arn: &str, more: &[&str]) -> Value {
+        let mut args = vec![
+            "identities",
+            "add",
+            "aws",
+            "--name",
+            name,
+            "--role-arn",
+            role_arn,
+        ];
+        args.extend_from_slice(more);
+        self.json(&args)
+    }
+
     /// Registers a worker with `grape workers register` and starts it as `grape worker start
     /// --enable-exec`; waits until Trellis lists it ONLINE.
     pub fn start_worker(&self, name: &str) -> Worker {
