@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use common::{Tendril, TendrilOptions, all_logs, submit, trellis, wait_terminal, wait_worker};
-use grape_api::{Job, JobStatus, JobType, Secret, UserApiClient, WorkerMode, WorkerStatus};
+use grape_api::{Job, JobStatus, JobType, Secret, UserApiClient, Worker, WorkerMode, WorkerStatus};
 use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
 use grape_cloud_aws::{BaseCredentials, DiscoveryOptions, discover};
 use grape_testkit::Moto;
@@ -71,8 +71,9 @@ async fn default_network(moto: &Moto) -> (String, Vec<String>) {
     (vpc, subnets)
 }
 
-/// The token as the ECS task would get it: read from Secrets Manager (tests only).
-async fn token_from_secrets_manager(moto: &Moto, arn: &str) -> String {
+/// A secret's value (the token, a state backend key) as the ECS task would get it: read from
+/// Secrets Manager (tests only).
+async fn secret_value(moto: &Moto, arn: &str) -> String {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(moto.endpoint_url())
@@ -97,6 +98,72 @@ async fn run(user: &UserApiClient, job_type: JobType, payload: Value) -> Job {
     wait_terminal(user, job.id, Duration::from_secs(120)).await
 }
 
+/// Runs a job that must succeed; the job and its result.
+async fn run_ok(user: &UserApiClient, job_type: JobType, payload: Value) -> (Job, Value) {
+    let job = run(user, job_type, payload).await;
+    assert_eq!(job.status, JobStatus::Success, "{job:#?}");
+    let result = job.result.clone().expect("result");
+    (job, result)
+}
+
+/// Waits until worker `id` is ONLINE.
+async fn online(user: &UserApiClient, id: Uuid) -> Worker {
+    wait_worker(user, id, WorkerStatus::Online, Duration::from_secs(30)).await
+}
+
+/// Starts the platform worker (`--enable-worker-jobs`) with `options` and waits until it is
+/// ONLINE; the worker and how Trellis lists it.
+async fn start_platform(
+    server: &TrellisServer,
+    user: &UserApiClient,
+    options: TendrilOptions,
+) -> (Tendril, Worker) {
+    let platform = Tendril::start(server, "e2e-platform", options).await;
+    let listed = online(user, platform.id).await;
+    (platform, listed)
+}
+
+/// Starts a worker as `id` with `token`, as the ECS task would, and waits until it is ONLINE.
+async fn comes_online_with(server: &TrellisServer, user: &UserApiClient, id: Uuid, token: &str) {
+    let mut deployed = Tendril::start_as(
+        server,
+        id,
+        Secret::new(token.to_owned()),
+        TendrilOptions::default(),
+    );
+    online(user, id).await;
+    deployed.kill9();
+}
+
+/// The `worker_id` of a DEPLOY_WORKER result.
+fn worker_id(result: &Value) -> Uuid {
+    result["worker_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("worker_id in the result")
+}
+
+fn deploy_payload(name: &str, vpc: &str, subnets: &[String]) -> Value {
+    json!({
+        "name": name, "region": REGION, "image": "ghcr.io/vintner/tendril:1.0.0",
+        "vpc_id": vpc, "subnet_ids": subnets
+    })
+}
+
+fn destroy_payload(name: &str) -> Value {
+    json!({ "name": name, "region": REGION })
+}
+
+/// Asserts that none of `secrets` (value, what it is) is in what Trellis stored of `jobs`.
+async fn assert_not_stored(user: &UserApiClient, jobs: &[&Job], secrets: &[(&str, &str)]) {
+    for job in jobs {
+        let stored = everything_stored(user, job).await;
+        for (secret, what) in secrets {
+            assert!(!stored.contains(secret), "{what} reached job {}", job.id);
+        }
+    }
+}
+
 /// Every stored line of the job, and its result and error, as one text.
 async fn everything_stored(user: &UserApiClient, job: &Job) -> String {
     let mut text: Vec<String> = all_logs(user, job.id)
@@ -118,15 +185,9 @@ async fn everything_stored(user: &UserApiClient, job: &Job) -> String {
 async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     let moto = Moto::start().await.expect("moto");
     let server = trellis().await;
-    let platform = Tendril::start(&server, "e2e-platform", platform_options(&server, &moto)).await;
     let user = server.user_client();
-    let listed = wait_worker(
-        &user,
-        platform.id,
-        WorkerStatus::Online,
-        Duration::from_secs(30),
-    )
-    .await;
+    let (_platform, listed) =
+        start_platform(&server, &user, platform_options(&server, &moto)).await;
     let advertised = listed.info.expect("worker info").job_types;
     for job_type in [
         JobType::DeployWorker,
@@ -138,21 +199,10 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     let (vpc, subnets) = default_network(&moto).await;
 
     // DEPLOY_WORKER
-    let deploy = run(
-        &user,
-        JobType::DeployWorker,
-        json!({
-            "name": NAME, "region": REGION, "image": "ghcr.io/vintner/tendril:1.0.0",
-            "vpc_id": vpc, "subnet_ids": subnets, "labels": { "team": "e2e" }
-        }),
-    )
-    .await;
-    assert_eq!(deploy.status, JobStatus::Success, "{deploy:#?}");
-    let result = deploy.result.clone().expect("result");
-    let worker_id: Uuid = result["worker_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("worker_id in the result");
+    let mut payload = deploy_payload(NAME, &vpc, &subnets);
+    payload["labels"] = json!({ "team": "e2e" });
+    let (deploy, result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let worker_id = worker_id(&result);
     let record = user
         .list_workers()
         .await
@@ -185,38 +235,15 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     assert_eq!(secret.worker_id, Some(worker_id.to_string()));
 
     // The ECS task would get the token from the secret: with it, a worker comes ONLINE.
-    let token = token_from_secrets_manager(&moto, &secret.arn).await;
+    let token = secret_value(&moto, &secret.arn).await;
     assert!(
         !td.environment.values().any(|v| v.contains(&token)),
         "the token is in the task definition's environment"
     );
-    let mut deployed_worker = Tendril::start_as(
-        &server,
-        worker_id,
-        Secret::new(token.clone()),
-        TendrilOptions::default(),
-    );
-    wait_worker(
-        &user,
-        worker_id,
-        WorkerStatus::Online,
-        Duration::from_secs(30),
-    )
-    .await;
-    deployed_worker.kill9();
+    comes_online_with(&server, &user, worker_id, &token).await;
 
     // A re-run is idempotent: same registration, same task definition.
-    let again = run(
-        &user,
-        JobType::DeployWorker,
-        json!({
-            "name": NAME, "region": REGION, "image": "ghcr.io/vintner/tendril:1.0.0",
-            "vpc_id": vpc, "subnet_ids": subnets, "labels": { "team": "e2e" }
-        }),
-    )
-    .await;
-    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
-    let again_result = again.result.clone().unwrap();
+    let (again, again_result) = run_ok(&user, JobType::DeployWorker, payload).await;
     assert_eq!(again_result["worker_id"], result["worker_id"]);
     assert_eq!(
         again_result["task_definition_arn"],
@@ -224,14 +251,12 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     );
 
     // UPDATE_WORKER
-    let update = run(
+    let (update, update_result) = run_ok(
         &user,
         JobType::UpdateWorker,
         json!({ "name": NAME, "region": REGION, "image": "ghcr.io/vintner/tendril:1.1.0" }),
     )
     .await;
-    assert_eq!(update.status, JobStatus::Success, "{update:#?}");
-    let update_result = update.result.clone().unwrap();
     assert_eq!(update_result["previous_task_definition_arn"], json!(td.arn));
     let new_arn = update_result["task_definition_arn"]
         .as_str()
@@ -255,14 +280,8 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     assert_eq!(updated_td.secrets, td.secrets);
 
     // DESTROY_WORKER
-    let destroy = run(
-        &user,
-        JobType::DestroyWorker,
-        json!({ "name": NAME, "region": REGION }),
-    )
-    .await;
-    assert_eq!(destroy.status, JobStatus::Success, "{destroy:#?}");
-    let destroy_result = destroy.result.clone().unwrap();
+    let (destroy, destroy_result) =
+        run_ok(&user, JobType::DestroyWorker, destroy_payload(NAME)).await;
     assert_eq!(destroy_result["worker_id"], json!(worker_id));
     assert_eq!(destroy_result["registration_removed"], true);
     assert!(
@@ -289,24 +308,16 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
 
     // No token anywhere in what Trellis stored of the three jobs.
     let admin = server.admin_token().expose().to_owned();
-    for job in [&deploy, &again, &update, &destroy] {
-        let stored = everything_stored(&user, job).await;
-        assert!(
-            !stored.contains(&token),
-            "the worker token reached job {}",
-            job.id
-        );
-        assert!(
-            !stored.contains(&admin),
-            "the admin token reached job {}",
-            job.id
-        );
-        assert!(
-            !stored.contains(SECRET_KEY),
-            "the AWS secret key reached job {}",
-            job.id
-        );
-    }
+    assert_not_stored(
+        &user,
+        &[&deploy, &again, &update, &destroy],
+        &[
+            (token.as_str(), "the worker token"),
+            (admin.as_str(), "the admin token"),
+            (SECRET_KEY, "the AWS secret key"),
+        ],
+    )
+    .await;
     let deploy_log = everything_stored(&user, &deploy).await;
     assert!(deploy_log.contains("registered as worker"), "{deploy_log}");
 }
@@ -317,13 +328,7 @@ async fn worker_jobs_need_platform_settings_and_a_valid_payload() {
     let server = trellis().await;
     let user = server.user_client();
     let plain = Tendril::start(&server, "e2e-plain", TendrilOptions::default()).await;
-    let listed = wait_worker(
-        &user,
-        plain.id,
-        WorkerStatus::Online,
-        Duration::from_secs(30),
-    )
-    .await;
+    let listed = online(&user, plain.id).await;
     let advertised = listed.info.expect("worker info").job_types;
     assert!(
         !advertised.contains(&JobType::DeployWorker),
@@ -361,50 +366,23 @@ async fn worker_jobs_need_platform_settings_and_a_valid_payload() {
     );
 }
 
-/// A secret's value as the ECS task would get it (tests only).
-async fn secret_value(moto: &Moto, arn: &str) -> String {
-    token_from_secrets_manager(moto, arn).await
-}
-
-fn deploy_payload(name: &str, vpc: &str, subnets: &[String]) -> Value {
-    json!({
-        "name": name, "region": REGION, "image": "ghcr.io/vintner/tendril:1.0.0",
-        "vpc_id": vpc, "subnet_ids": subnets
-    })
-}
-
 #[tokio::test]
 async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
     const STALE: &str = "e2e-stale";
     let moto = Moto::start().await.expect("moto");
     let server = trellis().await;
-    let platform = Tendril::start(&server, "e2e-platform", platform_options(&server, &moto)).await;
     let user = server.user_client();
-    wait_worker(
-        &user,
-        platform.id,
-        WorkerStatus::Online,
-        Duration::from_secs(30),
-    )
-    .await;
+    let _platform = start_platform(&server, &user, platform_options(&server, &moto)).await;
     let (vpc, subnets) = default_network(&moto).await;
     let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
     let names = WorkerNames::new(STALE).unwrap();
 
-    let first = run(
-        &user,
-        JobType::DeployWorker,
-        deploy_payload(STALE, &vpc, &subnets),
-    )
-    .await;
-    assert_eq!(first.status, JobStatus::Success, "{first:#?}");
-    let old_id: Uuid = first.result.as_ref().unwrap()["worker_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("worker_id");
+    let payload = deploy_payload(STALE, &vpc, &subnets);
+    let (first, first_result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let old_id = worker_id(&first_result);
     let before = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
     let secret_arn = before.token_secret.expect("token secret").arn;
-    let old_token = token_from_secrets_manager(&moto, &secret_arn).await;
+    let old_token = secret_value(&moto, &secret_arn).await;
     let first_td = before.task_definition.expect("task definition");
 
     // The worker is deleted in Trellis; its token secret stays in AWS.
@@ -412,17 +390,8 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
         .await
         .expect("delete the worker in Trellis");
 
-    let again = run(
-        &user,
-        JobType::DeployWorker,
-        deploy_payload(STALE, &vpc, &subnets),
-    )
-    .await;
-    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
-    let new_id: Uuid = again.result.as_ref().unwrap()["worker_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("worker_id");
+    let (again, again_result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let new_id = worker_id(&again_result);
     assert_ne!(new_id, old_id, "the dead registration was reused");
     let workers = user.list_workers().await.expect("list workers");
     let record = workers
@@ -439,7 +408,7 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
     assert_eq!(secret.arn, secret_arn);
     assert_eq!(secret.worker_id, Some(new_id.to_string()));
     assert_eq!(after.worker_id, Some(new_id.to_string()));
-    let new_token = token_from_secrets_manager(&moto, &secret_arn).await;
+    let new_token = secret_value(&moto, &secret_arn).await;
     assert_ne!(new_token, old_token, "the secret still holds the old token");
     let td = after.task_definition.expect("task definition");
     assert_ne!(td.arn, first_td.arn);
@@ -448,20 +417,10 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
     let service = after.service.expect("service");
     assert_eq!(service.task_definition.as_deref(), Some(td.arn.as_str()));
     assert_eq!(service.worker_id, Some(new_id.to_string()));
-    assert_eq!(
-        again.result.as_ref().unwrap()["task_definition_arn"],
-        json!(td.arn)
-    );
+    assert_eq!(again_result["task_definition_arn"], json!(td.arn));
 
     // The new token is the new worker's: with it, the worker comes ONLINE.
-    let mut deployed = Tendril::start_as(
-        &server,
-        new_id,
-        Secret::new(new_token.clone()),
-        TendrilOptions::default(),
-    );
-    wait_worker(&user, new_id, WorkerStatus::Online, Duration::from_secs(30)).await;
-    deployed.kill9();
+    comes_online_with(&server, &user, new_id, &new_token).await;
 
     let log = everything_stored(&user, &again).await;
     assert!(
@@ -472,42 +431,24 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
     );
 
     // A re-run with the registration alive keeps it.
-    let third = run(
+    let (third, third_result) = run_ok(&user, JobType::DeployWorker, payload).await;
+    assert_eq!(third_result["worker_id"], json!(new_id));
+    assert_eq!(third_result["task_definition_arn"], json!(td.arn));
+
+    let (destroy, destroy_result) =
+        run_ok(&user, JobType::DestroyWorker, destroy_payload(STALE)).await;
+    assert_eq!(destroy_result["worker_id"], json!(new_id));
+    assert_eq!(destroy_result["registration_removed"], true);
+
+    assert_not_stored(
         &user,
-        JobType::DeployWorker,
-        deploy_payload(STALE, &vpc, &subnets),
+        &[&first, &again, &third, &destroy],
+        &[
+            (old_token.as_str(), "a worker token"),
+            (new_token.as_str(), "a worker token"),
+        ],
     )
     .await;
-    assert_eq!(third.status, JobStatus::Success, "{third:#?}");
-    assert_eq!(third.result.as_ref().unwrap()["worker_id"], json!(new_id));
-    assert_eq!(
-        third.result.as_ref().unwrap()["task_definition_arn"],
-        json!(td.arn)
-    );
-
-    let destroy = run(
-        &user,
-        JobType::DestroyWorker,
-        json!({ "name": STALE, "region": REGION }),
-    )
-    .await;
-    assert_eq!(destroy.status, JobStatus::Success, "{destroy:#?}");
-    assert_eq!(destroy.result.as_ref().unwrap()["worker_id"], json!(new_id));
-    assert_eq!(
-        destroy.result.as_ref().unwrap()["registration_removed"],
-        true
-    );
-
-    for job in [&first, &again, &third, &destroy] {
-        let stored = everything_stored(&user, job).await;
-        for token in [&old_token, &new_token] {
-            assert!(
-                !stored.contains(token.as_str()),
-                "a worker token reached job {}",
-                job.id
-            );
-        }
-    }
 }
 
 #[tokio::test]
@@ -531,26 +472,14 @@ async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_referenc
             STATE_SECRET_KEY.into(),
         ),
     ]);
-    let platform = Tendril::start(&server, "e2e-platform", options).await;
     let user = server.user_client();
-    wait_worker(
-        &user,
-        platform.id,
-        WorkerStatus::Online,
-        Duration::from_secs(30),
-    )
-    .await;
+    let _platform = start_platform(&server, &user, options).await;
     let (vpc, subnets) = default_network(&moto).await;
     let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
     let names = WorkerNames::new(WITH_STATE).unwrap();
 
-    let deploy = run(
-        &user,
-        JobType::DeployWorker,
-        deploy_payload(WITH_STATE, &vpc, &subnets),
-    )
-    .await;
-    assert_eq!(deploy.status, JobStatus::Success, "{deploy:#?}");
+    let payload = deploy_payload(WITH_STATE, &vpc, &subnets);
+    let (deploy, result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
     let deployed = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
     let td = deployed.task_definition.expect("task definition");
     assert_eq!(
@@ -582,7 +511,6 @@ async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_referenc
     assert_eq!(td.secrets["SUPABASE_STORAGE_SECRET_KEY"], secret_key_arn);
     assert_eq!(secret_value(&moto, &key_id_arn).await, STATE_KEY_ID);
     assert_eq!(secret_value(&moto, &secret_key_arn).await, STATE_SECRET_KEY);
-    let result = deploy.result.clone().unwrap();
     let handed = result["state_backend_secret_arns"].to_string();
     assert!(
         handed.contains(&key_id_arn) && handed.contains(&secret_key_arn),
@@ -590,26 +518,12 @@ async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_referenc
     );
 
     // Idempotent: a re-run keeps the task definition (same secret ARNs).
-    let again = run(
-        &user,
-        JobType::DeployWorker,
-        deploy_payload(WITH_STATE, &vpc, &subnets),
-    )
-    .await;
-    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
-    assert_eq!(
-        again.result.as_ref().unwrap()["task_definition_arn"],
-        json!(td.arn)
-    );
+    let (again, again_result) = run_ok(&user, JobType::DeployWorker, payload).await;
+    assert_eq!(again_result["task_definition_arn"], json!(td.arn));
 
-    let destroy = run(
-        &user,
-        JobType::DestroyWorker,
-        json!({ "name": WITH_STATE, "region": REGION }),
-    )
-    .await;
-    assert_eq!(destroy.status, JobStatus::Success, "{destroy:#?}");
-    let removed = destroy.result.as_ref().unwrap()["removed"].to_string();
+    let (destroy, destroy_result) =
+        run_ok(&user, JobType::DestroyWorker, destroy_payload(WITH_STATE)).await;
+    let removed = destroy_result["removed"].to_string();
     for secret in [&names.state_key_id_secret, &names.state_secret_key_secret] {
         assert!(removed.contains(secret.as_str()), "{removed}");
         assert!(
@@ -618,14 +532,13 @@ async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_referenc
         );
     }
 
-    for job in [&deploy, &again, &destroy] {
-        let stored = everything_stored(&user, job).await;
-        for key in [STATE_KEY_ID, STATE_SECRET_KEY] {
-            assert!(
-                !stored.contains(key),
-                "a state backend key reached job {}",
-                job.id
-            );
-        }
-    }
+    assert_not_stored(
+        &user,
+        &[&deploy, &again, &destroy],
+        &[
+            (STATE_KEY_ID, "a state backend key"),
+            (STATE_SECRET_KEY, "a state backend key"),
+        ],
+    )
+    .await;
 }

@@ -176,12 +176,7 @@ impl WorkerFleet {
             .send()
             .await
             .map_err(|e| self.error(e, "ecs:RegisterTaskDefinition", &[]))?;
-        out.task_definition()
-            .map(TaskDefinition::from_sdk)
-            .ok_or(AwsError::MissingField {
-                operation: "ecs:RegisterTaskDefinition",
-                field: "taskDefinition",
-            })
+        registered(&out)
     }
 
     /// Registers a new revision of the task definition `arn` that differs only by the Tendril
@@ -225,12 +220,7 @@ impl WorkerFleet {
             .send()
             .await
             .map_err(|e| self.error(e, "ecs:RegisterTaskDefinition", &[]))?;
-        out.task_definition()
-            .map(TaskDefinition::from_sdk)
-            .ok_or(AwsError::MissingField {
-                operation: "ecs:RegisterTaskDefinition",
-                field: "taskDefinition",
-            })
+        registered(&out)
     }
 
     /// The latest active revision of the worker's family, `None` when it has none.
@@ -306,6 +296,18 @@ impl WorkerFleet {
 fn family_of(arn: &str) -> Option<&str> {
     let rest = arn.rsplit_once(":task-definition/")?.1;
     Some(rest.rsplit_once(':').map_or(rest, |(family, _)| family))
+}
+
+/// The task definition a `RegisterTaskDefinition` call answered with.
+fn registered(
+    out: &aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionOutput,
+) -> Result<TaskDefinition, AwsError> {
+    out.task_definition()
+        .map(TaskDefinition::from_sdk)
+        .ok_or(AwsError::MissingField {
+            operation: "ecs:RegisterTaskDefinition",
+            field: "taskDefinition",
+        })
 }
 
 #[cfg(test)]

@@ -193,6 +193,17 @@ impl WorkerFleet {
 
     /// The ARN of `cluster` when it exists and is active.
     pub(crate) async fn active_cluster(&self, cluster: &str) -> Result<Option<String>, AwsError> {
+        Ok(self
+            .describe_active_cluster(cluster)
+            .await?
+            .and_then(|c| c.cluster_arn().map(str::to_owned)))
+    }
+
+    /// `cluster` as ECS describes it, when it exists and is active.
+    pub(crate) async fn describe_active_cluster(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<aws_sdk_ecs::types::Cluster>, AwsError> {
         let out = self
             .ecs
             .describe_clusters()
@@ -204,7 +215,7 @@ impl WorkerFleet {
             .clusters()
             .iter()
             .find(|c| c.status() == Some("ACTIVE"))
-            .and_then(|c| c.cluster_arn().map(str::to_owned)))
+            .cloned())
     }
 
     /// The worker's token secret, `None` when there is none. A secret scheduled for deletion

@@ -304,14 +304,7 @@ impl WorkerFleet {
         report: &mut TeardownReport,
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<(), AwsError> {
-        let out = self
-            .ecs
-            .describe_clusters()
-            .clusters(cluster)
-            .send()
-            .await
-            .map_err(|e| self.error(e, "ecs:DescribeClusters", &[]))?;
-        let Some(found) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else {
+        let Some(found) = self.describe_active_cluster(cluster).await? else {
             report.record(format!("ecs cluster {cluster}"), false);
             return Ok(());
         };

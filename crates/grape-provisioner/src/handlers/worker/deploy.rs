@@ -18,8 +18,8 @@ use grape_cloud_aws::fleet::{ServiceNetwork, TaskSpec, TokenSecret, WorkerFleet,
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::payload::{DeployWorkerPayload, common};
-use super::{admin, fleet, platform, state, step};
+use super::payload::DeployWorkerPayload;
+use super::{Prepared, admin, fleet, prepare, state, step};
 use crate::{JobContext, JobError, JobHandler, PlatformSettings};
 
 /// Default Fargate CPU units of a worker.
@@ -36,16 +36,12 @@ pub struct DeployWorkerHandler;
 #[async_trait]
 impl JobHandler for DeployWorkerHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let job_type = &ctx.job.job_type;
-        let payload: DeployWorkerPayload = JobError::parse_payload(job_type, &ctx.job.payload)?;
-        payload.check(job_type)?;
-        let (names, cluster) = common(
-            job_type,
-            &payload.name,
-            &payload.region,
-            payload.cluster.as_deref(),
-        )?;
-        let platform = platform(ctx)?;
+        let Prepared {
+            payload,
+            names,
+            cluster,
+            platform,
+        } = prepare::<DeployWorkerPayload>(ctx)?;
         ctx.log.system(format!(
             "deploying the worker {} in {} (ECS cluster {cluster}) with the platform's AWS \
              credentials",

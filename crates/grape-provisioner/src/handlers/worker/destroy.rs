@@ -12,8 +12,8 @@ use grape_api::ApiError;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::payload::{DestroyWorkerPayload, common};
-use super::{admin, fleet, platform, step};
+use super::payload::DestroyWorkerPayload;
+use super::{Prepared, admin, fleet, prepare, step};
 use crate::{JobContext, JobError, JobHandler};
 
 /// Runs `DESTROY_WORKER` jobs with the platform's credentials.
@@ -23,15 +23,12 @@ pub struct DestroyWorkerHandler;
 #[async_trait]
 impl JobHandler for DestroyWorkerHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let job_type = &ctx.job.job_type;
-        let payload: DestroyWorkerPayload = JobError::parse_payload(job_type, &ctx.job.payload)?;
-        let (names, cluster) = common(
-            job_type,
-            &payload.name,
-            &payload.region,
-            payload.cluster.as_deref(),
-        )?;
-        let platform = platform(ctx)?;
+        let Prepared {
+            payload,
+            names,
+            cluster,
+            platform,
+        } = prepare::<DestroyWorkerPayload>(ctx)?;
         let admin = admin(ctx, platform)?;
         let fleet = fleet(platform, &payload.region).await;
         let deployed = step(

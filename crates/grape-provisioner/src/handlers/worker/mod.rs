@@ -18,7 +18,7 @@ mod state;
 mod update;
 
 use grape_api::{AdminClient, ClientOptions};
-use grape_cloud_aws::fleet::WorkerFleet;
+use grape_cloud_aws::fleet::{WorkerFleet, WorkerNames};
 
 use crate::cloud::aws_failure;
 use crate::{JobContext, JobError, PlatformSettings};
@@ -27,6 +27,36 @@ pub use deploy::DeployWorkerHandler;
 pub use destroy::DestroyWorkerHandler;
 pub use payload::{DeployWorkerPayload, DestroyWorkerPayload, UpdateWorkerPayload};
 pub use update::UpdateWorkerHandler;
+
+/// A worker job's checked payload, the names of the worker's resources, its ECS cluster and the
+/// host's platform settings.
+struct Prepared<'a, P> {
+    payload: P,
+    names: WorkerNames,
+    cluster: String,
+    platform: &'a PlatformSettings,
+}
+
+/// Parses and checks the payload of the job (its own checks, then the common fields) and finds
+/// the platform settings, in that order.
+fn prepare<P: payload::WorkerPayload>(ctx: &JobContext) -> Result<Prepared<'_, P>, JobError> {
+    let job_type = &ctx.job.job_type;
+    let payload: P = JobError::parse_payload(job_type, &ctx.job.payload)?;
+    payload.check(job_type)?;
+    let (names, cluster) = payload::common(
+        job_type,
+        payload.name(),
+        payload.region(),
+        payload.cluster(),
+    )?;
+    let platform = platform(ctx)?;
+    Ok(Prepared {
+        payload,
+        names,
+        cluster,
+        platform,
+    })
+}
 
 /// The platform settings of the host, or the reason this job cannot run here.
 fn platform(ctx: &JobContext) -> Result<&PlatformSettings, JobError> {

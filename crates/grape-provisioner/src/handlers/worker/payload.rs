@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use grape_api::JobType;
 use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerNames};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -103,6 +104,57 @@ pub struct DestroyWorkerPayload {
     pub worker_id: Option<Uuid>,
 }
 
+/// What the three worker payloads share: the worker's name, region and cluster (checked by
+/// [`common`]), and their own checks of what serde cannot (none by default).
+pub(crate) trait WorkerPayload: DeserializeOwned {
+    fn name(&self) -> &str;
+    fn region(&self) -> &str;
+    fn cluster(&self) -> Option<&str>;
+    fn check(&self, _job_type: &JobType) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// Implements [`WorkerPayload`] for payloads with `name`, `region` and `cluster` fields, with
+/// the payload's own check `fn(&Self, &JobType)` when it has one.
+macro_rules! worker_payload {
+    ($($payload:ty $(=> $check:path)?),* $(,)?) => {$(
+        impl WorkerPayload for $payload {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn region(&self) -> &str {
+                &self.region
+            }
+            fn cluster(&self) -> Option<&str> {
+                self.cluster.as_deref()
+            }
+            $(
+                fn check(&self, job_type: &JobType) -> Result<(), JobError> {
+                    $check(self, job_type)
+                }
+            )?
+        }
+    )*};
+}
+
+worker_payload!(
+    DeployWorkerPayload => DeployWorkerPayload::check,
+    UpdateWorkerPayload => check_update,
+    DestroyWorkerPayload,
+);
+
+fn check_update(payload: &UpdateWorkerPayload, job_type: &JobType) -> Result<(), JobError> {
+    check_image(job_type, &payload.image)
+}
+
+fn check_image(job_type: &JobType, image: &str) -> Result<(), JobError> {
+    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+        return Err(invalid(job_type, "`image` must name a container image"));
+    }
+    Ok(())
+}
+
 fn invalid(job_type: &JobType, reason: impl Into<String>) -> JobError {
     JobError::InvalidPayload {
         job_type: job_type.to_string(),
@@ -156,9 +208,7 @@ fn is_region(region: &str) -> bool {
 impl DeployWorkerPayload {
     /// Checks what serde cannot: image, network, environment names and secret references.
     pub(crate) fn check(&self, job_type: &JobType) -> Result<(), JobError> {
-        if self.image.trim().is_empty() || self.image.chars().any(char::is_whitespace) {
-            return Err(invalid(job_type, "`image` must name a container image"));
-        }
+        check_image(job_type, &self.image)?;
         if !self.vpc_id.starts_with("vpc-") {
             return Err(invalid(job_type, "`vpc_id` must be a VPC id (vpc-…)"));
         }

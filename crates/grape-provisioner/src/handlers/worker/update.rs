@@ -10,8 +10,8 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::payload::{UpdateWorkerPayload, common};
-use super::{fleet, platform, step};
+use super::payload::UpdateWorkerPayload;
+use super::{Prepared, fleet, prepare, step};
 use crate::{JobContext, JobError, JobHandler};
 
 /// Runs `UPDATE_WORKER` jobs with the platform's credentials.
@@ -21,21 +21,12 @@ pub struct UpdateWorkerHandler;
 #[async_trait]
 impl JobHandler for UpdateWorkerHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let job_type = &ctx.job.job_type;
-        let payload: UpdateWorkerPayload = JobError::parse_payload(job_type, &ctx.job.payload)?;
-        if payload.image.trim().is_empty() || payload.image.chars().any(char::is_whitespace) {
-            return Err(JobError::InvalidPayload {
-                job_type: job_type.to_string(),
-                reason: "`image` must name a container image".into(),
-            });
-        }
-        let (names, cluster) = common(
-            job_type,
-            &payload.name,
-            &payload.region,
-            payload.cluster.as_deref(),
-        )?;
-        let platform = platform(ctx)?;
+        let Prepared {
+            payload,
+            names,
+            cluster,
+            platform,
+        } = prepare::<UpdateWorkerPayload>(ctx)?;
         let fleet = fleet(platform, &payload.region).await;
         let update = step(
             ctx,
