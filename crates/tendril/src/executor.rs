@@ -231,19 +231,25 @@ impl Executor {
         ));
         // The spec's "assume cloud credentials" step: before any tool runs, and every minted
         // secret goes to the redactor first.
-        let cloud =
-            match grape_provisioner::cloud::open_session(&job, &self.settings, redactor, &log).await {
-                Ok(Some(session)) => {
-                    log.system("assumed the job's cloud identity");
-                    Some(session as Arc<dyn grape_provisioner::CloudEnv>)
-                }
-                Ok(None) => None,
-                Err(e) => {
-                    return StatusUpdate::failed(format!(
-                        "cannot assume the job's cloud identity: {e}"
-                    ));
-                }
-            };
+        let cloud = match grape_provisioner::cloud::open_session(
+            &job,
+            &self.settings,
+            redactor,
+            &log,
+        )
+        .await
+        {
+            Ok(Some(session)) => {
+                log.system("assumed the job's cloud identity");
+                Some(session as Arc<dyn grape_provisioner::CloudEnv>)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                return StatusUpdate::failed(format!(
+                    "cannot assume the job's cloud identity: {e}"
+                ));
+            }
+        };
         let ctx = JobContext {
             job,
             log,
