@@ -194,11 +194,13 @@ impl WaitGuard {
         }
     }
 
-    /// The query claimed `job_id`: its signal is served; the others pass on when this guard
-    /// is dropped.
+    /// The query claimed `job_id`: its signal is served — also when it arrived while the query
+    /// ran (still pending), so it is not passed on for a job already taken; the others pass on
+    /// when this guard is dropped.
     pub fn claimed(&self, job_id: Uuid) {
         if let Some(w) = self.registry.lock().waiters.get_mut(&self.id) {
             w.in_flight.retain(|s| s.job_id != job_id);
+            w.pending.retain(|s| s.job_id != job_id);
         }
     }
 
@@ -235,6 +237,22 @@ mod tests {
             .iter()
             .map(|s| s.job_id)
             .collect()
+    }
+
+    #[test]
+    fn a_signal_arriving_during_the_query_that_claims_its_job_is_not_passed_on() {
+        let r = Arc::new(ClaimWaiters::default());
+        let a = r.register(Uuid::new_v4(), ClaimFilter::Any);
+        let b = r.register(Uuid::new_v4(), ClaimFilter::Any);
+        a.begin_query(&ClaimFilter::Any);
+        let j = Uuid::new_v4();
+        // Queued while a's first query runs; that query finds and claims it.
+        r.job_queued(j, JobType::Exec);
+        assert_eq!(pending(&r, &a), [j]);
+        a.claimed(j);
+        drop(a);
+        assert!(pending(&r, &b).is_empty(), "a served signal was passed on");
+        assert_eq!(r.stats().delivered, 1);
     }
 
     #[test]
