@@ -166,15 +166,7 @@ async fn a_connection_test_caches_the_discovery_in_the_identity() {
         })
         .await
         .expect("create identity");
-    let job = user
-        .submit_job(&SubmitJobRequest {
-            job_type: JobType::ConnectionTest,
-            payload: json!({}),
-            cloud_identity_id: Some(identity.id),
-        })
-        .await
-        .expect("submit");
-    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    let job = run_as(&user, identity.id, JobType::ConnectionTest, json!({})).await;
     assert_eq!(job.status, JobStatus::Success, "{job:#?}");
 
     let cached = user.get_identity(identity.id).await.expect("get identity");
@@ -201,15 +193,7 @@ async fn a_connection_test_caches_the_discovery_in_the_identity() {
         })
         .await
         .expect("create identity");
-    let job = user
-        .submit_job(&SubmitJobRequest {
-            job_type: JobType::ConnectionTest,
-            payload: json!({}),
-            cloud_identity_id: Some(bad.id),
-        })
-        .await
-        .expect("submit");
-    let job = wait_terminal(&user, job.id, Duration::from_secs(60)).await;
+    let job = run_as(&user, bad.id, JobType::ConnectionTest, json!({})).await;
     assert_eq!(job.status, JobStatus::Failed, "{job:#?}");
     assert!(
         job.error.as_deref().unwrap_or_default().contains("role"),
