@@ -7,30 +7,20 @@ use grape_api::LogStream;
 use grape_process::Redactor;
 use logs_common::{Trellis, assert_exactly_once, fast_config};
 use std::time::Duration;
-use tendril::logs::{self, LogConfig};
-use tendril::outbox::Outbox;
+use tendril::logs::LogConfig;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trellis_restart_mid_stream_loses_and_duplicates_nothing() {
     let mut trellis = Trellis::start().await;
-    let (api, job_id) = trellis.running_job().await;
-    let state = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(state.path()).unwrap();
-    outbox.job_started(job_id).unwrap();
+    let job = trellis.streamed_job().await;
+    let job_id = job.job_id;
     let config = LogConfig {
         memory_lines: 100,
         max_batch_lines: 250,
         ..fast_config()
     };
-    let pipeline = logs::start(
-        job_id,
-        api,
-        Redactor::new(),
-        &outbox,
-        config,
-        CancellationToken::new(),
-    );
+    let pipeline = job.pipeline(Redactor::new(), config, CancellationToken::new());
     let sink = pipeline.sink();
 
     let total = 30_000usize;

@@ -8,22 +8,16 @@ use grape_api::LogStream;
 use grape_process::Redactor;
 use logs_common::{Trellis, assert_exactly_once, fast_config};
 use std::time::Duration;
-use tendril::logs::{self, LogConfig};
-use tendril::outbox::Outbox;
+use tendril::logs::LogConfig;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_thousand_lines_arrive_in_order_exactly_once() {
     let trellis = Trellis::start().await;
-    let (api, job_id) = trellis.running_job().await;
-    let state = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(state.path()).unwrap();
-    outbox.job_started(job_id).unwrap();
-    let pipeline = logs::start(
-        job_id,
-        api,
+    let job = trellis.streamed_job().await;
+    let job_id = job.job_id;
+    let pipeline = job.pipeline(
         Redactor::new(),
-        &outbox,
         LogConfig::default(),
         CancellationToken::new(),
     );
@@ -54,18 +48,9 @@ async fn fifty_thousand_lines_arrive_in_order_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_lines_are_split_and_text_is_kept_as_is() {
     let trellis = Trellis::start().await;
-    let (api, job_id) = trellis.running_job().await;
-    let state = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(state.path()).unwrap();
-    outbox.job_started(job_id).unwrap();
-    let pipeline = logs::start(
-        job_id,
-        api,
-        Redactor::new(),
-        &outbox,
-        fast_config(),
-        CancellationToken::new(),
-    );
+    let job = trellis.streamed_job().await;
+    let job_id = job.job_id;
+    let pipeline = job.pipeline(Redactor::new(), fast_config(), CancellationToken::new());
     let sink = pipeline.sink();
     // A 200 KiB system line of multi-byte characters, and odd but valid text.
     let long = "é€".repeat(200 * 1024 / 5);
@@ -102,18 +87,9 @@ async fn long_lines_are_split_and_text_is_kept_as_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nul_character_is_kept_with_what_follows_it() {
     let trellis = Trellis::start().await;
-    let (api, job_id) = trellis.running_job().await;
-    let state = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(state.path()).unwrap();
-    outbox.job_started(job_id).unwrap();
-    let pipeline = logs::start(
-        job_id,
-        api,
-        Redactor::new(),
-        &outbox,
-        fast_config(),
-        CancellationToken::new(),
-    );
+    let job = trellis.streamed_job().await;
+    let job_id = job.job_id;
+    let pipeline = job.pipeline(Redactor::new(), fast_config(), CancellationToken::new());
     let sink = pipeline.sink();
     sink.line(LogStream::Stdout, "before\0after");
     sink.line(LogStream::Stdout, "plain");
@@ -131,24 +107,15 @@ async fn a_nul_character_is_kept_with_what_follows_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_never_reaches_the_server_nor_the_disk() {
     let trellis = Trellis::start().await;
-    let (api, job_id) = trellis.running_job().await;
-    let state = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(state.path()).unwrap();
-    outbox.job_started(job_id).unwrap();
+    let job = trellis.streamed_job().await;
+    let job_id = job.job_id;
     let secret = "hunter2-Sup3r/Secret+Value";
     let redactor = Redactor::new();
     redactor.add(secret);
     let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
     let url = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
         .to_string();
-    let pipeline = logs::start(
-        job_id,
-        api,
-        redactor,
-        &outbox,
-        fast_config(),
-        CancellationToken::new(),
-    );
+    let pipeline = job.pipeline(redactor, fast_config(), CancellationToken::new());
     let sink = pipeline.sink();
     sink.line(LogStream::Stdout, &format!("token={secret}"));
     sink.line(LogStream::Stderr, &format!("Authorization: Basic {b64}"));
@@ -174,7 +141,7 @@ async fn a_secret_never_reaches_the_server_nor_the_disk() {
     assert_eq!(lines[0].text, "token=[REDACTED]");
     assert_eq!(lines[1].text, "Authorization: Basic [REDACTED]");
     assert_eq!(lines[2].text, "https://x.invalid/?t=[REDACTED]&ok=1");
-    let journal = std::fs::read_to_string(outbox.job_dir(job_id).join("log.jsonl")).unwrap();
+    let journal = std::fs::read_to_string(job.outbox.job_dir(job_id).join("log.jsonl")).unwrap();
     assert!(
         !journal.contains("hunter2"),
         "the secret reached the journal"
@@ -184,19 +151,10 @@ async fn a_secret_never_reaches_the_server_nor_the_disk() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_requested_in_an_acknowledgement_fires_the_token() {
     let trellis = Trellis::start().await;
-    let (api, job_id) = trellis.running_job().await;
-    let state = tempfile::tempdir().unwrap();
-    let outbox = Outbox::open(state.path()).unwrap();
-    outbox.job_started(job_id).unwrap();
+    let job = trellis.streamed_job().await;
+    let job_id = job.job_id;
     let token = CancellationToken::new();
-    let pipeline = logs::start(
-        job_id,
-        api,
-        Redactor::new(),
-        &outbox,
-        fast_config(),
-        token.clone(),
-    );
+    let pipeline = job.pipeline(Redactor::new(), fast_config(), token.clone());
     let sink = pipeline.sink();
     sink.line(LogStream::Stdout, "before the cancel");
     tokio::time::sleep(Duration::from_millis(300)).await;

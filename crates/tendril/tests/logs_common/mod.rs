@@ -7,9 +7,13 @@ use grape_api::{
     ClientOptions, HeartbeatRequest, JobStatus, JobType, LogLine, RetryPolicy, StatusUpdate,
     SubmitJobRequest, UserApiClient, WorkerApiClient, WorkerInfo, WorkerMode, WorkerStatus,
 };
+use grape_process::Redactor;
 use grape_testkit::trellis::TrellisServer;
 use std::sync::Arc;
 use std::time::Duration;
+use tendril::logs::{self, LogConfig, LogPipeline};
+use tendril::outbox::Outbox;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// A real trellis server (SQLite, test timings), killed on drop.
@@ -66,6 +70,20 @@ impl Trellis {
         .await
         .unwrap();
         Arc::new(api)
+    }
+
+    /// A RUNNING job (see [`Self::running_job`]) with a fresh outbox that knows it started.
+    pub async fn streamed_job(&self) -> StreamedJob {
+        let (api, job_id) = self.running_job().await;
+        let state = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(state.path()).unwrap();
+        outbox.job_started(job_id).unwrap();
+        StreamedJob {
+            api,
+            job_id,
+            outbox,
+            _state: state,
+        }
     }
 
     /// Submits an EXEC job, has a new worker claim it and mark it RUNNING.
@@ -142,5 +160,35 @@ pub fn assert_exactly_once(lines: &[LogLine], expected: &[String]) {
     for (i, (line, text)) in lines.iter().zip(expected).enumerate() {
         assert_eq!(line.seq, i as u64 + 1, "seq of line {i}");
         assert_eq!(&line.text, text, "text of line {}", line.seq);
+    }
+}
+
+/// A RUNNING job, its worker's client and an outbox (in a temporary state directory).
+pub struct StreamedJob {
+    /// The worker's client.
+    pub api: Arc<WorkerApiClient>,
+    /// The job.
+    pub job_id: Uuid,
+    /// The worker's outbox.
+    pub outbox: Outbox,
+    _state: tempfile::TempDir,
+}
+
+impl StreamedJob {
+    /// Starts the job's log pipeline.
+    pub fn pipeline(
+        &self,
+        redactor: Redactor,
+        config: LogConfig,
+        cancel: CancellationToken,
+    ) -> LogPipeline {
+        logs::start(
+            self.job_id,
+            self.api.clone(),
+            redactor,
+            &self.outbox,
+            config,
+            cancel,
+        )
     }
 }
