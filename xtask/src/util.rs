@@ -17,9 +17,13 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// The workspace root is the parent of this crate's manifest directory.
+    /// The workspace root is the parent of this crate's manifest directory: as `cargo run`
+    /// gives it at run time (the checkout being worked on), else as it was at build time. A
+    /// target directory shared by several checkouts reuses one xtask binary for all of them,
+    /// so the build-time path may name another checkout.
     pub fn locate() -> Result<Self> {
-        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
         let root = manifest_dir
             .parent()
             .context("xtask's manifest directory has no parent")?
