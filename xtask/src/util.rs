@@ -1,7 +1,7 @@
 //! Shared helpers: where the workspace is, where the peers live, and running commands.
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
