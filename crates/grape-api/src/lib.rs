@@ -15,6 +15,7 @@
 pub mod enums;
 pub mod error;
 mod http;
+pub mod identity;
 pub mod options;
 pub mod secret;
 pub mod sse;
@@ -27,6 +28,7 @@ pub use enums::{
 };
 pub use error::{ApiError, Result};
 pub use http::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+pub use identity::{IdentitySettings, SettingsError};
 pub use options::{ClientOptions, RetryPolicy};
 pub use secret::Secret;
 pub use sse::LogLineStream;

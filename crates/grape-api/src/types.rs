@@ -75,8 +75,8 @@ impl Job {
     }
 }
 
-/// A cloud identity: provider, settings (role ARN, external id, regions, endpoint, …) and the
-/// cached discovery document.
+/// A cloud identity: provider, settings (what to assume: role ARN, external id, regions, …;
+/// see [`crate::identity`]) and the cached discovery document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CloudIdentity {
@@ -359,6 +359,14 @@ pub struct Worker {
 pub struct WorkerList {
     /// Workers, by registration time.
     pub workers: Vec<Worker>,
+}
+
+/// `GET /api/cloud-identities` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdentityList {
+    /// Identities, newest first.
+    pub identities: Vec<CloudIdentity>,
 }
 
 /// `GET /healthz` answer.

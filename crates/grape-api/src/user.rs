@@ -7,8 +7,8 @@ use crate::options::ClientOptions;
 use crate::secret::Secret;
 use crate::sse::{LogLineStream, log_stream};
 use crate::types::{
-    CloudIdentity, CreateIdentityRequest, Health, Job, JobList, LogPage, SubmitJobRequest, Worker,
-    WorkerList,
+    CloudIdentity, CreateIdentityRequest, Health, IdentityList, Job, JobList, LogPage,
+    SubmitJobRequest, Worker, WorkerList,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -148,6 +148,13 @@ impl UserApiClient {
     pub async fn create_identity(&self, request: &CreateIdentityRequest) -> Result<CloudIdentity> {
         const CALL: &str = "create_identity";
         let req = Req::new(Method::POST, "/api/cloud-identities").json(CALL, request)?;
+        self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `GET /api/cloud-identities` → every identity, newest first.
+    pub async fn list_identities(&self) -> Result<IdentityList> {
+        const CALL: &str = "list_identities";
+        let req = Req::new(Method::GET, "/api/cloud-identities");
         self.http.json(CALL, &req, &self.auth).await
     }
 

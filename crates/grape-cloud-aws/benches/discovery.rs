@@ -94,7 +94,6 @@ async fn main() {
         .with_endpoint_url(moto.endpoint_url());
     let identity = grape_cloud_aws::AwsIdentity {
         regions: regions.iter().map(|r| (*r).to_owned()).collect(),
-        endpoint_url: Some(moto.endpoint_url().to_owned()),
         ..grape_cloud_aws::AwsIdentity::new("arn:aws:iam::123456789012:role/bench")
     };
     let creds = assume(&identity, &base).await.expect("assume");

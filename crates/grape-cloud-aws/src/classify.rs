@@ -283,8 +283,8 @@ fn hint(kind: AwsErrorKind, ctx: &CallContext<'_>, aws_message: &str) -> String 
             ctx.operation
         ),
         AwsErrorKind::Network => format!(
-            "cannot reach AWS at {}{}: check the worker's network and proxy, and the identity's \
-             endpoint_url",
+            "cannot reach AWS at {}{}: check the worker's network and proxy, and its \
+             TENDRIL_AWS_ENDPOINT_URL",
             ctx.endpoint_url.unwrap_or("the regional endpoint"),
             ctx.region
                 .map(|r| format!(" (region {r})"))

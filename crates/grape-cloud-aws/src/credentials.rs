@@ -2,6 +2,7 @@
 //! clients and, through the environment only, to child processes).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use aws_config::identity::IdentityCache;
@@ -68,6 +69,7 @@ pub struct BaseCredentials {
     source: BaseSource,
     endpoint_url: Option<String>,
     region: Option<String>,
+    web_identity_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,7 @@ impl BaseCredentials {
             source: BaseSource::DefaultChain,
             endpoint_url: None,
             region: None,
+            web_identity_token_file: None,
         }
     }
 
@@ -106,11 +109,12 @@ impl BaseCredentials {
             source: BaseSource::Static(creds),
             endpoint_url: None,
             region: None,
+            web_identity_token_file: None,
         }
     }
 
-    /// An endpoint override for the calls made with these credentials (STS when assuming an
-    /// identity that sets no `endpoint_url` of its own).
+    /// An endpoint override for every call made for a job (STS when assuming its identity, then
+    /// the job's own clients and tools as `AWS_ENDPOINT_URL`). Worker configuration only.
     #[must_use]
     pub fn with_endpoint_url(mut self, endpoint_url: impl Into<String>) -> Self {
         self.endpoint_url = Some(endpoint_url.into());
@@ -127,6 +131,20 @@ impl BaseCredentials {
     /// The endpoint override, if any.
     pub fn endpoint_url(&self) -> Option<&str> {
         self.endpoint_url.as_deref()
+    }
+
+    /// Assume identities with `sts:AssumeRoleWithWebIdentity` and the OIDC token in `path`
+    /// (read at each assume, so a rotated token is picked up) instead of these credentials.
+    /// Worker configuration only (`TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE`).
+    #[must_use]
+    pub fn with_web_identity_token_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.web_identity_token_file = Some(path.into());
+        self
+    }
+
+    /// The web identity token file, if the worker assumes identities with one.
+    pub fn web_identity_token_file(&self) -> Option<&std::path::Path> {
+        self.web_identity_token_file.as_deref()
     }
 
     /// An SDK configuration signed with these credentials, for `region` (else the configured

@@ -108,7 +108,7 @@ pub enum AwsError {
     /// The web identity token file cannot be read.
     #[error("cannot read the web identity token file {}", path.display())]
     TokenFile {
-        /// The configured `web_identity_token_file`.
+        /// The worker's web identity token file (`TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE`).
         path: PathBuf,
         /// The I/O error.
         #[source]

@@ -27,9 +27,12 @@
 //! external id mismatch, invalid or expired credentials, invalid role ARN, network, …) and a
 //! message telling the user what to fix. No secret appears in any error, `Debug` or `Display`.
 //!
-//! # Endpoint override
-//! Every client honours the identity's `endpoint_url` (LocalStack, a VPC endpoint, moto in
-//! tests); the child environment carries it as `AWS_ENDPOINT_URL`.
+//! # Endpoint override and web identity: worker configuration only
+//! An identity's settings choose the role, never how the worker reaches AWS. The endpoint
+//! override (LocalStack, a VPC endpoint, moto in tests) and a web identity token file belong to
+//! the worker's [`BaseCredentials`] (`TENDRIL_AWS_ENDPOINT_URL`,
+//! `TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE`); every client honours them, and the child environment
+//! carries the endpoint as `AWS_ENDPOINT_URL`.
 
 #![warn(missing_docs)]
 
@@ -51,7 +54,7 @@ pub use discover::{
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{
     AwsIdentity, DEFAULT_DURATION_SECONDS, DEFAULT_REGION, DEFAULT_SESSION_NAME,
-    MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, validate_role_arn,
+    MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, check_identity, parse_identity, validate_role_arn,
 };
 pub use refresh::{CredentialRefresher, CredentialsHook, RefreshOptions, RefreshingProvider};
 pub use secret::SecretString;

@@ -7,27 +7,25 @@ use serde::{Deserialize, Serialize};
 use crate::classify::{CallContext, sdk_error};
 use crate::credentials::{AwsCredentials, BaseCredentials, Signing, sdk_config};
 use crate::error::{AwsError, AwsErrorKind};
-use crate::identity::AwsIdentity;
+use crate::identity::{AwsIdentity, check_identity};
 use crate::secret::SecretString;
 
 /// Assumes `identity`: `sts:AssumeRole` (with its external id) signed by the worker's `base`
-/// credentials, or `sts:AssumeRoleWithWebIdentity` with the token in the identity's
-/// `web_identity_token_file`. The STS endpoint is the identity's `endpoint_url`, else the base
-/// credentials' one, else AWS's regional endpoint of the primary region.
+/// credentials, or `sts:AssumeRoleWithWebIdentity` with the token in the web identity token
+/// file the worker is configured with ([`BaseCredentials::with_web_identity_token_file`]). The
+/// STS endpoint is the worker's endpoint override, else AWS's regional endpoint of the primary
+/// region: nothing in the identity chooses a file or a host.
 ///
 /// Returns temporary credentials carrying the identity's primary region and endpoint override.
 pub async fn assume(
     identity: &AwsIdentity,
     base: &BaseCredentials,
 ) -> Result<AwsCredentials, AwsError> {
-    identity.validate()?;
+    check_identity(identity)?;
     let region = identity.primary_region().to_owned();
-    let endpoint_url = identity
-        .endpoint_url
-        .clone()
-        .or_else(|| base.endpoint_url().map(str::to_owned));
+    let endpoint_url = base.endpoint_url().map(str::to_owned);
     let duration = i32::try_from(identity.duration().as_secs()).unwrap_or(i32::MAX);
-    let token = match &identity.web_identity_token_file {
+    let token = match base.web_identity_token_file() {
         Some(path) => Some(read_token(path).await?),
         None => None,
     };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use grape_api::{CloudProvider, Job};
-use grape_cloud_aws::{AwsCredentials, AwsIdentity, CredentialRefresher, CredentialsHook};
+use grape_cloud_aws::{AwsCredentials, CredentialRefresher, CredentialsHook};
 use grape_process::Redactor;
 
 use crate::{CloudEnv, JobError, JobLog, ProvisionerSettings};
@@ -63,7 +63,7 @@ pub async fn open_session(
             )));
         }
     }
-    let aws = AwsIdentity::from_settings(&identity.settings).map_err(aws_failure)?;
+    let aws = grape_cloud_aws::parse_identity(&identity.settings).map_err(aws_failure)?;
     let hook_redactor = redactor.clone();
     let hook_log = log.clone();
     let first = AtomicBool::new(true);

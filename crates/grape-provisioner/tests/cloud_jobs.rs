@@ -64,7 +64,6 @@ impl Harness {
                 "role_arn": role_arn,
                 "external_id": "vintner-external-id",
                 "regions": ["us-east-1", "eu-west-1"],
-                "endpoint_url": self.endpoint,
             }),
             credentials: None,
             created_at: now,

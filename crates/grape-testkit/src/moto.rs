@@ -183,6 +183,22 @@ impl Moto {
             .map_err(|source| TestkitError::Http { url, source })
     }
 
+    /// From now on, moto checks every request's keys and IAM policies (its
+    /// `INITIAL_NO_AUTH_ACTION_COUNT` set to 0 through `POST /moto-api/reset-auth`): keys that
+    /// no IAM user of the server owns are refused.
+    pub async fn enforce_auth(&self) -> Result<(), TestkitError> {
+        let url = format!("{}/moto-api/reset-auth", self.endpoint);
+        local_client()
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body("0")
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map(drop)
+            .map_err(|source| TestkitError::Http { url, source })
+    }
+
     /// Creates an S3 bucket (path-style `PUT /BUCKET`; moto needs no signature for it).
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), TestkitError> {
         let url = format!("{}/{bucket}", self.endpoint);

@@ -192,6 +192,8 @@ pub enum WorkerCommand {
 /// `grape identities …`.
 #[derive(Debug, Subcommand)]
 pub enum IdentitiesCommand {
+    /// List the cloud identities, newest first.
+    List,
     /// Add a cloud identity.
     #[command(subcommand)]
     Add(AddIdentityCommand),
@@ -222,12 +224,11 @@ pub struct AddAwsArgs {
     /// The external id the role's trust policy requires.
     #[arg(long, value_name = "ID")]
     pub external_id: Option<String>,
-    /// A region to discover resources in (repeatable; default: the worker's default).
+    /// A region to discover resources in (repeatable; default: the worker's default). The
+    /// AWS endpoint is the worker's configuration (TENDRIL_AWS_ENDPOINT_URL), never the
+    /// identity's.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
-    /// A custom AWS endpoint (for example a local emulator).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
 }
 
 /// `grape plan DIR` / `grape destroy DIR`.

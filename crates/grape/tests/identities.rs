@@ -143,11 +143,18 @@ fn test_and_refresh_an_identity_through_a_worker() {
             "us-east-1",
             "--region",
             "eu-west-1",
-            "--endpoint-url",
-            moto.endpoint_url(),
         ],
     );
     let id = added["id"].as_str().unwrap().to_owned();
+    let listed = env.json(&["identities", "list"]);
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed[0]["settings"]["regions"][1], "eu-west-1", "{listed}");
+    let (code, stdout, _) = run(env, &["identities", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("sandbox") && stdout.contains(ROLE) && stdout.contains("never"),
+        "{stdout}"
+    );
 
     // Nothing discovered yet.
     let (code, _, stderr) = run(env, &["identities", "show", &id]);
@@ -270,18 +277,33 @@ fn test_and_refresh_an_identity_through_a_worker() {
 fn a_failing_identity_test_exits_1_and_caches_nothing() {
     let world = MotoWorld::start("discovery-fail-worker", &[]);
     let (env, moto) = (&world.env, &world.moto);
-    let added = env.add_aws_identity(
-        "broken",
-        "arn:aws:iam::123:nope",
-        &["--endpoint-url", moto.endpoint_url()],
+    // A malformed role ARN exits 2 before anything is sent.
+    let (code, _, stderr) = run(
+        env,
+        &[
+            "identities",
+            "add",
+            "aws",
+            "--name",
+            "broken",
+            "--role-arn",
+            "arn:aws:iam::123:nope",
+        ],
     );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("account id must be 12 digits"), "{stderr}");
+    assert_clean_error(stderr.as_bytes());
+
+    // A well-formed identity that the worker cannot assume: moto now refuses its keys.
+    let added = env.add_aws_identity("broken", "arn:aws:iam::123456789012:role/nope", &[]);
     let id = added["id"].as_str().unwrap().to_owned();
+    world.enforce_moto_auth();
 
     let (code, stdout, stderr) = run(env, &["identities", "test", &id]);
     assert_eq!(code, 1, "broken identity test:\n{stdout}\n{stderr}");
     assert_clean_error(stderr.as_bytes());
     assert!(
-        stderr.contains("FAILED") && stderr.contains("role"),
+        stderr.contains("FAILED") && stderr.contains("sts:AssumeRole"),
         "{stderr}"
     );
 

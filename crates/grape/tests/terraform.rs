@@ -50,14 +50,11 @@ fn plan_apply_destroy_through_a_worker() {
     let dir = config.path().to_str().unwrap();
 
     // The plan runs as a cloud identity (assumed on moto); its apply inherits it.
-    let identity = env.add_aws_identity(
-        "tf",
-        "arn:aws:iam::123456789012:role/vintner-tf",
-        &["--endpoint-url", moto.endpoint_url()],
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let identity =
+        env.add_aws_identity("tf", "arn:aws:iam::123456789012:role/vintner-tf", &[])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
 
     // Plan (human): Terraform's own log, the change table, the summary, the apply hint.
     let (code, stdout, stderr) = run(env, &plan_args(dir, &["--identity", &identity]));

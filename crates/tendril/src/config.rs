@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use grape_api::{Secret, WorkerMode};
-use grape_cloud_aws::RefreshOptions;
+use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_provisioner::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
 use uuid::Uuid;
 
@@ -116,6 +116,9 @@ pub struct StartArgs {
     /// Never re-assume a job's cloud identity more often than this.
     #[arg(long, env = var::TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL, default_value = "30s", value_name = "DURATION")]
     pub credentials_refresh_min_interval: String,
+    /// How the worker reaches the clouds of its jobs' identities.
+    #[command(flatten)]
+    pub cloud: CloudArgs,
     /// The worker jobs and their platform settings.
     #[command(flatten)]
     pub platform: PlatformArgs,
@@ -217,6 +220,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The terraform executable.
     pub terraform_bin: Option<PathBuf>,
+    /// The worker's own AWS credentials, endpoint and web identity token file, from which job
+    /// identities are assumed.
+    pub aws_base: BaseCredentials,
     /// The platform settings of the worker jobs (`--enable-worker-jobs`).
     pub platform: Option<PlatformSettings>,
 }
@@ -228,6 +234,7 @@ impl Config {
             terraform_bin: self.terraform_bin.clone(),
             state_backend: self.state_backend.clone(),
             interrupt_grace: self.timings.interrupt_grace,
+            aws_base: self.aws_base.clone(),
             aws_refresh: self.timings.credentials_refresh,
             platform: self.platform.clone(),
             ..ProvisionerSettings::default()
@@ -371,6 +378,7 @@ impl StartArgs {
             .platform
             .validate(&trellis_url, non_empty_secret(self.admin_token.as_ref()))?;
         Ok(Config {
+            aws_base: self.cloud.aws_base()?,
             platform,
             trellis_url,
             credentials,
@@ -472,8 +480,10 @@ impl StartArgs {
     }
 }
 
+mod cloud;
 mod platform;
 mod vars;
+pub use cloud::CloudArgs;
 pub use platform::PlatformArgs;
 pub use vars::{ENV_VARS, EnvVar, env_help, var};
 

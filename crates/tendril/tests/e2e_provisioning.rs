@@ -31,7 +31,11 @@ fn worker_env(moto: &Moto) -> Vec<(String, String)> {
             "worker-base-secret-key".into(),
         ),
         ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ENDPOINT_URL".into(), moto.endpoint_url().to_owned()),
+        // The endpoint is worker configuration, never an identity's setting.
+        (
+            "TENDRIL_AWS_ENDPOINT_URL".into(),
+            moto.endpoint_url().to_owned(),
+        ),
     ]);
     env
 }
@@ -56,11 +60,11 @@ const CALLER_SCRIPT: &str = "import os, boto3\n\
     print('secret', os.environ['AWS_SECRET_ACCESS_KEY'])\n";
 
 /// Creates the test identity (role [`ROLE`] on moto, region eu-west-1).
-async fn sandbox_identity(user: &grape_api::UserApiClient, moto: &Moto) -> uuid::Uuid {
+async fn sandbox_identity(user: &grape_api::UserApiClient) -> uuid::Uuid {
     user.create_identity(&CreateIdentityRequest {
         name: "sandbox".into(),
         provider: CloudProvider::Aws,
-        settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"], "endpoint_url": moto.endpoint_url() }),
+        settings: json!({ "role_arn": ROLE, "regions": ["eu-west-1"] }),
     })
     .await
     .expect("create identity")
@@ -162,7 +166,7 @@ async fn a_connection_test_caches_the_discovery_in_the_identity() {
         .create_identity(&CreateIdentityRequest {
             name: "sandbox".into(),
             provider: CloudProvider::Aws,
-            settings: json!({ "role_arn": ROLE, "external_id": "e2e", "regions": ["us-east-1", "eu-west-1"], "endpoint_url": moto.endpoint_url() }),
+            settings: json!({ "role_arn": ROLE, "external_id": "e2e", "regions": ["us-east-1", "eu-west-1"] }),
         })
         .await
         .expect("create identity");
@@ -185,27 +189,19 @@ async fn a_connection_test_caches_the_discovery_in_the_identity() {
         "{credentials}"
     );
 
-    let bad = user
+    // A malformed role ARN never gets stored.
+    let err = user
         .create_identity(&CreateIdentityRequest {
             name: "broken".into(),
             provider: CloudProvider::Aws,
-            settings: json!({ "role_arn": "arn:aws:iam::123:nope", "endpoint_url": moto.endpoint_url() }),
+            settings: json!({ "role_arn": "arn:aws:iam::123:nope" }),
         })
         .await
-        .expect("create identity");
-    let job = run_as(&user, bad.id, JobType::ConnectionTest, json!({})).await;
-    assert_eq!(job.status, JobStatus::Failed, "{job:#?}");
+        .expect_err("a malformed role ARN");
+    assert_eq!(err.status(), Some(400), "{err}");
     assert!(
-        job.error.as_deref().unwrap_or_default().contains("role"),
-        "{job:#?}"
-    );
-    assert!(
-        user.get_identity(bad.id)
-            .await
-            .unwrap()
-            .credentials
-            .is_none(),
-        "a failed test cached something"
+        err.to_string().contains("account id must be 12 digits"),
+        "{err}"
     );
 }
 
@@ -215,7 +211,7 @@ async fn every_job_with_an_identity_runs_with_its_assumed_credentials() {
     let server = trellis().await;
     let _worker = Tendril::start(&server, "e2e-identity", options(&moto)).await;
     let user = server.user_client();
-    let identity = sandbox_identity(&user, &moto).await;
+    let identity = sandbox_identity(&user).await;
     let python = grape_testkit::peers_dir().join("venv/bin/python");
     let payload = json!({ "argv": [python, "-c", CALLER_SCRIPT] });
     let job = run_as(&user, identity, JobType::Exec, payload).await;
@@ -232,7 +228,7 @@ async fn terraform_runs_with_the_identity_while_state_uses_the_backend_keys() {
     let server = trellis().await;
     let _worker = Tendril::start(&server, "e2e-tf-identity", options(&moto)).await;
     let user = server.user_client();
-    let identity = sandbox_identity(&user, &moto).await;
+    let identity = sandbox_identity(&user).await;
     let python = grape_testkit::peers_dir().join("venv/bin/python");
     // The local-exec child prints what Terraform's environment gives it: the identity's
     // assumed role, never the worker's own keys or the state backend's.
@@ -286,7 +282,7 @@ async fn the_identity_is_renewed_during_a_long_job_and_each_new_key_is_redacted(
     ]);
     let _worker = Tendril::start(&server, "e2e-refresh", opts).await;
     let user = server.user_client();
-    let identity = sandbox_identity(&user, &moto).await;
+    let identity = sandbox_identity(&user).await;
     let payload =
         json!({ "argv": ["sh", "-c", "echo key $AWS_ACCESS_KEY_ID; sleep 2; echo done"] });
     let job = run_as(&user, identity, JobType::Exec, payload).await;
@@ -298,4 +294,119 @@ async fn the_identity_is_renewed_during_a_long_job_and_each_new_key_is_redacted(
         .filter(|l| l.starts_with("renewed the cloud identity's credentials (valid until "))
         .count();
     assert!(renewals >= 1, "no renewal during a 2 s job: {log:#?}");
+}
+
+/// A TCP listener on loopback that counts every connection made to it (an attacker's host).
+async fn recording_listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (url, hits)
+}
+
+/// Overwrites an identity's settings in Trellis' SQLite database, as an older Trellis that did
+/// not validate settings would have stored them.
+#[allow(clippy::disallowed_methods)] // tests may spawn directly
+fn store_unchecked_settings(server: &grape_testkit::TrellisServer, id: uuid::Uuid, settings: &str) {
+    let db = server.sqlite_path().expect("an SQLite trellis");
+    let script = "import sqlite3, sys, uuid\n\
+        db = sqlite3.connect(sys.argv[1])\n\
+        n = db.execute('UPDATE cloud_identities SET settings = ? WHERE id = ?', \
+        (sys.argv[3], uuid.UUID(sys.argv[2]).bytes)).rowcount\n\
+        db.commit()\n\
+        assert n == 1, n\n";
+    let status = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&db)
+        .arg(id.to_string())
+        .arg(settings)
+        .status()
+        .expect("python3");
+    assert!(status.success(), "updating the identity row failed");
+}
+
+/// Trust boundary (issue 15.1): an identity's settings choose no file on the worker and no
+/// host to send signed requests to. Before the fix, `web_identity_token_file:
+/// /proc/self/environ` had the worker read its own environment as a "token" and send it to the
+/// identity's `endpoint_url` in an AssumeRoleWithWebIdentity call.
+#[tokio::test]
+async fn identity_settings_cannot_choose_a_worker_file_or_an_endpoint() {
+    let moto = Moto::start().await.expect("moto");
+    let server = trellis().await;
+    let _worker = Tendril::start(&server, "e2e-trust", options(&moto)).await;
+    let user = server.user_client();
+    let (attacker, hits) = recording_listener().await;
+
+    for (field, value, variable) in [
+        (
+            "web_identity_token_file",
+            json!("/proc/self/environ"),
+            "TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE",
+        ),
+        ("endpoint_url", json!(attacker), "TENDRIL_AWS_ENDPOINT_URL"),
+    ] {
+        let err = user
+            .create_identity(&CreateIdentityRequest {
+                name: "attack".into(),
+                provider: CloudProvider::Aws,
+                settings: json!({ "role_arn": ROLE, field: value }),
+            })
+            .await
+            .expect_err(field);
+        assert_eq!(err.status(), Some(400), "{err}");
+        let shown = err.to_string();
+        assert!(shown.contains(field) && shown.contains(variable), "{shown}");
+    }
+    let err = user
+        .create_identity(&CreateIdentityRequest {
+            name: "typo".into(),
+            provider: CloudProvider::Aws,
+            settings: json!({ "role_arn": ROLE, "extrnal_id": "x" }),
+        })
+        .await
+        .expect_err("unknown field");
+    assert!(
+        err.to_string().contains("unknown field `extrnal_id`"),
+        "{err}"
+    );
+
+    // An identity that an older Trellis stored unchecked is refused by the worker before any
+    // call: nothing reaches the attacker's host, nothing is cached.
+    let legacy = sandbox_identity(&user).await;
+    store_unchecked_settings(
+        &server,
+        legacy,
+        &json!({ "role_arn": ROLE, "endpoint_url": attacker,
+                 "web_identity_token_file": "/proc/self/environ" })
+        .to_string(),
+    );
+    let job = run_as(&user, legacy, JobType::ConnectionTest, json!({})).await;
+    assert_eq!(job.status, JobStatus::Failed, "{job:#?}");
+    assert!(
+        job.error
+            .as_deref()
+            .is_some_and(|e| e.contains("endpoint_url") && e.contains("worker configuration")),
+        "{job:#?}"
+    );
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        user.get_identity(legacy)
+            .await
+            .unwrap()
+            .credentials
+            .is_none()
+    );
+    let log = log_texts(&user, job.id).await;
+    assert!(
+        log.iter().all(|l| !l.contains("GRAPE_WORKER_TOKEN")),
+        "{log:#?}"
+    );
 }

@@ -92,7 +92,7 @@ async fn assume_role_gives_temporary_keys_that_every_later_call_uses() {
 }
 
 #[tokio::test]
-async fn web_identity_token_file_assumes_without_base_credentials() {
+async fn a_worker_web_identity_token_file_assumes_without_base_credentials() {
     let moto = moto().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let token_file = dir.path().join("token");
@@ -104,14 +104,14 @@ async fn web_identity_token_file_assumes_without_base_credentials() {
     let identity = AwsIdentity {
         external_id: None,
         session_name: Some("oidc-session".into()),
-        web_identity_token_file: Some(token_file),
         ..identity(&moto, "vintner-oidc", &["us-east-1"])
     };
-
-    // The default chain is never consulted: AssumeRoleWithWebIdentity is not signed.
-    let creds = assume(&identity, &BaseCredentials::default_chain())
-        .await
-        .expect("assume");
+    // The token file is the worker's configuration (TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE); the
+    // default chain is never consulted: AssumeRoleWithWebIdentity is not signed.
+    let worker = BaseCredentials::default_chain()
+        .with_endpoint_url(moto.endpoint_url())
+        .with_web_identity_token_file(&token_file);
+    let creds = assume(&identity, &worker).await.expect("assume");
     let caller = verify(&creds).await.expect("verify");
     assert_eq!(
         caller.arn,

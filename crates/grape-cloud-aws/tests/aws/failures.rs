@@ -73,11 +73,9 @@ async fn invalid_role_arn_is_refused_before_any_call_with_a_fix() {
 async fn unreachable_endpoint_is_a_network_failure() {
     let port = grape_testkit::free_port().expect("free port");
     let endpoint = format!("http://127.0.0.1:{port}");
-    let identity = AwsIdentity {
-        endpoint_url: Some(endpoint.clone()),
-        ..AwsIdentity::new(role_arn("r"))
-    };
-    let base = BaseCredentials::from_static("AKIAIOSFODNN7EXAMPLE", "secret-value-123", None);
+    let identity = AwsIdentity::new(role_arn("r"));
+    let base = BaseCredentials::from_static("AKIAIOSFODNN7EXAMPLE", "secret-value-123", None)
+        .with_endpoint_url(&endpoint);
     let err = assume(&identity, &base).await.expect_err("nothing listens");
     assert_eq!(err.kind(), AwsErrorKind::Network, "{err}");
     assert!(

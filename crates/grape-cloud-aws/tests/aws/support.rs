@@ -29,13 +29,13 @@ pub fn base(moto: &Moto) -> BaseCredentials {
         .with_endpoint_url(moto.endpoint_url())
 }
 
-pub fn identity(moto: &Moto, role: &str, regions: &[&str]) -> AwsIdentity {
+/// The identity to assume in moto; the endpoint is the worker's ([`base`]), never the identity's.
+pub fn identity(_moto: &Moto, role: &str, regions: &[&str]) -> AwsIdentity {
     AwsIdentity {
         external_id: Some("ext-vintner-1".into()),
         session_name: Some("job-42".into()),
         duration_seconds: Some(900),
         regions: regions.iter().map(|r| (*r).to_owned()).collect(),
-        endpoint_url: Some(moto.endpoint_url().to_owned()),
         ..AwsIdentity::new(role_arn(role))
     }
 }
@@ -52,19 +52,9 @@ pub async fn admin_config(moto: &Moto, region: &str) -> SdkConfig {
         .await
 }
 
-/// Sets moto's `INITIAL_NO_AUTH_ACTION_COUNT`: after that many more requests, moto checks every
-/// request's keys and IAM policies (0: from now on).
+/// From now on moto checks every request's keys and IAM policies.
 pub async fn enable_moto_auth(moto: &Moto) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/moto-api/reset-auth", moto.endpoint_url()))
-        .header("content-type", "text/plain")
-        .body("0")
-        .send()
+    moto.enforce_auth()
         .await
         .expect("POST /moto-api/reset-auth");
-    assert!(
-        response.status().is_success(),
-        "reset-auth: {}",
-        response.status()
-    );
 }

@@ -93,7 +93,7 @@ fn regions(ctx: &JobContext) -> Vec<String> {
     ctx.job
         .identity
         .as_ref()
-        .and_then(|i| grape_cloud_aws::AwsIdentity::from_settings(&i.settings).ok())
+        .and_then(|i| grape_cloud_aws::parse_identity(&i.settings).ok())
         .map_or_else(
             || vec![grape_cloud_aws::DEFAULT_REGION.to_owned()],
             |i| i.regions(),

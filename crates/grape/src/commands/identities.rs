@@ -1,7 +1,10 @@
 //! `grape identities …`: cloud identities and their discovered resources.
 
 use comfy_table::Cell;
-use grape_api::{CloudIdentity, CloudProvider, CreateIdentityRequest, JobType, SubmitJobRequest};
+use grape_api::{
+    CloudIdentity, CloudProvider, CreateIdentityRequest, IdentitySettings, JobType,
+    SubmitJobRequest,
+};
 use serde_json::{Map, Value, json};
 
 use super::follow::{follow, outcome, print_outcome};
@@ -13,12 +16,6 @@ use crate::output::{BOLD, Printer, YELLOW, time_cell};
 /// `grape identities add aws …`.
 pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
     let AddIdentityCommand::Aws(a) = cmd;
-    if !a.role_arn.starts_with("arn:") {
-        return Err(
-            CliError::usage(format!("`{}` is not a role ARN.", a.role_arn))
-                .hint("give it as arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"),
-        );
-    }
     let mut settings = Map::new();
     settings.insert("role_arn".into(), json!(a.role_arn));
     if let Some(x) = &a.external_id {
@@ -27,15 +24,21 @@ pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
     if !a.regions.is_empty() {
         settings.insert("regions".into(), json!(a.regions));
     }
-    if let Some(u) = &a.endpoint_url {
-        settings.insert("endpoint_url".into(), json!(u));
-    }
-    let api = ctx.client()?;
     let request = CreateIdentityRequest {
         name: a.name.clone(),
         provider: CloudProvider::Aws,
         settings: Value::Object(settings),
     };
+    // The same checks as Trellis, so a mistake exits 2 before anything is sent.
+    if let Err(e) = IdentitySettings::parse(&request.provider, &request.settings) {
+        let hint = if e.invalid_role_arn {
+            "give it as arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"
+        } else {
+            "see `grape identities add aws --help`"
+        };
+        return Err(CliError::usage(super::follow::sentence(e.message)).hint(hint));
+    }
+    let api = ctx.client()?;
     let identity = api
         .client
         .create_identity(&request)
@@ -49,6 +52,48 @@ pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
         identity.name, identity.id
     ));
     println!("{}", identity.id);
+    Ok(())
+}
+
+/// `grape identities list`.
+pub async fn list(ctx: &Ctx) -> CliResult<()> {
+    let api = ctx.client()?;
+    let list = api
+        .client
+        .list_identities()
+        .await
+        .map_err(|e| api.err(&e))?;
+    if ctx.printer.json() {
+        return ctx.printer.print_json(&list.identities);
+    }
+    if list.identities.is_empty() {
+        ctx.printer
+            .note("No cloud identities. Add one with: grape identities add aws --help");
+        return Ok(());
+    }
+    let mut t = ctx
+        .printer
+        .table(&["ID", "NAME", "PROVIDER", "TARGET", "DISCOVERED", "CREATED"]);
+    for i in &list.identities {
+        let target = ["role_arn", "project_id", "subscription_id"]
+            .iter()
+            .find_map(|k| i.settings.get(*k).and_then(Value::as_str))
+            .unwrap_or("-");
+        let discovered = if i.credentials.is_some() {
+            time_cell(Some(&i.updated_at))
+        } else {
+            "never".to_owned()
+        };
+        t.add_row(vec![
+            Cell::new(i.id),
+            Cell::new(&i.name),
+            Cell::new(&i.provider),
+            Cell::new(target),
+            Cell::new(discovered),
+            Cell::new(time_cell(Some(&i.created_at))),
+        ]);
+    }
+    println!("{t}");
     Ok(())
 }
 

@@ -137,6 +137,7 @@ pub async fn dispatch(cli: Cli, printer: Printer) -> CliResult<()> {
         },
         Command::Worker(WorkerCommand::Start(a)) => worker::start(&ctx, *a).await,
         Command::Identities(cmd) => match cmd {
+            IdentitiesCommand::List => identities::list(&ctx).await,
             IdentitiesCommand::Add(a) => identities::add(&ctx, &a).await,
             IdentitiesCommand::Show(a) => identities::show(&ctx, &a.id).await,
             IdentitiesCommand::Test(a) => identities::run_discovery(&ctx, &a.id, true).await,

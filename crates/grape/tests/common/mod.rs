@@ -426,7 +426,8 @@ pub fn moto_worker(moto: &grape_testkit::Moto) -> (Vec<String>, Vec<(String, Str
             WORKER_AWS_SECRET.to_owned(),
         ),
         ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-        ("AWS_ENDPOINT_URL".to_owned(), endpoint),
+        // The worker's AWS endpoint: worker configuration, never an identity's setting.
+        ("TENDRIL_AWS_ENDPOINT_URL".to_owned(), endpoint),
     ]);
     (args, env)
 }
@@ -460,5 +461,12 @@ impl MotoWorld {
             moto,
             _rt: rt,
         }
+    }
+
+    /// From now on moto refuses keys that none of its IAM users own (the worker's included).
+    pub fn enforce_moto_auth(&self) {
+        self._rt
+            .block_on(self.moto.enforce_auth())
+            .expect("enforce moto auth");
     }
 }

@@ -48,6 +48,10 @@ pub mod var {
     pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
     /// The terraform executable.
     pub const TENDRIL_TERRAFORM_BIN: &str = "TENDRIL_TERRAFORM_BIN";
+    /// Endpoint override of the AWS calls made for jobs.
+    pub const TENDRIL_AWS_ENDPOINT_URL: &str = "TENDRIL_AWS_ENDPOINT_URL";
+    /// Web identity token file for assuming jobs' AWS identities.
+    pub const TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE: &str = "TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -247,6 +251,20 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("terraform on PATH"),
         "The terraform executable",
+    ),
+    ev(
+        var::TENDRIL_AWS_ENDPOINT_URL,
+        "--aws-endpoint-url",
+        false,
+        None,
+        "Endpoint override of the AWS calls made for jobs (STS, discovery); tools get it as AWS_ENDPOINT_URL",
+    ),
+    ev(
+        var::TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE,
+        "--aws-web-identity-token-file",
+        false,
+        None,
+        "Assume jobs' AWS identities with this OIDC token file (AssumeRoleWithWebIdentity) instead of the worker's credentials",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,

@@ -28,7 +28,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         worker::register, worker::heartbeat, worker::claim, worker::update_status, worker::append_logs,
         worker::upload_artifact, worker::download_artifact,
         user::submit, user::list, user::get, user::logs, user::stream, user::cancel, user::retry,
-        user::workers, user::delete_worker, user::create_identity, user::get_identity, healthz, metrics,
+        user::workers, user::delete_worker, user::create_identity, user::list_identities, user::get_identity, healthz, metrics,
     ),
     modifiers(&Security),
 )]
@@ -130,7 +130,10 @@ pub fn router(state: AppState) -> Router {
             "/api/workers/{id}",
             axum::routing::delete(user::delete_worker),
         )
-        .route("/api/cloud-identities", post(user::create_identity))
+        .route(
+            "/api/cloud-identities",
+            post(user::create_identity).get(user::list_identities),
+        )
         .route("/api/cloud-identities/{id}", get(user::get_identity))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

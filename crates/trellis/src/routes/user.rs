@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use grape_api::sse::{EVENT_END, EVENT_LOG};
 use grape_api::{
-    CloudIdentity, CreateIdentityRequest, ErrorBody, Job, JobList, JobStatus, JobType, LogPage,
-    SubmitJobRequest, WorkerList,
+    CloudIdentity, CreateIdentityRequest, ErrorBody, IdentityList, Job, JobList, JobStatus,
+    JobType, LogPage, SubmitJobRequest, WorkerList,
 };
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -306,13 +306,26 @@ pub async fn create_identity(
             grape_api::CloudProvider::expected()
         )));
     }
-    if !req.settings.is_object() && !req.settings.is_null() {
-        return Err(ApiErr::bad_request("settings must be a JSON object"));
-    }
+    // Settings choose what to assume, never a worker file or endpoint: unknown and worker-only
+    // fields are refused by name before anything is stored.
+    grape_api::IdentitySettings::parse(&req.provider, &req.settings)
+        .map_err(|e| ApiErr::bad_request(e.message))?;
     Ok((
         StatusCode::CREATED,
         Json(state.store.insert_identity(&req, Utc::now()).await?),
     ))
+}
+
+/// Every cloud identity, newest first, with their cached discovery documents.
+#[utoipa::path(get, path = "/api/cloud-identities", tag = "identities", security(("bearer" = [])),
+    responses((status = 200, body = IdentityList), (status = 401, body = ErrorBody)))]
+pub async fn list_identities(
+    State(state): State<AppState>,
+    _u: UserAuth,
+) -> Result<Json<IdentityList>, ApiErr> {
+    Ok(Json(IdentityList {
+        identities: state.store.list_identities().await?,
+    }))
 }
 
 /// A cloud identity with its cached `credentials` (discovery results).

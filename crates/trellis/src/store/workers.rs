@@ -165,4 +165,14 @@ impl Store {
             Ok(row.map(IdentityRow::into_identity))
         })
     }
+
+    /// Every cloud identity, newest first (with their cached discovery documents).
+    pub async fn list_identities(&self) -> Result<Vec<CloudIdentity>, StoreError> {
+        let sql =
+            format!("SELECT {IDENTITY_COLUMNS} FROM cloud_identities ORDER BY created_at DESC, id");
+        with_db!(self, pool, q => {
+            let rows = sqlx::query_as::<_, IdentityRow>(q(&sql)).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(IdentityRow::into_identity).collect())
+        })
+    }
 }
