@@ -48,6 +48,8 @@ pub mod var {
     pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
     /// The terraform executable.
     pub const TENDRIL_TERRAFORM_BIN: &str = "TENDRIL_TERRAFORM_BIN";
+    /// The 0600 JSON file of git tokens by origin.
+    pub const TENDRIL_GIT_CREDENTIALS: &str = "TENDRIL_GIT_CREDENTIALS";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -247,6 +249,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("terraform on PATH"),
         "The terraform executable",
+    ),
+    ev(
+        var::TENDRIL_GIT_CREDENTIALS,
+        "--git-credentials",
+        false,
+        None,
+        "0600 JSON file {\"https://host[:port]\": \"token\"}: git sources get the token of their exact origin",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,
