@@ -195,7 +195,8 @@ impl fmt::Debug for GitCredentials {
 mod tests {
     use super::*;
 
-    const MAP: &str = r#"{"https://git.example.com": "tok-a", "http://127.0.0.1:8080": "tok-b"}"#;
+    const MAP: &str =
+        r#"{"https://git.example.com": "tok-aaaaaaaa", "http://127.0.0.1:8080": "tok-bbbbbbbb"}"#;
 
     fn auth(creds: &GitCredentials, url: &str) -> Option<String> {
         creds
@@ -209,15 +210,15 @@ mod tests {
         let c = GitCredentials::from_json(MAP).unwrap();
         assert_eq!(
             auth(&c, "https://git.example.com/o/r.git").as_deref(),
-            Some("tok-a")
+            Some("tok-aaaaaaaa")
         );
         assert_eq!(
             auth(&c, "https://GIT.example.com:443/r").as_deref(),
-            Some("tok-a")
+            Some("tok-aaaaaaaa")
         );
         assert_eq!(
             auth(&c, "http://127.0.0.1:8080/r.git").as_deref(),
-            Some("tok-b")
+            Some("tok-bbbbbbbb")
         );
         for other in [
             "http://git.example.com/o/r.git",       // scheme
@@ -235,7 +236,10 @@ mod tests {
         ] {
             assert_eq!(auth(&c, other), None, "{other}");
         }
-        assert!(c.auth_for("https://x:tok-a@git.example.com/r").is_err());
+        assert!(
+            c.auth_for("https://x:tok-aaaaaaaa@git.example.com/r")
+                .is_err()
+        );
         assert_eq!(
             auth(&GitCredentials::new(), "https://git.example.com/r"),
             None
@@ -277,6 +281,9 @@ mod tests {
         assert_eq!(c.len(), 2);
         let redactor = Redactor::new();
         c.register(&redactor);
-        assert_eq!(redactor.redact("tok-a tok-b"), "[REDACTED] [REDACTED]");
+        assert_eq!(
+            redactor.redact("tok-aaaaaaaa tok-bbbbbbbb"),
+            "[REDACTED] [REDACTED]"
+        );
     }
 }
