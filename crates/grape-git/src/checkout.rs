@@ -10,7 +10,8 @@ use crate::{Git, GitAuth, GitError};
 /// A git source of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitSource {
-    /// Repository URL (`https://…`, `ssh://…`, `file://…`); must not embed a password.
+    /// Repository URL (`https://…`, `ssh://…`, `file://…`); must not embed a password (nor,
+    /// for `http(s)`, a user name).
     pub url: String,
     /// Branch, tag or commit (full or abbreviated sha); `None`: the remote's default branch.
     pub reference: Option<String>,
@@ -221,6 +222,7 @@ fn validate_url(url: &str) -> Result<(), GitError> {
             reason: "empty, starting with '-' or containing control characters",
         });
     }
+    crate::Origin::of_url(url)?;
     if let Some((_, rest)) = url.split_once("://") {
         let authority = rest.split('/').next().unwrap_or_default();
         if let Some((userinfo, _)) = authority.rsplit_once('@')
@@ -274,6 +276,8 @@ mod tests {
         assert!(validate_url("ssh://git@github.com/o/r.git").is_ok());
         assert!(validate_url("git@github.com:o/r.git").is_ok());
         assert!(validate_url("https://u:tok@github.com/o/r").is_err());
+        assert!(validate_url("https://tok@github.com/o/r").is_err());
+        assert!(validate_url("ssh://u:pw@github.com/o/r").is_err());
         assert!(validate_url("--upload-pack=x").is_err());
         assert!(validate_ref("main").is_ok());
         assert!(validate_ref("refs/tags/v1.0").is_ok());

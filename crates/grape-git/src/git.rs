@@ -99,10 +99,13 @@ impl Git {
             .redactor(redactor.clone());
         if let Some(auth) = auth {
             auth.register(redactor);
-            c = c
-                .env("GIT_CONFIG_COUNT", "1")
-                .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-                .env("GIT_CONFIG_VALUE_0", auth.header_value());
+            let config = auth.git_config();
+            c = c.env("GIT_CONFIG_COUNT", config.len().to_string());
+            for (i, (key, value)) in config.into_iter().enumerate() {
+                c = c
+                    .env(format!("GIT_CONFIG_KEY_{i}"), key)
+                    .env(format!("GIT_CONFIG_VALUE_{i}"), value);
+            }
         }
         c
     }

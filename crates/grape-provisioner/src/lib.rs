@@ -22,6 +22,8 @@ mod settings;
 
 pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
 pub use error::JobError;
+/// The git credentials map of [`ProvisionerSettings::git_credentials`], for the binaries.
+pub use grape_git::{CredentialsError as GitCredentialsError, GitCredentials};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
 pub use settings::{PlatformSettings, ProvisionerSettings, StateBackendSettings};

@@ -6,6 +6,7 @@ use std::time::Duration;
 use grape_api::Secret;
 use grape_cloud_aws::fleet::TeardownOptions;
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
+use grape_git::GitCredentials;
 
 /// Settings shared by every job a worker or the CLI runs.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct ProvisionerSettings {
     /// The platform's own credentials for the worker jobs (DEPLOY/UPDATE/DESTROY_WORKER);
     /// `None`: this host cannot run them.
     pub platform: Option<PlatformSettings>,
+    /// The host → token map git sources get their tokens from (`TENDRIL_GIT_CREDENTIALS`);
+    /// empty: no token is ever sent.
+    pub git_credentials: GitCredentials,
 }
 
 impl Default for ProvisionerSettings {
@@ -45,6 +49,7 @@ impl Default for ProvisionerSettings {
             aws_base: BaseCredentials::default_chain(),
             aws_refresh: RefreshOptions::default(),
             platform: None,
+            git_credentials: GitCredentials::new(),
         }
     }
 }

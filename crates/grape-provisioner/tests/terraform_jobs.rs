@@ -321,6 +321,28 @@ async fn a_payload_of_the_wrong_shape_is_rejected_before_anything_runs() {
         matches!(plan, Err(JobError::InvalidPayload { .. })),
         "{plan:?}"
     );
+    // A payload names no git token (the removed `token_env`), nor credentials in the URL.
+    for (git, field) in [
+        (
+            json!({ "url": "https://example.invalid/r.git", "token_env": "TRELLIS_ADMIN_TOKEN" }),
+            "source.git.token_env",
+        ),
+        (
+            json!({ "url": "https://user:hunter2@example.invalid/r.git" }),
+            "source.git.url",
+        ),
+    ] {
+        let payload = json!({ "source": { "git": git }, "state_key": "x" });
+        let (_, plan) = h.run(&PlanHandler, JobType::Plan, payload).await;
+        let err = plan.expect_err("refused");
+        assert!(matches!(err, JobError::InvalidPayload { .. }), "{err:?}");
+        let reason = err.to_string();
+        assert!(
+            reason.contains(field) && !reason.contains("hunter2"),
+            "{reason}"
+        );
+    }
+    assert!(!h.all_lines().contains("checking out"), "{}", h.all_lines());
     let (_, apply) = h
         .run(
             &ApplyHandler,

@@ -6,6 +6,7 @@
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database, dropped on drop.
 //! - [`git`]: a bare git repository on disk with helpers to commit files to it.
 //! - [`net`]: `free_port`, `wait_for_http`.
+//! - [`http_recorder`]: an HTTP server that records request headers (attack tests).
 //!
 //! This crate is a dev-dependency only; it may spawn processes with `std::process` (the
 //! grape-process rule is for product code).
@@ -14,6 +15,7 @@
 
 pub mod error;
 pub mod git;
+pub mod http_recorder;
 pub mod moto;
 pub mod net;
 pub mod peers;
@@ -23,6 +25,7 @@ pub mod trellis;
 
 pub use error::TestkitError;
 pub use git::GitRemote;
+pub use http_recorder::{Answer, HttpRecorder, RecordedRequest};
 pub use moto::{Moto, MotoBuilder};
 pub use net::{free_port, wait_for_http};
 pub use peers::{

@@ -98,3 +98,32 @@ fn plan_then_apply_locally() {
         assert!(!out.contains("cli-state-secret-key"));
     }
 }
+
+/// `--local` reads git tokens from `GRAPE_GIT_CREDENTIALS`, with the checks a worker makes of
+/// `TENDRIL_GIT_CREDENTIALS`: a file others may read stops the run before anything happens.
+#[test]
+fn a_git_credentials_file_others_may_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("git-credentials.json");
+    std::fs::write(&file, r#"{"https://git.example.com": "local-git-token"}"#).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let example = grape_testkit::workspace_root().join("examples/hello");
+    let (code, stdout, stderr) = outcome(
+        assert_cmd::Command::cargo_bin("grape")
+            .unwrap()
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", home.path().join("state"))
+            .env("NO_COLOR", "1")
+            .env("GRAPE_GIT_CREDENTIALS", &file)
+            .args(["plan", "--local", "--state-key", "cli/git.tfstate"])
+            .arg(&example),
+    );
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("GRAPE_GIT_CREDENTIALS") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("running PLAN job"), "{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("local-git-token"));
+}

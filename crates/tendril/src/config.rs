@@ -13,7 +13,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use grape_api::{Secret, WorkerMode};
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
-use grape_provisioner::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
+use grape_provisioner::{
+    GitCredentials, PlatformSettings, ProvisionerSettings, StateBackendSettings,
+};
 use uuid::Uuid;
 
 /// The log output format of the worker's own logs (stderr).
@@ -108,6 +110,11 @@ pub struct StartArgs {
     /// The terraform executable [default: terraform on PATH].
     #[arg(long, env = var::TENDRIL_TERRAFORM_BIN, value_name = "PATH")]
     pub terraform_bin: Option<PathBuf>,
+    /// Git tokens by origin: a JSON file `{"https://host[:port]": "token", …}` only its owner
+    /// may access (0600). A git source gets the token of its URL's exact scheme, host and port;
+    /// payloads never name one.
+    #[arg(long, env = var::TENDRIL_GIT_CREDENTIALS, value_name = "PATH")]
+    pub git_credentials: Option<PathBuf>,
     /// Re-assume a job's cloud identity this long before its temporary credentials expire. A
     /// tool reads its credentials once, at start: one started now keeps valid keys at least this
     /// long (Terraform applies of 15-20 minutes are common; sessions last 1 h by default).
@@ -225,6 +232,8 @@ pub struct Config {
     pub aws_base: BaseCredentials,
     /// The platform settings of the worker jobs (`--enable-worker-jobs`).
     pub platform: Option<PlatformSettings>,
+    /// Git tokens by origin (`TENDRIL_GIT_CREDENTIALS`); empty when unset.
+    pub git_credentials: GitCredentials,
 }
 
 impl Config {
@@ -237,6 +246,7 @@ impl Config {
             aws_base: self.aws_base.clone(),
             aws_refresh: self.timings.credentials_refresh,
             platform: self.platform.clone(),
+            git_credentials: self.git_credentials.clone(),
             ..ProvisionerSettings::default()
         }
     }
@@ -256,6 +266,7 @@ impl Config {
         }
         out.extend(self.infracost_api_key.clone());
         out.extend(self.platform.as_ref().map(|p| p.admin_token.clone()));
+        out.extend(self.git_credentials.secrets().cloned());
         out
     }
 }
@@ -377,9 +388,22 @@ impl StartArgs {
         let platform = self
             .platform
             .validate(&trellis_url, non_empty_secret(self.admin_token.as_ref()))?;
+        let git_credentials = match &self.git_credentials {
+            Some(path) if !path.as_os_str().is_empty() => {
+                GitCredentials::load(path).map_err(|e| {
+                    invalid(
+                        var::TENDRIL_GIT_CREDENTIALS,
+                        "git credentials file",
+                        e.to_string(),
+                    )
+                })?
+            }
+            _ => GitCredentials::new(),
+        };
         Ok(Config {
             aws_base: self.cloud.aws_base()?,
             platform,
+            git_credentials,
             trellis_url,
             credentials,
             register,

@@ -5,23 +5,21 @@ use std::path::{Path, PathBuf};
 use crate::handlers::terraform::GitSourceSpec;
 use crate::{JobContext, JobError};
 
-/// Checks `spec` out into `dest` and returns the configuration directory inside it.
+/// Checks `spec` out into `dest` and returns the configuration directory inside it. The token,
+/// if any, is the one the worker's git credentials hold for the URL's exact origin.
 pub(crate) async fn checkout(
     ctx: &JobContext,
     spec: &GitSourceSpec,
     dest: &Path,
 ) -> Result<PathBuf, JobError> {
-    let auth = match &spec.token_env {
-        None => None,
-        Some(name) => {
-            let token = std::env::var(name).map_err(|_| {
-                JobError::Failed(format!(
-                    "the git source names the token variable {name}, which is not set on this worker"
-                ))
-            })?;
-            Some(grape_git::GitAuth::token(token))
-        }
-    };
+    let auth = ctx
+        .settings
+        .git_credentials
+        .auth_for(&spec.url)
+        .map_err(|e| JobError::InvalidPayload {
+            job_type: ctx.job.job_type.to_string(),
+            reason: format!("`source.git.url`: {e}"),
+        })?;
     let source = grape_git::GitSource {
         url: spec.url.clone(),
         reference: spec.reference.clone(),
@@ -35,6 +33,16 @@ pub(crate) async fn checkout(
             .map(|r| format!(" at {r}"))
             .unwrap_or_default()
     ));
+    match &auth {
+        Some(auth) => ctx.log.system(format!(
+            "using this worker's git token for {}",
+            auth.origin()
+        )),
+        None if !ctx.settings.git_credentials.is_empty() => ctx
+            .log
+            .system("this worker has no git token for the URL's origin: cloning without one"),
+        None => {}
+    }
     let out = grape_git::checkout(
         &source,
         dest,

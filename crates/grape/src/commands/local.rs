@@ -3,14 +3,16 @@
 //! `$XDG_STATE_HOME/grape/plans` (else `~/.local/state/grape/plans`) so that
 //! `grape apply --local ID` finds the plan `grape plan --local` made.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use grape_api::{Job, JobStatus, JobType, LogStream, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
-use grape_provisioner::{JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings};
+use grape_provisioner::{
+    GitCredentials, JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings,
+};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +34,7 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
     };
     let state = state_dir()?;
     let redactor = Redactor::new();
-    let settings = settings(&redactor);
+    let settings = settings(&redactor)?;
     let runner = LocalRunner {
         settings: Arc::new(settings),
         services: Arc::new(FileArtifacts::new(state.join("plans"))),
@@ -84,8 +86,9 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
 }
 
 /// Settings from this machine's environment: `SUPABASE_S3_*` for state, `GRAPE_TERRAFORM_BIN`
-/// (else `terraform` on PATH).
-fn settings(redactor: &Redactor) -> ProvisionerSettings {
+/// (else `terraform` on PATH), `GRAPE_GIT_CREDENTIALS` (git tokens by origin, the format of a
+/// worker's `TENDRIL_GIT_CREDENTIALS`).
+fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let state_backend = match (
         var("SUPABASE_STORAGE_KEY_ID"),
@@ -104,12 +107,25 @@ fn settings(redactor: &Redactor) -> ProvisionerSettings {
         }
         _ => None,
     };
-    ProvisionerSettings {
+    let git_credentials = match var(GIT_CREDENTIALS) {
+        Some(path) => GitCredentials::load(Path::new(&path)).map_err(|e| {
+            CliError::usage(format!("{GIT_CREDENTIALS}: {e}")).hint(
+                "a JSON file {\"https://host[:port]\": \"token\"} only you may read (chmod 600)",
+            )
+        })?,
+        None => GitCredentials::new(),
+    };
+    git_credentials.register(redactor);
+    Ok(ProvisionerSettings {
         terraform_bin: var("GRAPE_TERRAFORM_BIN").map(PathBuf::from),
         state_backend,
+        git_credentials,
         ..ProvisionerSettings::default()
-    }
+    })
 }
+
+/// The variable naming the git credentials file of `--local` runs.
+const GIT_CREDENTIALS: &str = "GRAPE_GIT_CREDENTIALS";
 
 fn state_dir() -> CliResult<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {

@@ -192,3 +192,43 @@ fn help_lists_every_variable() {
         assert!(long.contains(v.name), "{} missing from --help", v.name);
     }
 }
+
+#[test]
+fn git_credentials_are_read_at_start_and_refused_when_others_may_read_them() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("git.json");
+    std::fs::write(&path, r#"{"https://git.example.com": "git-secret-token"}"#).unwrap();
+    let file = path.to_str().unwrap();
+    let args = ["--trellis-url", "http://h", "--git-credentials", file];
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = parse(&args).unwrap_err().to_string();
+    assert!(
+        err.starts_with("TENDRIL_GIT_CREDENTIALS is not a valid git credentials file: ")
+            && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(!err.contains("git-secret-token"), "{err}");
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let c = parse(&args).unwrap();
+    let settings = c.provisioner_settings();
+    let auth = settings
+        .git_credentials
+        .auth_for("https://git.example.com/team/infra.git")
+        .unwrap()
+        .expect("the origin has a token");
+    assert_eq!(auth.secret().expose(), "git-secret-token");
+    assert!(c.secrets().iter().any(|s| s.expose() == "git-secret-token"));
+
+    std::fs::write(&path, "{not json").unwrap();
+    let err = parse(&args).unwrap_err().to_string();
+    assert!(err.contains("not valid JSON"), "{err}");
+    assert!(
+        parse(&["--trellis-url", "http://h"])
+            .unwrap()
+            .git_credentials
+            .is_empty()
+    );
+}

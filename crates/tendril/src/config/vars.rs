@@ -52,6 +52,8 @@ pub mod var {
     pub const TENDRIL_AWS_ENDPOINT_URL: &str = "TENDRIL_AWS_ENDPOINT_URL";
     /// Web identity token file for assuming jobs' AWS identities.
     pub const TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE: &str = "TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE";
+    /// The 0600 JSON file of git tokens by origin.
+    pub const TENDRIL_GIT_CREDENTIALS: &str = "TENDRIL_GIT_CREDENTIALS";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -265,6 +267,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         None,
         "Assume jobs' AWS identities with this OIDC token file (AssumeRoleWithWebIdentity) instead of the worker's credentials",
+    ),
+    ev(
+        var::TENDRIL_GIT_CREDENTIALS,
+        "--git-credentials",
+        false,
+        None,
+        "0600 JSON file {\"https://host[:port]\": \"token\"}: git sources get the token of their exact origin",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,

@@ -18,8 +18,7 @@ pub struct PlanHandler;
 #[async_trait]
 impl JobHandler for PlanHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request: TerraformRequest =
-            JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let request = TerraformRequest::from_payload(&ctx.job.job_type, &ctx.job.payload)?;
         let wd = workdir::prepare(ctx, &request).await?;
         let plan = plan(ctx, &wd, &request, false).await?;
         let artifact = json!({
@@ -43,8 +42,7 @@ pub struct DestroyHandler;
 #[async_trait]
 impl JobHandler for DestroyHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request: TerraformRequest =
-            JobError::parse_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let request = TerraformRequest::from_payload(&ctx.job.job_type, &ctx.job.payload)?;
         let wd = workdir::prepare(ctx, &request).await?;
         let plan = plan(ctx, &wd, &request, true).await?;
         let destroyed: Vec<&str> = plan.typed.changes().map(|rc| rc.address.as_str()).collect();

@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use grape_api::JobType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::JobError;
 
 /// The payload of `PLAN` and `DESTROY`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,11 +44,12 @@ pub enum Source {
     Git(GitSourceSpec),
 }
 
-/// A configuration in a git repository.
+/// A configuration in a git repository. A payload names no credentials: an `https` URL gets
+/// the token the worker's git credentials map holds for its exact origin (scheme, host, port).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GitSourceSpec {
-    /// Clone URL (`https://`, `ssh://`, `file://`).
+    /// Clone URL (`https://`, `ssh://`, `file://`), without a user name or password.
     pub url: String,
     /// Branch, tag or commit; the default branch when absent.
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
@@ -53,12 +57,24 @@ pub struct GitSourceSpec {
     /// Directory of the configuration inside the repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// Name of the worker environment variable holding an access token for the repository.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_env: Option<String>,
 }
 
 impl TerraformRequest {
+    /// Parses the payload of `PLAN`/`DESTROY`; the removed `source.git.token_env` gets an error
+    /// that says where git tokens come from now.
+    pub fn from_payload(job_type: &JobType, payload: &Value) -> Result<Self, JobError> {
+        if payload.pointer("/source/git/token_env").is_some() {
+            return Err(JobError::InvalidPayload {
+                job_type: job_type.to_string(),
+                reason: "unknown field `source.git.token_env`: a payload names no git token; \
+                         the worker sends the token its git credentials map \
+                         (TENDRIL_GIT_CREDENTIALS) holds for the URL's exact origin"
+                    .to_owned(),
+            });
+        }
+        JobError::parse_payload(job_type, payload)
+    }
+
     /// The values of the secret variables (strings only; other values are not text in logs).
     pub fn secret_values(&self) -> impl Iterator<Item = &str> {
         self.variables.iter().filter_map(|(name, value)| {
