@@ -19,9 +19,11 @@ pub mod local;
 mod log;
 mod registry;
 mod settings;
+pub mod worker_policy;
 
 pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
 pub use error::JobError;
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
 pub use settings::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
+pub use worker_policy::WorkerJobPolicy;
