@@ -4,9 +4,10 @@
 //! role may assume.
 //!
 //! The rules, checked by DEPLOY_WORKER and UPDATE_WORKER before any AWS call:
-//! - an image names a tag or a digest, and its repository equals an allow-list entry or lies
-//!   below it on a whole path segment (`ghcr.io/vintner` admits `ghcr.io/vintner/tendril:1`,
-//!   never `ghcr.io/vintner-evil/tendril:1`); an image without a registry is Docker Hub's
+//! - an image names a tag or a digest, and its repository lies below an allow-list entry on a
+//!   whole path segment: `ghcr.io/vintner/` admits `ghcr.io/vintner/tendril:1`, never
+//!   `ghcr.io/vintner-evil/tendril:1` nor `ghcr.io/vintner:1`; an entry without the trailing `/`
+//!   (`ghcr.io/vintner/tendril`) admits that repository too; an image without a registry is Docker Hub's
 //!   (`tendril:1` is `docker.io/library/tendril:1`), as `docker pull` and ECS read it;
 //! - an empty allow-list admits no image: no allow-list, no deploys;
 //! - without a secret prefix no `secret_refs` are accepted; a prefix names a folder of secrets
@@ -103,12 +104,18 @@ impl WorkerJobPolicy {
                  ghcr.io/vintner/)"
             )));
         }
-        let allowed = self.images.iter().any(|entry| {
-            repository == *entry
-                || repository
-                    .strip_prefix(entry.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        });
+        let allowed = self
+            .images
+            .iter()
+            .any(|entry| match entry.strip_suffix('/') {
+                Some(_) => repository.starts_with(entry.as_str()),
+                None => {
+                    repository == *entry
+                        || repository
+                            .strip_prefix(entry.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                }
+            });
         if allowed {
             return Ok(());
         }
@@ -236,7 +243,8 @@ fn image_repository(image: &str) -> Result<String, String> {
     })
 }
 
-/// One entry of the image allow-list, without its trailing `/`.
+/// One entry of the image allow-list: with a trailing `/` (the repositories below it), or
+/// without (that repository and those below it).
 fn allow_entry(entry: &str) -> Result<String, PolicyError> {
     let trimmed = entry.trim_end_matches('/');
     let fail = |why: &str| PolicyError(format!("the entry {entry:?} {why}"));
@@ -255,7 +263,8 @@ fn allow_entry(entry: &str) -> Result<String, PolicyError> {
         return Err(fail("names a tag: give a registry/repository prefix"));
     }
     check_segments(trimmed).map_err(|why| fail(&why))?;
-    Ok(trimmed.to_owned())
+    let slash = if entry.ends_with('/') { "/" } else { "" };
+    Ok(format!("{trimmed}{slash}"))
 }
 
 /// An ARN `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` split into its six fields.
