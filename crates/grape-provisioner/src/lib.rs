@@ -19,6 +19,7 @@ pub mod local;
 mod log;
 mod registry;
 mod settings;
+pub mod worker_policy;
 
 pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
 pub use error::JobError;
@@ -27,3 +28,4 @@ pub use grape_git::{CredentialsError as GitCredentialsError, GitCredentials};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
 pub use settings::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
+pub use worker_policy::WorkerJobPolicy;

@@ -8,6 +8,8 @@ use grape_cloud_aws::fleet::TeardownOptions;
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_git::GitCredentials;
 
+use crate::WorkerJobPolicy;
+
 /// Settings shared by every job a worker or the CLI runs.
 #[derive(Debug, Clone)]
 pub struct ProvisionerSettings {
@@ -92,11 +94,13 @@ pub struct PlatformSettings {
     pub admin_token: Secret,
     /// How `DESTROY_WORKER` waits for AWS to release the worker's resources.
     pub teardown: TeardownOptions,
+    /// What the worker jobs may deploy: images, secret references, assumable roles.
+    pub policy: WorkerJobPolicy,
 }
 
 impl PlatformSettings {
-    /// Platform settings with the default teardown waits and deployed workers connecting to
-    /// `trellis_url`.
+    /// Platform settings with the default teardown waits, deployed workers connecting to
+    /// `trellis_url` and the default [`WorkerJobPolicy`] (no image allowed yet).
     pub fn new(aws: BaseCredentials, trellis_url: impl Into<String>, admin_token: Secret) -> Self {
         Self {
             aws,
@@ -104,6 +108,7 @@ impl PlatformSettings {
             worker_trellis_url: None,
             admin_token,
             teardown: TeardownOptions::default(),
+            policy: WorkerJobPolicy::default(),
         }
     }
 

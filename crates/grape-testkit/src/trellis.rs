@@ -297,6 +297,12 @@ impl TrellisServer {
             .expect("the server URL is valid")
     }
 
+    /// A user client with the admin token (worker jobs, worker deletion).
+    pub fn admin_client(&self) -> UserApiClient {
+        UserApiClient::with_options(&self.url, self.admin_token.clone(), Self::test_options())
+            .expect("the server URL is valid")
+    }
+
     /// Registers a self-hosted worker: its id and token.
     pub async fn register_worker(&self, name: &str) -> Result<(Uuid, Secret), TestkitError> {
         let req = RegisterRequest {

@@ -4,7 +4,8 @@
 //! - 0: success;
 //! - 1: a job ended FAILED or CANCELLED, or the server refused the request (not found, conflict);
 //! - 2: usage error (clap's own code for bad arguments; also a bad payload file or URL);
-//! - 3: Trellis cannot be reached, or the token is missing or rejected.
+//! - 3: Trellis cannot be reached, or the token is missing, rejected or not allowed to do that
+//!   (403: e.g. a worker job submitted with the API token instead of the admin token).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// Exit code: usage error.
 pub const EXIT_USAGE: u8 = 2;
-/// Exit code: Trellis unreachable, or an authentication problem.
+/// Exit code: Trellis unreachable, or an authentication problem (401 or 403).
 pub const EXIT_UNREACHABLE: u8 = 3;
 
 /// An error of a grape command, ready to print.
@@ -99,7 +100,7 @@ impl CliError {
             }
             ApiError::Status { status: 403, message, .. } => {
                 Self::unreachable(format!("Trellis at {url} refused the request: {}.", trim_dot(message)))
-                    .hint("this command needs the admin token (TRELLIS_ADMIN_TOKEN)")
+                    .hint("this needs the admin token: give it as GRAPE_TOKEN (or `grape login`) for jobs, as TRELLIS_ADMIN_TOKEN for `grape workers`")
             }
             ApiError::Status { status: 404, message, .. } => {
                 let msg = match what {

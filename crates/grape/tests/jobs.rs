@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, assert_clean_error, has_ansi};
+use common::{ADMIN_TOKEN, Env, assert_clean_error, assert_error_exit, has_ansi};
 use serde_json::Value;
 
 #[test]
@@ -214,4 +214,43 @@ fn cancel_a_queued_and_a_running_job() {
         env.wait_job(retried["id"].as_str().unwrap())["status"],
         "SUCCESS"
     );
+}
+
+#[test]
+fn a_worker_job_needs_the_admin_token() {
+    let env = Env::new();
+    let args = ["jobs", "submit", "DEPLOY_WORKER", "--payload", "-"];
+    let payload = r#"{"name": "w1", "region": "eu-west-1"}"#;
+    let out = env
+        .authed()
+        .args(args)
+        .write_stdin(payload)
+        .output()
+        .unwrap();
+    let err = assert_error_exit(&out, 3, &args);
+    assert!(
+        err.contains("DEPLOY_WORKER jobs need the admin token") && err.contains("GRAPE_TOKEN"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "a refused submission printed a job id"
+    );
+
+    // With the admin token as GRAPE_TOKEN the same submission is accepted.
+    let out = env
+        .grape()
+        .env("TRELLIS_URL", &env.trellis.url)
+        .env("GRAPE_TOKEN", ADMIN_TOKEN)
+        .args(args)
+        .write_stdin(payload)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
 }

@@ -2,126 +2,25 @@
 //! DEPLOY_WORKER registers the worker and creates its ECS service with the token only in
 //! Secrets Manager (a second tendril started with that token comes ONLINE, as the ECS task
 //! would), UPDATE_WORKER rolls a new image out, DESTROY_WORKER leaves nothing and removes the
-//! registration. No token reaches a log or a result.
+//! registration. No token reaches a log or a result. (What the worker jobs refuse:
+//! `e2e_worker_jobs_refused.rs`.)
 
 mod common;
+mod platform_common;
 
-use std::time::Duration;
-
-use aws_config::{BehaviorVersion, Region};
-use common::{Tendril, TendrilOptions, all_logs, submit, trellis, wait_terminal, wait_worker};
-use grape_api::{Job, JobStatus, JobType, Secret, UserApiClient, Worker, WorkerMode, WorkerStatus};
+use common::{Tendril, TendrilOptions, all_logs, trellis};
+use grape_api::{Job, JobStatus, JobType, Secret, UserApiClient, WorkerMode};
 use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
-use grape_cloud_aws::{BaseCredentials, DiscoveryOptions, discover};
 use grape_testkit::Moto;
 use grape_testkit::trellis::TrellisServer;
+use platform_common::{
+    REGION, SECRET_KEY, default_network, deploy_payload, online, platform_aws, platform_options,
+    run, run_ok, secret_value, start_platform,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const REGION: &str = "eu-west-1";
-const KEY_ID: &str = "platform-key-id";
-const SECRET_KEY: &str = "platform-secret-access-key";
 const NAME: &str = "e2e-fleet";
-
-fn platform_options(server: &TrellisServer, moto: &Moto) -> TendrilOptions {
-    TendrilOptions {
-        extra_args: vec![
-            "--enable-worker-jobs".into(),
-            "--platform-aws-endpoint".into(),
-            moto.endpoint_url().to_owned(),
-        ],
-        extra_env: vec![
-            (
-                "TRELLIS_ADMIN_TOKEN".into(),
-                server.admin_token().expose().to_owned(),
-            ),
-            ("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
-            ("AWS_REGION".into(), REGION.into()),
-        ],
-        ..TendrilOptions::default()
-    }
-}
-
-fn platform_aws(moto: &Moto) -> BaseCredentials {
-    BaseCredentials::from_static(KEY_ID, SECRET_KEY, None).with_endpoint_url(moto.endpoint_url())
-}
-
-/// The default VPC of the region and two of its subnets, as discovery reports them.
-async fn default_network(moto: &Moto) -> (String, Vec<String>) {
-    let creds = platform_aws(moto)
-        .resolve(Some(REGION))
-        .await
-        .expect("credentials");
-    let found = discover(&creds, &DiscoveryOptions::new([REGION])).await;
-    let vpc = found
-        .vpcs
-        .iter()
-        .find(|v| v.is_default)
-        .expect("default vpc")
-        .id
-        .clone();
-    let subnets = found
-        .subnets
-        .iter()
-        .filter(|s| s.vpc_id.as_deref() == Some(vpc.as_str()))
-        .map(|s| s.id.clone())
-        .take(2)
-        .collect();
-    (vpc, subnets)
-}
-
-/// A secret's value (the token, a state backend key) as the ECS task would get it: read from
-/// Secrets Manager (tests only).
-async fn secret_value(moto: &Moto, arn: &str) -> String {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(moto.endpoint_url())
-        .credentials_provider(aws_credential_types::Credentials::new(
-            KEY_ID, SECRET_KEY, None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_secretsmanager::Client::new(&config)
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .expect("get the token secret")
-        .secret_string()
-        .expect("a string secret")
-        .to_owned()
-}
-
-async fn run(user: &UserApiClient, job_type: JobType, payload: Value) -> Job {
-    let job = submit(user, job_type, payload).await;
-    wait_terminal(user, job.id, Duration::from_secs(120)).await
-}
-
-/// Runs a job that must succeed; the job and its result.
-async fn run_ok(user: &UserApiClient, job_type: JobType, payload: Value) -> (Job, Value) {
-    let job = run(user, job_type, payload).await;
-    assert_eq!(job.status, JobStatus::Success, "{job:#?}");
-    let result = job.result.clone().expect("result");
-    (job, result)
-}
-
-/// Waits until worker `id` is ONLINE.
-async fn online(user: &UserApiClient, id: Uuid) -> Worker {
-    wait_worker(user, id, WorkerStatus::Online, Duration::from_secs(30)).await
-}
-
-/// Starts the platform worker (`--enable-worker-jobs`) with `options` and waits until it is
-/// ONLINE; the worker and how Trellis lists it.
-async fn start_platform(
-    server: &TrellisServer,
-    user: &UserApiClient,
-    options: TendrilOptions,
-) -> (Tendril, Worker) {
-    let platform = Tendril::start(server, "e2e-platform", options).await;
-    let listed = online(user, platform.id).await;
-    (platform, listed)
-}
 
 /// Starts a worker as `id` with `token`, as the ECS task would, and waits until it is ONLINE.
 async fn comes_online_with(server: &TrellisServer, user: &UserApiClient, id: Uuid, token: &str) {
@@ -141,13 +40,6 @@ fn worker_id(result: &Value) -> Uuid {
         .as_str()
         .and_then(|s| s.parse().ok())
         .expect("worker_id in the result")
-}
-
-fn deploy_payload(name: &str, vpc: &str, subnets: &[String]) -> Value {
-    json!({
-        "name": name, "region": REGION, "image": "ghcr.io/vintner/tendril:1.0.0",
-        "vpc_id": vpc, "subnet_ids": subnets
-    })
 }
 
 fn destroy_payload(name: &str) -> Value {
@@ -186,6 +78,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     let moto = Moto::start().await.expect("moto");
     let server = trellis().await;
     let user = server.user_client();
+    let admin = server.admin_client();
     let (_platform, listed) =
         start_platform(&server, &user, platform_options(&server, &moto)).await;
     let advertised = listed.info.expect("worker info").job_types;
@@ -201,7 +94,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     // DEPLOY_WORKER
     let mut payload = deploy_payload(NAME, &vpc, &subnets);
     payload["labels"] = json!({ "team": "e2e" });
-    let (deploy, result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let (deploy, result) = run_ok(&admin, JobType::DeployWorker, payload.clone()).await;
     let worker_id = worker_id(&result);
     let record = user
         .list_workers()
@@ -243,7 +136,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     comes_online_with(&server, &user, worker_id, &token).await;
 
     // A re-run is idempotent: same registration, same task definition.
-    let (again, again_result) = run_ok(&user, JobType::DeployWorker, payload).await;
+    let (again, again_result) = run_ok(&admin, JobType::DeployWorker, payload).await;
     assert_eq!(again_result["worker_id"], result["worker_id"]);
     assert_eq!(
         again_result["task_definition_arn"],
@@ -252,7 +145,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
 
     // UPDATE_WORKER
     let (update, update_result) = run_ok(
-        &user,
+        &admin,
         JobType::UpdateWorker,
         json!({ "name": NAME, "region": REGION, "image": "ghcr.io/vintner/tendril:1.1.0" }),
     )
@@ -281,7 +174,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
 
     // DESTROY_WORKER
     let (destroy, destroy_result) =
-        run_ok(&user, JobType::DestroyWorker, destroy_payload(NAME)).await;
+        run_ok(&admin, JobType::DestroyWorker, destroy_payload(NAME)).await;
     assert_eq!(destroy_result["worker_id"], json!(worker_id));
     assert_eq!(destroy_result["registration_removed"], true);
     assert!(
@@ -327,6 +220,7 @@ async fn worker_jobs_need_platform_settings_and_a_valid_payload() {
     let moto = Moto::start().await.expect("moto");
     let server = trellis().await;
     let user = server.user_client();
+    let admin = server.admin_client();
     let plain = Tendril::start(&server, "e2e-plain", TendrilOptions::default()).await;
     let listed = online(&user, plain.id).await;
     let advertised = listed.info.expect("worker info").job_types;
@@ -338,7 +232,7 @@ async fn worker_jobs_need_platform_settings_and_a_valid_payload() {
 
     let _platform = Tendril::start(&server, "e2e-platform", platform_options(&server, &moto)).await;
     let bad = run(
-        &user,
+        &admin,
         JobType::DeployWorker,
         json!({ "name": "no spaces allowed", "region": REGION, "image": "tendril:1",
                 "vpc_id": "vpc-1", "subnet_ids": ["subnet-1"] }),
@@ -351,9 +245,9 @@ async fn worker_jobs_need_platform_settings_and_a_valid_payload() {
         "{error}"
     );
     let missing = run(
-        &user,
+        &admin,
         JobType::UpdateWorker,
-        json!({ "name": "never-deployed", "region": REGION, "image": "tendril:2" }),
+        json!({ "name": "never-deployed", "region": REGION, "image": "ghcr.io/vintner/tendril:2" }),
     )
     .await;
     assert_eq!(missing.status, JobStatus::Failed, "{missing:#?}");
@@ -372,13 +266,14 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
     let moto = Moto::start().await.expect("moto");
     let server = trellis().await;
     let user = server.user_client();
+    let admin = server.admin_client();
     let _platform = start_platform(&server, &user, platform_options(&server, &moto)).await;
     let (vpc, subnets) = default_network(&moto).await;
     let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
     let names = WorkerNames::new(STALE).unwrap();
 
     let payload = deploy_payload(STALE, &vpc, &subnets);
-    let (first, first_result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let (first, first_result) = run_ok(&admin, JobType::DeployWorker, payload.clone()).await;
     let old_id = worker_id(&first_result);
     let before = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
     let secret_arn = before.token_secret.expect("token secret").arn;
@@ -390,7 +285,7 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
         .await
         .expect("delete the worker in Trellis");
 
-    let (again, again_result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let (again, again_result) = run_ok(&admin, JobType::DeployWorker, payload.clone()).await;
     let new_id = worker_id(&again_result);
     assert_ne!(new_id, old_id, "the dead registration was reused");
     let workers = user.list_workers().await.expect("list workers");
@@ -431,12 +326,12 @@ async fn a_redeploy_registers_afresh_when_trellis_no_longer_has_the_worker() {
     );
 
     // A re-run with the registration alive keeps it.
-    let (third, third_result) = run_ok(&user, JobType::DeployWorker, payload).await;
+    let (third, third_result) = run_ok(&admin, JobType::DeployWorker, payload).await;
     assert_eq!(third_result["worker_id"], json!(new_id));
     assert_eq!(third_result["task_definition_arn"], json!(td.arn));
 
     let (destroy, destroy_result) =
-        run_ok(&user, JobType::DestroyWorker, destroy_payload(STALE)).await;
+        run_ok(&admin, JobType::DestroyWorker, destroy_payload(STALE)).await;
     assert_eq!(destroy_result["worker_id"], json!(new_id));
     assert_eq!(destroy_result["registration_removed"], true);
 
@@ -473,13 +368,14 @@ async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_referenc
         ),
     ]);
     let user = server.user_client();
+    let admin = server.admin_client();
     let _platform = start_platform(&server, &user, options).await;
     let (vpc, subnets) = default_network(&moto).await;
     let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
     let names = WorkerNames::new(WITH_STATE).unwrap();
 
     let payload = deploy_payload(WITH_STATE, &vpc, &subnets);
-    let (deploy, result) = run_ok(&user, JobType::DeployWorker, payload.clone()).await;
+    let (deploy, result) = run_ok(&admin, JobType::DeployWorker, payload.clone()).await;
     let deployed = fleet.describe(&names, DEFAULT_CLUSTER).await.unwrap();
     let td = deployed.task_definition.expect("task definition");
     assert_eq!(
@@ -518,11 +414,11 @@ async fn deploy_hands_the_state_backend_on_with_the_keys_only_as_secret_referenc
     );
 
     // Idempotent: a re-run keeps the task definition (same secret ARNs).
-    let (again, again_result) = run_ok(&user, JobType::DeployWorker, payload).await;
+    let (again, again_result) = run_ok(&admin, JobType::DeployWorker, payload).await;
     assert_eq!(again_result["task_definition_arn"], json!(td.arn));
 
     let (destroy, destroy_result) =
-        run_ok(&user, JobType::DestroyWorker, destroy_payload(WITH_STATE)).await;
+        run_ok(&admin, JobType::DestroyWorker, destroy_payload(WITH_STATE)).await;
     let removed = destroy_result["removed"].to_string();
     for secret in [&names.state_key_id_secret, &names.state_secret_key_secret] {
         assert!(removed.contains(secret.as_str()), "{removed}");

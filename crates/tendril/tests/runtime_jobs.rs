@@ -191,9 +191,10 @@ async fn bad_payload_and_unknown_type_do_not_stop_the_worker() {
     assert_eq!(done.status, JobStatus::Failed);
     assert!(done.error.unwrap_or_default().contains("argv"));
 
-    // A type this worker does not run is not offered to it (worker jobs are not built yet); the
+    // A type this worker does not run is not offered to it (a worker without
+    // --enable-worker-jobs does not run DEPLOY_WORKER, which only the admin token submits); the
     // executor's own "unknown job type" path is covered by the unit tests of the executor.
-    let unknown = submit(&user, JobType::DeployWorker, json!({})).await;
+    let unknown = submit(&trellis.admin_client(), JobType::DeployWorker, json!({})).await;
 
     let good = submit_exec(&user, sh("echo fine")).await;
     let done = wait_terminal(&user, good.id, T).await;

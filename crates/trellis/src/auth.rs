@@ -5,7 +5,7 @@ use crate::error::ApiErr;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use grape_api::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+use grape_api::{JobType, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -75,9 +75,18 @@ fn bearer(parts: &Parts) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// A user (API token or admin token).
+/// What a bearer token may do on the user endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The API token: every user endpoint, except the job types of [`admin_only`].
+    User,
+    /// The admin token: everything.
+    Admin,
+}
+
+/// A user endpoint's caller (API token or admin token) and its role.
 #[derive(Debug, Clone, Copy)]
-pub struct UserAuth;
+pub struct UserAuth(pub Role);
 
 impl FromRequestParts<AppState> for UserAuth {
     type Rejection = ApiErr;
@@ -87,11 +96,41 @@ impl FromRequestParts<AppState> for UserAuth {
             return Err(ApiErr::unauthorized("missing bearer token"));
         };
         let h = hash_token(&token);
-        if hashes_equal(&h, &state.api_token_hash) | hashes_equal(&h, &state.admin_token_hash) {
-            Ok(UserAuth)
+        // Both comparisons run, whichever token it is.
+        let (admin, user) = (
+            hashes_equal(&h, &state.admin_token_hash),
+            hashes_equal(&h, &state.api_token_hash),
+        );
+        if admin {
+            Ok(UserAuth(Role::Admin))
+        } else if user {
+            Ok(UserAuth(Role::User))
         } else {
             Err(ApiErr::unauthorized("invalid bearer token"))
         }
+    }
+}
+
+/// The job types only the admin token may submit or retry: the worker jobs, which run with
+/// the platform's own AWS credentials and the admin token on the worker.
+pub fn admin_only(job_type: &JobType) -> bool {
+    matches!(
+        job_type,
+        JobType::DeployWorker | JobType::UpdateWorker | JobType::DestroyWorker
+    )
+}
+
+impl UserAuth {
+    /// Whether this caller may submit (or retry) a job of `job_type`: 403 naming the job type
+    /// when not.
+    pub fn may_submit(&self, job_type: &JobType) -> Result<(), ApiErr> {
+        if self.0 == Role::Admin || !admin_only(job_type) {
+            return Ok(());
+        }
+        Err(ApiErr::forbidden(format!(
+            "{job_type} jobs need the admin token: they run with the platform's AWS credentials \
+             and the admin token, and the API token may not submit or retry them"
+        )))
     }
 }
 

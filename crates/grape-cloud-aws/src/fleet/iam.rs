@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{MANAGED_BY, MANAGED_BY_TAG, WORKER_TAG, WorkerFleet, WorkerNames, build_error};
-use crate::error::AwsError;
+use crate::error::{AwsError, AwsErrorKind};
 
 /// The inline policy of the execution role: image pull and log writing.
 const EXECUTION_POLICY: &str = "vintner-tendril-execution";
@@ -37,15 +37,41 @@ fn ecs_tasks_trust() -> String {
     .to_string()
 }
 
+/// The task role's policy: `sts:AssumeRole` on the roles matching `assumable_roles`, only when
+/// the request carries an external id (`Null: sts:ExternalId = false`, i.e. the key is present).
+/// A customer role whose trust policy checks its external id then cannot be assumed for another
+/// customer (the confused deputy), and no role outside the patterns at all. No session tags are
+/// passed, so no `sts:TagSession`.
+fn task_policy(assumable_roles: &[String]) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AssumeCustomerRolesWithAnExternalId",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": assumable_roles,
+            "Condition": { "Null": { "sts:ExternalId": "false" } }
+        }]
+    })
+}
+
 impl WorkerFleet {
     /// Creates the execution and task roles of a worker, or reuses them, and (re)writes their
     /// inline policies: the execution role may pull images and write to `log_group_arn`; the
-    /// task role may call `sts:AssumeRole` (cloud-hosted workers assume their customers' roles).
+    /// task role may call `sts:AssumeRole` on the roles matching `assumable_roles` (ARN patterns,
+    /// at least one), and only with an external id.
     pub async fn ensure_roles(
         &self,
         names: &WorkerNames,
         log_group_arn: &str,
+        assumable_roles: &[String],
     ) -> Result<WorkerRoles, AwsError> {
+        if assumable_roles.is_empty() {
+            return Err(AwsError::invalid(
+                AwsErrorKind::InvalidSettings,
+                "a worker's task role needs at least one assumable role pattern",
+            ));
+        }
         let execution_role_arn = self
             .ensure_role(
                 &names.execution_role,
@@ -88,15 +114,7 @@ impl WorkerFleet {
                 "Vintner Tendril: the worker's own identity (assumes customer roles)",
             )
             .await?;
-        let task_policy = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-                "Resource": "*"
-            }]
-        });
-        self.put_policy(&names.task_role, TASK_POLICY, &task_policy)
+        self.put_policy(&names.task_role, TASK_POLICY, &task_policy(assumable_roles))
             .await?;
         Ok(WorkerRoles {
             execution_role_arn,

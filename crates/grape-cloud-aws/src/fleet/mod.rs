@@ -8,7 +8,7 @@
 //! | operation | what it owns |
 //! |---|---|
 //! | [`WorkerFleet::ensure_log_group`] | the CloudWatch log group of the worker's containers |
-//! | [`WorkerFleet::ensure_roles`], [`WorkerFleet::allow_secret_read`] | the execution role (pull, logs, read the token secret) and the task role (assume customer roles) |
+//! | [`WorkerFleet::ensure_roles`], [`WorkerFleet::allow_secret_read`] | the execution role (pull, logs, read the token secret) and the task role (assume the configured customer roles, with an external id) |
 //! | [`WorkerFleet::ensure_security_group`] | an egress-only security group in the chosen VPC |
 //! | [`WorkerFleet::ensure_cluster`] | the ECS cluster (shared by the workers of a region) |
 //! | [`WorkerFleet::find_token_secret`], [`WorkerFleet::store_token_secret`] | the worker token in Secrets Manager, tagged with the worker id |
@@ -41,7 +41,7 @@ use crate::error::{AwsError, AwsErrorKind};
 
 pub use ecs::{TaskDefinition, TaskSpec};
 pub use iam::WorkerRoles;
-pub use names::{CONTAINER_NAME, DEFAULT_CLUSTER, WorkerNames};
+pub use names::{CONTAINER_NAME, DEFAULT_CLUSTER, WORKER_SECRETS_PREFIX, WorkerNames};
 pub use resources::TokenSecret;
 pub use service::{Deployment, ImageUpdate, ServiceNetwork, WorkerDeployment, WorkerService};
 pub use teardown::{TeardownOptions, TeardownReport};

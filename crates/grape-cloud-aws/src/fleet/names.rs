@@ -4,6 +4,9 @@ use crate::error::{AwsError, AwsErrorKind};
 
 /// The cluster workers run in when the job names none.
 pub const DEFAULT_CLUSTER: &str = "vintner-tendrils";
+/// The folder of the deployed workers' own Secrets Manager secrets (`vintner/tendril/NAME/…`):
+/// their tokens and state backend keys, which only DEPLOY_WORKER references.
+pub const WORKER_SECRETS_PREFIX: &str = "vintner/tendril/";
 /// The name of the Tendril container in the task definition.
 pub const CONTAINER_NAME: &str = "tendril";
 /// The longest worker name: the IAM role names (`vintner-tendril-NAME-execution`) must stay
@@ -65,9 +68,9 @@ impl WorkerNames {
             security_group: base.clone(),
             family: base.clone(),
             service: base,
-            secret: format!("vintner/tendril/{name}/token"),
-            state_key_id_secret: format!("vintner/tendril/{name}/state-key-id"),
-            state_secret_key_secret: format!("vintner/tendril/{name}/state-secret-key"),
+            secret: format!("{WORKER_SECRETS_PREFIX}{name}/token"),
+            state_key_id_secret: format!("{WORKER_SECRETS_PREFIX}{name}/state-key-id"),
+            state_secret_key_secret: format!("{WORKER_SECRETS_PREFIX}{name}/state-secret-key"),
         })
     }
 

@@ -15,11 +15,16 @@ use grape_cloud_aws::fleet::{
 };
 use grape_testkit::Moto;
 
-use crate::support::{admin_config, base, moto};
+use crate::support::{admin_config, base, moto, percent_decode};
 
 const REGION: &str = "eu-west-1";
 const CLUSTER: &str = "fleet-tests";
 const TOKEN: &str = "tendril-token-which-must-never-show-0123456789";
+/// The roles the deployed worker may assume (the worker configuration's patterns).
+const ASSUMABLE: [&str; 2] = [
+    "arn:aws:iam::*:role/vintner-*",
+    "arn:aws:iam::210987654321:role/deploy/platform",
+];
 
 /// What one deploy gave.
 struct Deployed {
@@ -66,7 +71,7 @@ async fn deploy(
     let (vpc, subnets) = default_network(config).await;
     let log_group_arn = fleet.ensure_log_group(names).await.expect("log group");
     let roles = fleet
-        .ensure_roles(names, &log_group_arn)
+        .ensure_roles(names, &log_group_arn, &ASSUMABLE.map(str::to_owned))
         .await
         .expect("roles");
     let security_group = fleet
@@ -183,6 +188,27 @@ async fn a_deploy_runs_again_without_changes_and_keeps_the_token_in_secrets_mana
         .expect("token policy");
     let document = percent_decode(policy.policy_document());
     assert!(document.contains(&first.secret_arn), "{document}");
+    // The task role may assume only the configured roles, and only with an external id.
+    let task = iam
+        .get_role_policy()
+        .role_name(&names.task_role)
+        .policy_name("vintner-tendril-assume")
+        .send()
+        .await
+        .expect("task role policy");
+    let task: serde_json::Value =
+        serde_json::from_str(&percent_decode(task.policy_document())).expect("a JSON policy");
+    assert_eq!(
+        task["Statement"],
+        serde_json::json!([{
+            "Sid": "AssumeCustomerRolesWithAnExternalId",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": ASSUMABLE,
+            "Condition": { "Null": { "sts:ExternalId": "false" } }
+        }]),
+        "{task}"
+    );
 
     // Again: the same resources, no new revision, no new service.
     let second = deploy(&fleet, &names, &config, "tendril:1").await;
@@ -497,24 +523,4 @@ async fn assert_gone(config: &SdkConfig, names: &WorkerNames, deployed: &Deploye
         .await
         .expect("describe log groups");
     assert!(logs.log_groups().is_empty(), "the log group is still there");
-}
-
-/// IAM returns policy documents URL-encoded.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -5,5 +5,6 @@ mod assume;
 mod discover;
 mod failures;
 mod fleet;
+mod fleet_roles;
 mod refresh;
 mod support;

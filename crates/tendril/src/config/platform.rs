@@ -1,14 +1,16 @@
 //! `--enable-worker-jobs`: the platform settings of the worker jobs (DEPLOY_WORKER,
 //! UPDATE_WORKER, DESTROY_WORKER), which run with the platform's own AWS credentials (the
 //! SDK's default chain: `AWS_*` variables, profile, ECS task role, …) and the Trellis admin
-//! token (`--admin-token` / `TRELLIS_ADMIN_TOKEN`).
+//! token (`--admin-token` / `TRELLIS_ADMIN_TOKEN`), and what they may deploy (the image
+//! allow-list, the `secret_refs` prefix, the roles deployed workers may assume).
 
 use clap::Args;
 use grape_api::Secret;
 use grape_cloud_aws::BaseCredentials;
-use grape_provisioner::PlatformSettings;
+use grape_provisioner::worker_policy::DEFAULT_ASSUMABLE_ROLES;
+use grape_provisioner::{PlatformSettings, WorkerJobPolicy};
 
-use super::{ConfigError, http_url, non_empty, var};
+use super::{ConfigError, http_url, invalid, non_empty, var};
 
 /// The flags of the worker jobs.
 #[derive(Debug, Clone, Default, Args)]
@@ -23,6 +25,19 @@ pub struct PlatformArgs {
     /// The Trellis URL deployed workers connect to [default: TRELLIS_URL].
     #[arg(long, env = var::TENDRIL_DEPLOYED_TRELLIS_URL, value_name = "URL")]
     pub deployed_trellis_url: Option<String>,
+    /// The images DEPLOY/UPDATE_WORKER may deploy: comma-separated registry/repository
+    /// prefixes matched on whole path segments (unset: none).
+    #[arg(long, env = var::TENDRIL_WORKER_IMAGE_ALLOW, value_name = "PREFIXES")]
+    pub worker_image_allow: Option<String>,
+    /// The Secrets Manager ARN prefix every `secret_refs` ARN must be under (unset: none
+    /// accepted).
+    #[arg(long, env = var::TENDRIL_WORKER_SECRET_PREFIX, value_name = "ARN_PREFIX")]
+    pub worker_secret_prefix: Option<String>,
+    /// The role ARN patterns a deployed worker may assume (comma-separated), always with an
+    /// external id.
+    #[arg(long, env = var::TENDRIL_WORKER_ASSUMABLE_ROLES, value_name = "ARN_PATTERNS",
+          default_value = DEFAULT_ASSUMABLE_ROLES)]
+    pub worker_assumable_roles: Option<String>,
 }
 
 impl PlatformArgs {
@@ -48,7 +63,40 @@ impl PlatformArgs {
         settings.worker_trellis_url = non_empty(self.deployed_trellis_url.as_ref())
             .map(|u| http_url(var::TENDRIL_DEPLOYED_TRELLIS_URL, u))
             .transpose()?;
+        settings.policy = self.policy()?;
         Ok(Some(settings))
+    }
+
+    /// What the worker jobs may deploy; a malformed setting names its variable.
+    fn policy(&self) -> Result<WorkerJobPolicy, ConfigError> {
+        let mut policy = WorkerJobPolicy::default();
+        if let Some(images) = non_empty(self.worker_image_allow.as_ref()) {
+            policy = policy.allow_images(images).map_err(|e| {
+                invalid(
+                    var::TENDRIL_WORKER_IMAGE_ALLOW,
+                    "image allow-list",
+                    e.to_string(),
+                )
+            })?;
+        }
+        if let Some(prefix) = non_empty(self.worker_secret_prefix.as_ref()) {
+            policy = policy.secret_prefix(prefix).map_err(|e| {
+                invalid(
+                    var::TENDRIL_WORKER_SECRET_PREFIX,
+                    "Secrets Manager ARN prefix",
+                    e.to_string(),
+                )
+            })?;
+        }
+        let roles =
+            non_empty(self.worker_assumable_roles.as_ref()).unwrap_or(DEFAULT_ASSUMABLE_ROLES);
+        policy.assumable_roles(roles).map_err(|e| {
+            invalid(
+                var::TENDRIL_WORKER_ASSUMABLE_ROLES,
+                "list of role ARN patterns",
+                e.to_string(),
+            )
+        })
     }
 }
 
@@ -80,6 +128,7 @@ mod tests {
             enable_worker_jobs: true,
             platform_aws_endpoint: Some("http://127.0.0.1:5000".into()),
             deployed_trellis_url: Some("https://trellis.example/".into()),
+            ..PlatformArgs::default()
         };
         let settings = args
             .validate("http://t", Some(Secret::new("admin")))
@@ -98,5 +147,57 @@ mod tests {
             err.to_string().contains("TENDRIL_PLATFORM_AWS_ENDPOINT"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_policy_comes_from_the_worker_configuration() {
+        let enabled = PlatformArgs {
+            enable_worker_jobs: true,
+            ..PlatformArgs::default()
+        };
+        let admin = || Some(Secret::new("admin"));
+        let settings = enabled.validate("http://t", admin()).unwrap().unwrap();
+        assert_eq!(settings.policy, WorkerJobPolicy::default());
+        assert_eq!(settings.policy.roles(), [DEFAULT_ASSUMABLE_ROLES]);
+
+        let args = PlatformArgs {
+            worker_image_allow: Some("ghcr.io/vintner/".into()),
+            worker_secret_prefix: Some(
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vintner/".into(),
+            ),
+            worker_assumable_roles: Some("arn:aws:iam::123456789012:role/vintner-*".into()),
+            ..enabled.clone()
+        };
+        let policy = args.validate("http://t", admin()).unwrap().unwrap().policy;
+        assert_eq!(policy.roles(), ["arn:aws:iam::123456789012:role/vintner-*"]);
+
+        for (bad, var) in [
+            (
+                PlatformArgs {
+                    worker_image_allow: Some("vintner/".into()),
+                    ..enabled.clone()
+                },
+                var::TENDRIL_WORKER_IMAGE_ALLOW,
+            ),
+            (
+                PlatformArgs {
+                    worker_secret_prefix: Some(
+                        "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
+                    ),
+                    ..enabled.clone()
+                },
+                var::TENDRIL_WORKER_SECRET_PREFIX,
+            ),
+            (
+                PlatformArgs {
+                    worker_assumable_roles: Some("*".into()),
+                    ..enabled.clone()
+                },
+                var::TENDRIL_WORKER_ASSUMABLE_ROLES,
+            ),
+        ] {
+            let err = bad.validate("http://t", admin()).unwrap_err().to_string();
+            assert!(err.starts_with(var), "{err}");
+        }
     }
 }

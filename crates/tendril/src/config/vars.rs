@@ -65,6 +65,14 @@ pub mod var {
     pub const TENDRIL_PLATFORM_AWS_ENDPOINT: &str = "TENDRIL_PLATFORM_AWS_ENDPOINT";
     /// The Trellis URL deployed workers connect to.
     pub const TENDRIL_DEPLOYED_TRELLIS_URL: &str = "TENDRIL_DEPLOYED_TRELLIS_URL";
+    /// The images the worker jobs may deploy.
+    pub const TENDRIL_WORKER_IMAGE_ALLOW: &str = grape_provisioner::worker_policy::IMAGE_ALLOW_VAR;
+    /// The Secrets Manager ARN prefix of `secret_refs`.
+    pub const TENDRIL_WORKER_SECRET_PREFIX: &str =
+        grape_provisioner::worker_policy::SECRET_PREFIX_VAR;
+    /// The roles deployed workers may assume.
+    pub const TENDRIL_WORKER_ASSUMABLE_ROLES: &str =
+        grape_provisioner::worker_policy::ASSUMABLE_ROLES_VAR;
 }
 
 /// One documented environment variable.
@@ -309,6 +317,27 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("TRELLIS_URL"),
         "The Trellis URL deployed workers connect to",
+    ),
+    ev(
+        var::TENDRIL_WORKER_IMAGE_ALLOW,
+        "--worker-image-allow",
+        false,
+        None,
+        "Images the worker jobs may deploy: registry/repository prefixes, comma-separated (unset: none)",
+    ),
+    ev(
+        var::TENDRIL_WORKER_SECRET_PREFIX,
+        "--worker-secret-prefix",
+        false,
+        None,
+        "Secrets Manager ARN prefix (ending in /) of DEPLOY_WORKER's secret_refs (unset: none)",
+    ),
+    ev(
+        var::TENDRIL_WORKER_ASSUMABLE_ROLES,
+        "--worker-assumable-roles",
+        false,
+        Some(grape_provisioner::worker_policy::DEFAULT_ASSUMABLE_ROLES),
+        "Role ARN patterns deployed workers may assume (with an external id only)",
     ),
 ];
 

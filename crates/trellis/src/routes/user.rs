@@ -28,10 +28,11 @@ const LOG_PAGE: u32 = 5000;
 
 /// Submit a job (→ QUEUED).
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = SubmitJobRequest, security(("bearer" = [])),
-    responses((status = 201, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "a worker job (DEPLOY/UPDATE/DESTROY_WORKER) without the admin token")))]
 pub async fn submit(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiJson(req, _): ApiJson<SubmitJobRequest>,
 ) -> Result<(StatusCode, Json<Job>), ApiErr> {
     if req.job_type.is_unknown() {
@@ -41,6 +42,7 @@ pub async fn submit(
             JobType::expected()
         )));
     }
+    caller.may_submit(&req.job_type)?;
     if let Some(identity) = req.cloud_identity_id
         && state.store.get_identity(identity).await?.is_none()
     {
@@ -245,12 +247,16 @@ pub async fn cancel(
 
 /// Retry a FAILED/CANCELLED job: a new QUEUED job, `retry_of` the old one.
 #[utoipa::path(post, path = "/api/jobs/{id}/retry", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 201, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Job), (status = 403, body = ErrorBody, description = "a worker job without the admin token"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<Job>), ApiErr> {
+    if let Some(old) = state.store.get_job(id).await? {
+        caller.may_submit(&old.job_type())?;
+    }
     let job = action(state.store.retry(id, Utc::now()).await?, "retry", id)?;
     state.job_queued(job.id, job.job_type.clone());
     Ok((StatusCode::CREATED, Json(job)))

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL. Needs the binary built (`cargo nextest run --workspace` does it, or
 //! `cargo build -p trellis`) and PostgreSQL at 127.0.0.1:5432 (or `DATABASE_URL`).
 
+mod admin_jobs;
 mod claims;
 mod common;
 mod concurrency;

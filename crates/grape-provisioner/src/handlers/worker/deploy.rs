@@ -1,5 +1,8 @@
 //! `DEPLOY_WORKER`: a new cloud-hosted Tendril on ECS Fargate, registered with Trellis.
 //!
+//! The image and the `secret_refs` are checked against the worker's
+//! [`WorkerJobPolicy`](crate::WorkerJobPolicy) first, before any AWS call.
+//!
 //! Steps (each idempotent, so a failed job can simply be run again): log group → IAM roles →
 //! security group → cluster → Trellis registration and token secret (reused when the secret
 //! already names a worker) → the execution role may read the secrets → task definition (reused
@@ -42,6 +45,11 @@ impl JobHandler for DeployWorkerHandler {
             cluster,
             platform,
         } = prepare::<DeployWorkerPayload>(ctx)?;
+        let (job_type, policy) = (&ctx.job.job_type, &platform.policy);
+        policy.check_image(job_type, &payload.image)?;
+        for (name, arn) in &payload.secret_refs {
+            policy.check_secret_ref(job_type, name, arn)?;
+        }
         ctx.log.system(format!(
             "deploying the worker {} in {} (ECS cluster {cluster}) with the platform's AWS \
              credentials",
@@ -57,8 +65,13 @@ impl JobHandler for DeployWorkerHandler {
         .await?;
         let roles = step(
             ctx,
-            format!("IAM roles {} and {}", names.execution_role, names.task_role),
-            fleet.ensure_roles(&names, &log_group_arn),
+            format!(
+                "IAM roles {} and {} (the task role may assume {} with an external id)",
+                names.execution_role,
+                names.task_role,
+                policy.roles().join(", ")
+            ),
+            fleet.ensure_roles(&names, &log_group_arn, policy.roles()),
         )
         .await?;
         let security_group = step(

@@ -1,6 +1,7 @@
 //! `UPDATE_WORKER`: move a cloud-hosted Tendril to a new image.
 //!
-//! A new revision of its task definition with the new image, then a forced new deployment of
+//! The new image must pass the worker's image allow-list ([`WorkerJobPolicy`](crate::WorkerJobPolicy)) first.
+//! Then a new revision of its task definition with the new image, then a forced new deployment of
 //! its service; the service replaces the task without overlap, so the old task drains (ECS's
 //! SIGTERM, up to the 120 s stop timeout) before the new one starts with the same registration.
 //!
@@ -27,6 +28,9 @@ impl JobHandler for UpdateWorkerHandler {
             cluster,
             platform,
         } = prepare::<UpdateWorkerPayload>(ctx)?;
+        platform
+            .policy
+            .check_image(&ctx.job.job_type, &payload.image)?;
         let fleet = fleet(platform, &payload.region).await;
         let update = step(
             ctx,
