@@ -6,6 +6,7 @@
 //! - [`WorkerApiClient`]: the six calls of a Tendril plus [`WorkerApiClient::register`].
 //! - [`UserApiClient`]: the calls of a user (grape CLI); [`AdminClient`]: registration, deletion.
 //! - [`Secret`]: tokens, redacted in `Debug`/`Display`; errors ([`ApiError`]) never hold one.
+//!   [`SecretSetting`]: a program's secret setting, from its variable or a `--…-file`, never argv.
 //!
 //! Every call has a timeout and retries transient failures (connect errors, timeouts, 5xx, 429
 //! honouring `Retry-After`) with capped exponential backoff and jitter, per [`RetryPolicy`];
@@ -17,6 +18,7 @@ pub mod error;
 mod http;
 pub mod options;
 pub mod secret;
+pub mod secret_setting;
 pub mod sse;
 pub mod types;
 mod user;
@@ -29,6 +31,7 @@ pub use error::{ApiError, Result};
 pub use http::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 pub use options::{ClientOptions, RetryPolicy};
 pub use secret::Secret;
+pub use secret_setting::{SecretSetting, SecretSettingError};
 pub use sse::LogLineStream;
 pub use types::*;
 pub use user::UserApiClient;

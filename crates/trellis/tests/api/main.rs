@@ -8,3 +8,4 @@ mod concurrency;
 mod errors;
 mod lifecycle;
 mod liveness;
+mod operator_access;
