@@ -126,6 +126,14 @@ fn token(
 
 /// The configuration, or the one-line problem (exit 2).
 fn config(args: ServeArgs) -> Result<ServerConfig, String> {
+    let given = [
+        (ADMIN_TOKEN, &args.admin_token),
+        (API_TOKEN, &args.api_token),
+        (METRICS_TOKEN, &args.metrics_token),
+    ];
+    if let Some((setting, _)) = given.iter().find(|(_, value)| value.is_some()) {
+        return Err(setting.refused().to_string());
+    }
     let metrics_token = METRICS_TOKEN
         .from_env(
             args.metrics_token.is_some(),

@@ -123,6 +123,21 @@ impl SecretArgs {
         &self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Secrets, ConfigError> {
+        let given = [
+            &self.worker_token,
+            &self.s3_key_id,
+            &self.s3_secret_key,
+            &self.infracost_api_key,
+            &self.admin_token,
+            &self.metrics_token,
+        ];
+        if let Some((setting, _)) = SECRET_SETTINGS
+            .iter()
+            .zip(given)
+            .find(|(_, value)| value.is_some())
+        {
+            return Err(setting.refused().into());
+        }
         let one = |setting: SecretSetting, given: &Option<Secret>, file: &Option<PathBuf>| {
             setting
                 .resolve(
