@@ -8,13 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
 async fn get(url: &str, bearer: Option<&str>) -> (StatusCode, String) {
-    let mut req = reqwest::Client::new().get(url);
-    if let Some(token) = bearer {
-        req = req.bearer_auth(token);
-    }
-    let resp = req.send().await.expect("GET");
-    let status = resp.status();
-    (status, resp.text().await.expect("body"))
+    grape_testkit::http_get(url, bearer).await.expect("GET")
 }
 
 #[tokio::test]
