@@ -73,6 +73,8 @@ ENV CHECKPOINT_DISABLE=1 \
     TF_IN_AUTOMATION=1 \
     HOME=/var/lib/tendril
 # Configuration comes from the environment: TRELLIS_URL, GRAPE_WORKER_TOKEN, GRAPE_WORKER_MODE, …
+# Secrets are environment variables or files (`docker run … vintner/tendril --worker-token-file
+# /run/secrets/worker-token`), never flag values: `--worker-token VALUE` is refused.
 # Tendril drains on SIGTERM (finishes the job in progress within its grace period).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["tendril", "start"]

@@ -6,6 +6,7 @@
 //! - [`WorkerApiClient`]: the six calls of a Tendril plus [`WorkerApiClient::register`].
 //! - [`UserApiClient`]: the calls of a user (grape CLI); [`AdminClient`]: registration, deletion.
 //! - [`Secret`]: tokens, redacted in `Debug`/`Display`; errors ([`ApiError`]) never hold one.
+//!   [`SecretSetting`]: a program's secret setting, from its variable or a `--…-file`, never argv.
 //!
 //! Every call has a timeout and retries transient failures (connect errors, timeouts, 5xx, 429
 //! honouring `Retry-After`) with capped exponential backoff and jitter, per [`RetryPolicy`];
@@ -18,6 +19,7 @@ mod http;
 pub mod identity;
 pub mod options;
 pub mod secret;
+pub mod secret_setting;
 pub mod sse;
 pub mod types;
 mod user;
@@ -31,6 +33,7 @@ pub use http::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 pub use identity::{IdentitySettings, SettingsError};
 pub use options::{ClientOptions, RetryPolicy};
 pub use secret::Secret;
+pub use secret_setting::{SecretSetting, SecretSettingError};
 pub use sse::LogLineStream;
 pub use types::*;
 pub use user::UserApiClient;

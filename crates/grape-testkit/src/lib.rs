@@ -27,7 +27,7 @@ pub use error::TestkitError;
 pub use git::GitRemote;
 pub use http_recorder::{Answer, HttpRecorder, RecordedRequest};
 pub use moto::{Moto, MotoBuilder};
-pub use net::{free_port, wait_for_http};
+pub use net::{free_port, http_get, wait_for_http};
 pub use peers::{
     helm_bin, kubectl_bin, peers_dir, require_peer, terraform_bin, terraform_env, workspace_root,
 };

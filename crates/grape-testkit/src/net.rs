@@ -16,6 +16,22 @@ pub fn free_port() -> Result<u16, TestkitError> {
     Ok(addr.port())
 }
 
+/// GET `url` from a local peer, with `bearer` as `Authorization: Bearer` when given: the status
+/// and the body.
+pub async fn http_get(
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<(reqwest::StatusCode, String), TestkitError> {
+    let mut req = local_client().get(url);
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    let failed = |e| TestkitError::io("GET", std::io::Error::other(e));
+    let resp = req.send().await.map_err(failed)?;
+    let status = resp.status();
+    Ok((status, resp.text().await.map_err(failed)?))
+}
+
 /// Whether `url` answers an HTTP GET at all (any status counts: the server is up).
 pub(crate) async fn answers(client: &reqwest::Client, url: &str) -> bool {
     client.get(url).send().await.is_ok()

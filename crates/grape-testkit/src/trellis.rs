@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::{TestkitError, process};
 
 const LISTEN_PREFIX: &str = "trellis listening on ";
+const METRICS_LISTEN_PREFIX: &str = "trellis metrics listening on ";
 
 /// Where the database lives.
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ pub struct TrellisBuilder {
     job_stale_after: Duration,
     sweep_interval: Duration,
     claim_ack_timeout: Option<Duration>,
+    metrics_listen: bool,
     startup_timeout: Duration,
 }
 
@@ -59,6 +61,7 @@ impl Default for TrellisBuilder {
             job_stale_after: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(1),
             claim_ack_timeout: None,
+            metrics_listen: false,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -100,6 +103,13 @@ impl TrellisBuilder {
         self
     }
 
+    /// `--metrics-listen` on a free port of 127.0.0.1 ([`TrellisServer::metrics_url`]).
+    #[must_use]
+    pub fn metrics_listen(mut self) -> Self {
+        self.metrics_listen = true;
+        self
+    }
+
     /// Starts the server.
     pub async fn start(self) -> Result<TrellisServer, TestkitError> {
         let dir = tempfile::Builder::new()
@@ -114,6 +124,8 @@ impl TrellisBuilder {
             child: None,
             addr: None,
             url: String::new(),
+            metrics_addr: None,
+            metrics_token: Secret::new(format!("metrics-{}", Uuid::new_v4().simple())),
             admin_token: Secret::new(format!("admin-{}", Uuid::new_v4().simple())),
             api_token: Secret::new(format!("api-{}", Uuid::new_v4().simple())),
             database_url,
@@ -131,6 +143,8 @@ pub struct TrellisServer {
     child: Option<Child>,
     addr: Option<SocketAddr>,
     url: String,
+    metrics_addr: Option<SocketAddr>,
+    metrics_token: Secret,
     admin_token: Secret,
     api_token: Secret,
     database_url: String,
@@ -197,8 +211,15 @@ impl TrellisServer {
                     .into_iter()
                     .flatten(),
             )
+            .args(o.metrics_listen.then(|| {
+                let addr = self
+                    .metrics_addr
+                    .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
+                format!("--metrics-listen={addr}")
+            }))
             .env("TRELLIS_ADMIN_TOKEN", self.admin_token.expose())
             .env("TRELLIS_API_TOKEN", self.api_token.expose())
+            .env("TRELLIS_METRICS_TOKEN", self.metrics_token.expose())
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -212,22 +233,27 @@ impl TrellisServer {
             .spawn()
             .map_err(|source| TestkitError::Spawn { command, source })?;
         let stdout = child.stdout.take();
-        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        // The metrics address, when there is one, is printed before the API address.
+        let (tx, rx) = tokio::sync::oneshot::channel::<(String, Option<String>)>();
         std::thread::spawn(move || {
             let Some(stdout) = stdout else { return };
             let mut reader = BufReader::new(stdout);
             let mut tx = Some(tx);
+            let mut metrics = None;
             let mut line = String::new();
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if let Some(rest) = line.trim().strip_prefix(LISTEN_PREFIX)
+                let text = line.trim();
+                if let Some(rest) = text.strip_prefix(METRICS_LISTEN_PREFIX) {
+                    metrics = Some(rest.to_owned());
+                } else if let Some(rest) = text.strip_prefix(LISTEN_PREFIX)
                     && let Some(tx) = tx.take()
                 {
-                    let _ = tx.send(rest.to_owned());
+                    let _ = tx.send((rest.to_owned(), metrics.take()));
                 }
                 line.clear();
             }
         });
-        let Ok(Ok(url)) = tokio::time::timeout(o.startup_timeout, rx).await else {
+        let Ok(Ok((url, metrics_url))) = tokio::time::timeout(o.startup_timeout, rx).await else {
             let _ = child.kill();
             let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
             return Err(TestkitError::PeerExited {
@@ -238,6 +264,7 @@ impl TrellisServer {
         };
         self.addr = url.trim_start_matches("http://").parse().ok();
         self.url = url;
+        self.metrics_addr = metrics_url.and_then(|u| u.trim_start_matches("http://").parse().ok());
         self.child = Some(child);
         Ok(())
     }
@@ -245,6 +272,16 @@ impl TrellisServer {
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Base URL of the `--metrics-listen` listener ([`TrellisBuilder::metrics_listen`]).
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// The metrics token (`TRELLIS_METRICS_TOKEN`): bearer of `/metrics` on the API listener.
+    pub fn metrics_token(&self) -> &Secret {
+        &self.metrics_token
     }
 
     /// The admin token (register/delete workers).

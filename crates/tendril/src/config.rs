@@ -1,4 +1,5 @@
-//! Configuration of `tendril start`: every setting is a flag and an environment variable.
+//! Configuration of `tendril start`: every setting is a flag and an environment variable, but
+//! the secrets, which come from their variable or a `--…-file PATH` only ([`SecretArgs`]).
 //!
 //! [`ENV_VARS`] is the one documented registry of the variables: clap reads them through the
 //! constants of [`var`], `--help` prints the table, and the README copies it.
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use grape_api::{Secret, WorkerMode};
+use grape_api::{Secret, SecretSettingError, WorkerMode};
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_provisioner::{
     GitCredentials, PlatformSettings, ProvisionerSettings, StateBackendSettings,
@@ -28,13 +29,9 @@ pub enum LogFormat {
     Json,
 }
 
-#[allow(clippy::unnecessary_wraps)] // clap's value_parser needs a Result
-fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
-    Ok(Secret::new(s))
-}
-
 /// The flags of `tendril start` (also `grape worker start`), each with its environment
-/// variable. Secrets are [`Secret`]s: their values are hidden from `--help` and `Debug`.
+/// variable. Secrets are read from their variable or file at [`StartArgs::validate`] (see
+/// [`SecretArgs`]).
 #[derive(Debug, Clone, Args)]
 #[command(after_long_help = env_help())]
 pub struct StartArgs {
@@ -44,9 +41,6 @@ pub struct StartArgs {
     /// Worker id (assigned at registration).
     #[arg(long, env = var::GRAPE_WORKER_ID, value_name = "UUID")]
     pub worker_id: Option<String>,
-    /// Worker token.
-    #[arg(long, env = var::GRAPE_WORKER_TOKEN, hide_env_values = true, value_parser = secret, value_name = "TOKEN")]
-    pub worker_token: Option<Secret>,
     /// `cloud-hosted` or `self-hosted`.
     #[arg(long, env = var::GRAPE_WORKER_MODE, default_value = "self-hosted", value_name = "MODE")]
     pub mode: String,
@@ -56,26 +50,14 @@ pub struct StartArgs {
     /// S3 region of the Terraform state bucket.
     #[arg(long, env = var::SUPABASE_S3_REGION, value_name = "REGION")]
     pub s3_region: Option<String>,
-    /// S3 access key id.
-    #[arg(long, env = var::SUPABASE_STORAGE_KEY_ID, hide_env_values = true, value_parser = secret, value_name = "KEY")]
-    pub s3_key_id: Option<Secret>,
-    /// S3 secret key.
-    #[arg(long, env = var::SUPABASE_STORAGE_SECRET_KEY, hide_env_values = true, value_parser = secret, value_name = "KEY")]
-    pub s3_secret_key: Option<Secret>,
     /// S3 bucket of the Terraform state.
     #[arg(long, env = var::SUPABASE_S3_BUCKET, default_value = "terraform-state", value_name = "BUCKET")]
     pub s3_bucket: String,
-    /// Infracost API key (cost estimates).
-    #[arg(long, env = var::INFRACOST_API_KEY, hide_env_values = true, value_parser = secret, value_name = "KEY")]
-    pub infracost_api_key: Option<Secret>,
     /// Register as a new worker named NAME first, when no worker id/token is set and
     /// STATE_DIR/credentials.json does not exist; id and token are stored there (mode 0600) so
-    /// a restart reuses them. Needs --admin-token.
+    /// a restart reuses them. Needs the admin token (TRELLIS_ADMIN_TOKEN or --admin-token-file).
     #[arg(long, value_name = "NAME")]
     pub register: Option<String>,
-    /// Admin token of Trellis, used by --register and by the worker jobs.
-    #[arg(long, env = var::TRELLIS_ADMIN_TOKEN, hide_env_values = true, value_parser = secret, value_name = "TOKEN")]
-    pub admin_token: Option<Secret>,
     /// Claim poll interval when the server does not long-poll.
     #[arg(long, env = var::TENDRIL_POLL_INTERVAL, default_value = "10s", value_name = "DURATION")]
     pub poll_interval: String,
@@ -101,9 +83,14 @@ pub struct StartArgs {
     /// Offer the EXEC job type, which runs any command (tests, demos, self-hosted scripting).
     #[arg(long, env = var::TENDRIL_ENABLE_EXEC)]
     pub enable_exec: bool,
-    /// Serve /healthz and /metrics on this address (e.g. 127.0.0.1:9464).
+    /// Serve /healthz and /metrics on this address (e.g. 0.0.0.0:9464); /metrics needs
+    /// `Authorization: Bearer` with the metrics token (TENDRIL_METRICS_TOKEN).
     #[arg(long, env = var::TENDRIL_LISTEN, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Serve /metrics (and /healthz) without a token on this address: bind it to a private
+    /// interface (e.g. 127.0.0.1:9465).
+    #[arg(long, env = var::TENDRIL_METRICS_LISTEN, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     /// Format of the worker's own logs (stderr).
     #[arg(long, env = var::TENDRIL_LOG_FORMAT, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -129,6 +116,9 @@ pub struct StartArgs {
     /// The worker jobs and their platform settings.
     #[command(flatten)]
     pub platform: PlatformArgs,
+    /// The files of the secrets (and the refused flags that would carry their values).
+    #[command(flatten)]
+    pub secrets: SecretArgs,
 }
 
 /// A setting that stops start-up; its `Display` is the one line printed (it names the
@@ -153,6 +143,9 @@ pub enum ConfigError {
         /// Why the value is not that (never the value of a secret).
         reason: String,
     },
+    /// A secret given on the command line, or whose variable or file is unusable.
+    #[error(transparent)]
+    Secret(#[from] SecretSettingError),
 }
 
 fn invalid(name: &'static str, what: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -221,8 +214,12 @@ pub struct Config {
     pub work_dir: PathBuf,
     /// The EXEC job type is offered.
     pub enable_exec: bool,
-    /// Health and metrics address.
+    /// Health and metrics address (`/metrics` with the metrics token only).
     pub listen: Option<SocketAddr>,
+    /// Address serving `/metrics` without a token.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token of `/metrics` on [`Config::listen`].
+    pub metrics_token: Option<Secret>,
     /// Log format.
     pub log_format: LogFormat,
     /// The terraform executable.
@@ -265,6 +262,7 @@ impl Config {
             out.push(b.secret_access_key.clone());
         }
         out.extend(self.infracost_api_key.clone());
+        out.extend(self.metrics_token.clone());
         out.extend(self.platform.as_ref().map(|p| p.admin_token.clone()));
         out.extend(self.git_credentials.secrets().cloned());
         out
@@ -275,9 +273,16 @@ fn non_empty(v: Option<&String>) -> Option<&str> {
     v.map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-fn non_empty_secret(v: Option<&Secret>) -> Option<Secret> {
-    v.filter(|s| !s.expose().trim().is_empty())
-        .map(|s| Secret::new(s.expose().trim()))
+fn socket_addr(
+    name: &'static str,
+    text: Option<&String>,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    non_empty(text)
+        .map(|a| {
+            a.parse::<SocketAddr>()
+                .map_err(|e| invalid(name, "address (HOST:PORT)", e.to_string()))
+        })
+        .transpose()
 }
 
 fn duration(name: &'static str, text: &str) -> Result<Duration, ConfigError> {
@@ -314,8 +319,18 @@ fn default_state_dir() -> Result<PathBuf, ConfigError> {
 }
 
 impl StartArgs {
-    /// Checks every setting; the first problem found is returned, naming its variable.
+    /// Checks every setting, with the secrets read from this process's environment (or their
+    /// files); the first problem found is returned, naming its variable.
     pub fn validate(&self) -> Result<Config, ConfigError> {
+        self.validate_with_env(&|name| std::env::var(name).ok())
+    }
+
+    /// [`StartArgs::validate`] with the secrets' variables looked up by `env`.
+    pub fn validate_with_env(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let secrets = self.secrets.resolve(env)?;
         let trellis_url = match non_empty(self.trellis_url.as_ref()) {
             Some(u) => http_url(var::TRELLIS_URL, u)?,
             None => {
@@ -330,8 +345,7 @@ impl StartArgs {
                 Uuid::parse_str(s).map_err(|e| invalid(var::GRAPE_WORKER_ID, "UUID", e.to_string()))
             })
             .transpose()?;
-        let worker_token = non_empty_secret(self.worker_token.as_ref());
-        let credentials = match (worker_id, worker_token) {
+        let credentials = match (worker_id, secrets.worker_token) {
             (Some(id), Some(token)) => Some(WorkerCredentials { id, token }),
             (Some(_), None) => {
                 return Err(ConfigError::Missing {
@@ -348,7 +362,7 @@ impl StartArgs {
             (None, None) => None,
         };
         let register = match non_empty(self.register.as_ref()) {
-            Some(name) => match non_empty_secret(self.admin_token.as_ref()) {
+            Some(name) => match secrets.admin_token.clone() {
                 Some(admin_token) => Some(Registration {
                     name: name.to_owned(),
                     admin_token,
@@ -356,7 +370,7 @@ impl StartArgs {
                 None => {
                     return Err(ConfigError::Missing {
                         name: var::TRELLIS_ADMIN_TOKEN,
-                        hint: "--register needs the admin token of Trellis",
+                        hint: "--register needs the admin token of Trellis (or --admin-token-file)",
                     });
                 }
             },
@@ -369,7 +383,7 @@ impl StartArgs {
                 "expected `cloud-hosted` or `self-hosted`",
             )
         })?;
-        let state_backend = self.state_backend()?;
+        let state_backend = self.state_backend(secrets.s3_key_id, secrets.s3_secret_key)?;
         let timings = self.timings()?;
         let state_dir = match &self.state_dir {
             Some(d) if !d.as_os_str().is_empty() => d.clone(),
@@ -379,15 +393,10 @@ impl StartArgs {
             Some(d) if !d.as_os_str().is_empty() => d.clone(),
             _ => state_dir.join("work"),
         };
-        let listen = non_empty(self.listen.as_ref())
-            .map(|a| {
-                a.parse::<SocketAddr>()
-                    .map_err(|e| invalid(var::TENDRIL_LISTEN, "address (HOST:PORT)", e.to_string()))
-            })
-            .transpose()?;
-        let platform = self
-            .platform
-            .validate(&trellis_url, non_empty_secret(self.admin_token.as_ref()))?;
+        let listen = socket_addr(var::TENDRIL_LISTEN, self.listen.as_ref())?;
+        let metrics_listen =
+            socket_addr(var::TENDRIL_METRICS_LISTEN, self.metrics_listen.as_ref())?;
+        let platform = self.platform.validate(&trellis_url, secrets.admin_token)?;
         let git_credentials = match &self.git_credentials {
             Some(path) if !path.as_os_str().is_empty() => {
                 GitCredentials::load(path).map_err(|e| {
@@ -409,12 +418,14 @@ impl StartArgs {
             register,
             mode,
             state_backend,
-            infracost_api_key: non_empty_secret(self.infracost_api_key.as_ref()),
+            infracost_api_key: secrets.infracost_api_key,
             timings,
             state_dir,
             work_dir,
             enable_exec: self.enable_exec,
             listen,
+            metrics_listen,
+            metrics_token: secrets.metrics_token,
             log_format: self.log_format,
             terraform_bin: self
                 .terraform_bin
@@ -463,14 +474,16 @@ impl StartArgs {
         })
     }
 
-    fn state_backend(&self) -> Result<Option<StateBackendSettings>, ConfigError> {
+    fn state_backend(
+        &self,
+        key_id: Option<Secret>,
+        secret_key: Option<Secret>,
+    ) -> Result<Option<StateBackendSettings>, ConfigError> {
         const HINT: &str = "the Terraform state backend needs region, key id and secret key";
         let endpoint = non_empty(self.s3_endpoint.as_ref())
             .map(|e| http_url(var::SUPABASE_S3_ENDPOINT, e))
             .transpose()?;
         let region = non_empty(self.s3_region.as_ref()).map(str::to_owned);
-        let key_id = non_empty_secret(self.s3_key_id.as_ref());
-        let secret_key = non_empty_secret(self.s3_secret_key.as_ref());
         if endpoint.is_none() && region.is_none() && key_id.is_none() && secret_key.is_none() {
             return Ok(None);
         }
@@ -506,9 +519,11 @@ impl StartArgs {
 
 mod cloud;
 mod platform;
+mod secrets;
 mod vars;
 pub use cloud::CloudArgs;
 pub use platform::PlatformArgs;
+pub use secrets::{SECRET_SETTINGS, SecretArgs};
 pub use vars::{ENV_VARS, EnvVar, env_help, var};
 
 #[cfg(test)]

@@ -12,9 +12,10 @@ use grape_provisioner::HandlerRegistry;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigError, WorkerCredentials};
+use crate::config::{Config, ConfigError, WorkerCredentials, var};
 use crate::credentials::{self, CredentialsError};
 use crate::executor::Executor;
+use crate::health::MetricsAccess;
 use crate::logs::LogConfig;
 use crate::outbox::{Outbox, OutboxError};
 use crate::signals::{self, Shutdown};
@@ -60,9 +61,11 @@ pub enum RuntimeError {
     /// The outbox cannot be opened.
     #[error("cannot open the outbox: {0}")]
     Outbox(#[source] OutboxError),
-    /// `--listen` cannot be bound.
-    #[error("cannot listen on {addr} (TENDRIL_LISTEN): {source}")]
+    /// `--listen` or `--metrics-listen` cannot be bound.
+    #[error("cannot listen on {addr} ({var}): {source}")]
     Listen {
+        /// The variable of the address.
+        var: &'static str,
         /// The address.
         addr: std::net::SocketAddr,
         /// The IO error.
@@ -181,21 +184,28 @@ pub async fn run_with_signals(
     let state = Arc::new(WorkerState::new());
     let timings = config.timings;
     let stop_aux = CancellationToken::new();
-    let health_task = match config.listen {
-        Some(addr) => {
-            let (local, task) = health::serve(
-                addr,
-                state.clone(),
-                claim::liveness_window(&timings),
-                stop_aux.clone(),
-            )
+    let mut aux_tasks = Vec::new();
+    let servers = [
+        (
+            var::TENDRIL_LISTEN,
+            config.listen,
+            MetricsAccess::bearer(config.metrics_token.as_ref()),
+        ),
+        (
+            var::TENDRIL_METRICS_LISTEN,
+            config.metrics_listen,
+            MetricsAccess::Open,
+        ),
+    ];
+    for (var, addr, metrics) in servers {
+        let Some(addr) = addr else { continue };
+        let window = claim::liveness_window(&timings);
+        let (local, task) = health::serve(addr, state.clone(), window, metrics, stop_aux.clone())
             .await
-            .map_err(|source| RuntimeError::Listen { addr, source })?;
-            tracing::info!(addr = %local, "serving /healthz and /metrics");
-            Some(task)
-        }
-        None => None,
-    };
+            .map_err(|source| RuntimeError::Listen { var, addr, source })?;
+        tracing::info!(addr = %local, setting = var, "serving /healthz and /metrics");
+        aux_tasks.push(task);
+    }
     let mut secrets = config.secrets();
     secrets.push(creds.token.clone());
     secrets.extend(env_secrets());
@@ -281,7 +291,7 @@ pub async fn run_with_signals(
             .clamp(Duration::from_secs(1), Duration::from_secs(10)),
     )
     .await;
-    if let Some(task) = health_task {
+    for task in aux_tasks {
         let _ = task.await;
     }
     tracing::info!("tendril stopped");

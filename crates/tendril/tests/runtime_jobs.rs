@@ -10,6 +10,7 @@ use grape_process::REDACTED;
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(30);
+const METRICS_TOKEN: &str = "runtime-jobs-metrics-token";
 
 #[tokio::test]
 async fn exec_job_output_arrives_in_order_and_succeeds() {
@@ -22,6 +23,7 @@ async fn exec_job_output_arrives_in_order_and_succeeds() {
         "w-ordered",
         TendrilOptions {
             extra_args: vec!["--listen".into(), listen.clone()],
+            extra_env: vec![("TENDRIL_METRICS_TOKEN".into(), METRICS_TOKEN.into())],
             ..Default::default()
         },
     )
@@ -92,6 +94,7 @@ async fn exec_job_output_arrives_in_order_and_succeeds() {
     assert_eq!(health.status().as_u16(), 200);
     let metrics = http
         .get(format!("http://{listen}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .expect("metrics")

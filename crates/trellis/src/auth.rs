@@ -1,4 +1,4 @@
-//! Authentication: worker id + token headers, user and admin bearer tokens. Tokens are kept
+//! Authentication: worker id + token headers, user, admin and metrics bearer tokens. Tokens are kept
 //! only as SHA-256 hashes and compared in constant time.
 
 use crate::error::ApiErr;
@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use grape_api::{JobType, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 /// Hex SHA-256 of a token.
@@ -15,13 +16,9 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Constant-time equality of two hashes.
+/// Constant-time equality of two hashes (of equal length: hex SHA-256).
 pub fn hashes_equal(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// A new random token (32 bytes, hex).
@@ -149,6 +146,33 @@ impl FromRequestParts<AppState> for AdminAuth {
             Ok(AdminAuth)
         } else {
             Err(ApiErr::unauthorized("invalid admin token"))
+        }
+    }
+}
+
+/// A reader of `/metrics` on the API listener: the metrics token or the admin token.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsAuth;
+
+impl FromRequestParts<AppState> for MetricsAuth {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiErr> {
+        let Some(token) = bearer(parts) else {
+            return Err(ApiErr::unauthorized(
+                "missing bearer token: /metrics needs TRELLIS_METRICS_TOKEN or the admin token \
+                 (or is served without a token on --metrics-listen)",
+            ));
+        };
+        let h = hash_token(&token);
+        let metrics = state
+            .metrics_token_hash
+            .as_deref()
+            .is_some_and(|m| hashes_equal(&h, m));
+        if metrics | hashes_equal(&h, &state.admin_token_hash) {
+            Ok(MetricsAuth)
+        } else {
+            Err(ApiErr::unauthorized("invalid metrics token"))
         }
     }
 }

@@ -15,6 +15,12 @@ pub struct ServerConfig {
     pub admin_token: Secret,
     /// Token of the user API (`TRELLIS_API_TOKEN`).
     pub api_token: Secret,
+    /// Bearer token of `/metrics` on the API listener (`TRELLIS_METRICS_TOKEN`); the admin
+    /// token is accepted too.
+    pub metrics_token: Option<Secret>,
+    /// A second listener serving `/metrics` (and `/healthz`) without a token, for an operator
+    /// to bind to a private interface (`--metrics-listen`).
+    pub metrics_listen: Option<SocketAddr>,
     /// A worker without a heartbeat for this long is OFFLINE.
     pub worker_offline_after: Duration,
     /// A RUNNING job of an OFFLINE worker without a sign of life for this long is failed.
@@ -35,6 +41,8 @@ impl ServerConfig {
             database_url: database_url.into(),
             admin_token,
             api_token,
+            metrics_token: None,
+            metrics_listen: None,
             worker_offline_after: Duration::from_secs(60),
             job_stale_after: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(5),

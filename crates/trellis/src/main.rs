@@ -1,8 +1,9 @@
 //! `trellis serve`: the reference Trellis server.
 
 use clap::{Parser, Subcommand};
-use grape_api::Secret;
+use grape_api::{Secret, SecretSetting};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use trellis::{Server, ServerConfig, auth::generate_token, shutdown_signal};
@@ -21,10 +22,17 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Secrets come from the environment or from a file, never from the command line:
+  TRELLIS_ADMIN_TOKEN    or --admin-token-file PATH    (required; --dev generates it)
+  TRELLIS_API_TOKEN      or --api-token-file PATH      (required; --dev generates it)
+  TRELLIS_METRICS_TOKEN  or --metrics-token-file PATH  (bearer of /metrics on --listen; the admin token works too)
+A file is read as is, less one trailing newline."
+)]
 struct ServeArgs {
     /// Address to listen on (port 0: a free port).
     #[arg(long, default_value = "127.0.0.1:8080", env = "TRELLIS_LISTEN")]
@@ -52,38 +60,114 @@ struct ServeArgs {
     /// Generate the tokens when they are not set, and print them (development only).
     #[arg(long)]
     dev: bool,
-    /// Token for registering and deleting workers.
-    #[arg(long, env = "TRELLIS_ADMIN_TOKEN", hide_env_values = true, hide = true)]
-    admin_token: Option<String>,
-    /// Token of the user API.
-    #[arg(long, env = "TRELLIS_API_TOKEN", hide_env_values = true, hide = true)]
-    api_token: Option<String>,
+    /// Also serve /metrics (and /healthz) here, without a token: bind it to a private
+    /// interface. On --listen, /metrics always needs a bearer token.
+    #[arg(long, env = "TRELLIS_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+    /// File holding the admin token (register/delete workers) [else: TRELLIS_ADMIN_TOKEN].
+    #[arg(long, value_name = "PATH")]
+    admin_token_file: Option<PathBuf>,
+    /// File holding the user API token [else: TRELLIS_API_TOKEN].
+    #[arg(long, value_name = "PATH")]
+    api_token_file: Option<PathBuf>,
+    /// File holding the bearer token of /metrics on --listen (the admin token works too)
+    /// [else: TRELLIS_METRICS_TOKEN].
+    #[arg(long, value_name = "PATH")]
+    metrics_token_file: Option<PathBuf>,
+    /// Refused: a secret is never taken from the command line.
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "", value_parser = secret)]
+    admin_token: Option<Secret>,
+    /// Refused: a secret is never taken from the command line.
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "", value_parser = secret)]
+    api_token: Option<Secret>,
+    /// Refused: a secret is never taken from the command line.
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "", value_parser = secret)]
+    metrics_token: Option<Secret>,
 }
 
-fn token(value: Option<String>, dev: bool, name: &str) -> Result<Secret, String> {
-    match value.filter(|v| !v.trim().is_empty()) {
-        Some(v) => Ok(Secret::new(v)),
+const ADMIN_TOKEN: SecretSetting =
+    SecretSetting::new("TRELLIS_ADMIN_TOKEN", "--admin-token-file", "--admin-token");
+const API_TOKEN: SecretSetting =
+    SecretSetting::new("TRELLIS_API_TOKEN", "--api-token-file", "--api-token");
+const METRICS_TOKEN: SecretSetting = SecretSetting::new(
+    "TRELLIS_METRICS_TOKEN",
+    "--metrics-token-file",
+    "--metrics-token",
+);
+
+#[allow(clippy::unnecessary_wraps)] // clap's value_parser needs a Result
+fn secret(s: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(s))
+}
+
+/// A required token: from its variable or file, else generated with `--dev`.
+fn token(
+    setting: SecretSetting,
+    flag: Option<&Secret>,
+    file: Option<&Path>,
+    dev: bool,
+) -> Result<Secret, String> {
+    match setting
+        .from_env(flag.is_some(), file)
+        .map_err(|e| e.to_string())?
+    {
+        Some(t) => Ok(t),
         None if dev => {
             let t = generate_token();
-            println!("{name}={t}");
+            println!("{}={t}", setting.var);
             Ok(Secret::new(t))
         }
         None => Err(format!(
-            "{name} is not set: export it (or run with --dev to generate one)"
+            "{} is not set: export it, pass {} PATH (or run with --dev to generate one)",
+            setting.var, setting.file_flag
         )),
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let admin = token(args.admin_token, args.dev, "TRELLIS_ADMIN_TOKEN")?;
-    let api = token(args.api_token, args.dev, "TRELLIS_API_TOKEN")?;
+/// The configuration, or the one-line problem (exit 2).
+fn config(args: ServeArgs) -> Result<ServerConfig, String> {
+    let given = [
+        (ADMIN_TOKEN, &args.admin_token),
+        (API_TOKEN, &args.api_token),
+        (METRICS_TOKEN, &args.metrics_token),
+    ];
+    if let Some((setting, _)) = given.iter().find(|(_, value)| value.is_some()) {
+        return Err(setting.refused().to_string());
+    }
+    let metrics_token = METRICS_TOKEN
+        .from_env(
+            args.metrics_token.is_some(),
+            args.metrics_token_file.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+    let admin = token(
+        ADMIN_TOKEN,
+        args.admin_token.as_ref(),
+        args.admin_token_file.as_deref(),
+        args.dev,
+    )?;
+    let api = token(
+        API_TOKEN,
+        args.api_token.as_ref(),
+        args.api_token_file.as_deref(),
+        args.dev,
+    )?;
     let mut config = ServerConfig::new(args.database_url, admin, api);
     config.listen = args.listen;
+    config.metrics_listen = args.metrics_listen;
+    config.metrics_token = metrics_token;
     config.worker_offline_after = args.worker_offline_after;
     config.job_stale_after = args.job_stale_after;
     config.sweep_interval = args.sweep_interval;
     config.claim_ack_timeout = args.claim_ack_timeout;
+    Ok(config)
+}
+
+async fn serve(config: ServerConfig) -> Result<(), String> {
     let server = Server::bind(config).await.map_err(|e| e.to_string())?;
+    if let Some(addr) = server.metrics_addr() {
+        println!("trellis metrics listening on http://{addr}");
+    }
     println!("trellis listening on http://{}", server.local_addr());
     server
         .run(shutdown_signal())
@@ -100,7 +184,14 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let Command::Serve(args) = Cli::parse().command;
+    let config = match config(*args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,11 +202,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve(args).await,
-        }
-    });
+    let result = runtime.block_on(serve(config));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,11 +1,12 @@
 //! Running the server: connect, migrate, listen, sweep, stop on a signal.
 
 use crate::config::ServerConfig;
-use crate::routes::router;
+use crate::routes::{metrics_router, router};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
+use tokio::net::TcpListener;
 
 /// A start-up or run failure.
 #[derive(Debug, thiserror::Error)]
@@ -31,34 +32,44 @@ pub enum ServeError {
 #[derive(Debug)]
 pub struct Server {
     state: AppState,
-    listener: tokio::net::TcpListener,
+    listener: TcpListener,
     addr: SocketAddr,
+    /// The `--metrics-listen` listener and its address.
+    metrics: Option<(TcpListener, SocketAddr)>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeError> {
+    let bind_error = |source| ServeError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
 }
 
 impl Server {
-    /// Opens (and migrates) the database and binds the address.
+    /// Opens (and migrates) the database and binds the address (and the metrics address).
     pub async fn bind(config: ServerConfig) -> Result<Self, ServeError> {
         let store = Store::connect(&config.database_url).await?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, addr) = bind(config.listen).await?;
+        let metrics = match config.metrics_listen {
+            Some(a) => Some(bind(a).await?),
+            None => None,
+        };
         Ok(Self {
             state: AppState::new(store, config),
             listener,
             addr,
+            metrics,
         })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the `--metrics-listen` listener, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, a)| *a)
     }
 
     /// The shared state (tests, benchmarks).
@@ -75,6 +86,15 @@ impl Server {
         let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
         let token = state.shutdown.clone();
         let app = router(state.clone());
+        let metrics = self.metrics.map(|(listener, _)| {
+            let app = metrics_router(state.clone());
+            let stop = state.shutdown.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+            })
+        });
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -84,6 +104,11 @@ impl Server {
             .await
             .map_err(ServeError::Serve);
         state.shutdown.cancel();
+        if let Some(task) = metrics
+            && let Ok(Err(e)) = task.await
+        {
+            tracing::warn!(error = %e, "the metrics listener failed");
+        }
         let _ = sweeper.await;
         state.store.close().await;
         result

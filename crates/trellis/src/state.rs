@@ -22,6 +22,8 @@ pub struct AppState {
     pub api_token_hash: String,
     /// SHA-256 of the admin token.
     pub admin_token_hash: String,
+    /// SHA-256 of the metrics token, when one is configured.
+    pub metrics_token_hash: Option<String>,
     /// The long-polling claims waiting now; a newly QUEUED job wakes one that can take it.
     pub waiters: Arc<ClaimWaiters>,
     /// Woken when logs arrive or a job changes: log streams look again.
@@ -39,6 +41,10 @@ impl AppState {
             store,
             api_token_hash: hash_token(config.api_token.expose()),
             admin_token_hash: hash_token(config.admin_token.expose()),
+            metrics_token_hash: config
+                .metrics_token
+                .as_ref()
+                .map(|t| hash_token(t.expose())),
             config: Arc::new(config),
             waiters: Arc::new(ClaimWaiters::default()),
             job_changed: Arc::new(Notify::new()),

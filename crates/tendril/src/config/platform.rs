@@ -1,7 +1,7 @@
 //! `--enable-worker-jobs`: the platform settings of the worker jobs (DEPLOY_WORKER,
 //! UPDATE_WORKER, DESTROY_WORKER), which run with the platform's own AWS credentials (the
 //! SDK's default chain: `AWS_*` variables, profile, ECS task role, …) and the Trellis admin
-//! token (`--admin-token` / `TRELLIS_ADMIN_TOKEN`), and what they may deploy (the image
+//! token (`TRELLIS_ADMIN_TOKEN` / `--admin-token-file`), and what they may deploy (the image
 //! allow-list, the `secret_refs` prefix, the roles deployed workers may assume).
 
 use clap::Args;
@@ -16,7 +16,7 @@ use super::{ConfigError, http_url, invalid, non_empty, var};
 #[derive(Debug, Clone, Default, Args)]
 pub struct PlatformArgs {
     /// Offer the worker jobs (DEPLOY_WORKER, UPDATE_WORKER, DESTROY_WORKER), run with the
-    /// platform's AWS credentials (default chain) and the admin token (--admin-token).
+    /// platform's AWS credentials (default chain) and the admin token (TRELLIS_ADMIN_TOKEN).
     #[arg(long, env = var::TENDRIL_ENABLE_WORKER_JOBS)]
     pub enable_worker_jobs: bool,
     /// Endpoint override of the platform's AWS calls (an AWS-compatible API, VPC endpoints).

@@ -9,26 +9,32 @@ struct Cli {
 }
 
 fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
+    parse_env(extra, &[])
+}
+
+/// Parses `extra`, with the secrets' variables from `env` (not this process's environment).
+fn parse_env(extra: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let mut argv = vec!["tendril", "--state-dir", "/tmp/tendril-test-state"];
     argv.extend_from_slice(extra);
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
     Cli::try_parse_from(argv)
         .expect("clap parses")
         .args
-        .validate()
+        .validate_with_env(&lookup)
 }
 
 const ID: &str = "5b0b8f52-4b8e-4c8f-9a53-0d8e9b2c9e11";
 
 #[test]
 fn minimal_config_and_defaults() {
-    let c = parse(&[
-        "--trellis-url",
-        "http://127.0.0.1:8080/",
-        "--worker-id",
-        ID,
-        "--worker-token",
-        "tok-123456",
-    ])
+    let c = parse_env(
+        &["--trellis-url", "http://127.0.0.1:8080/", "--worker-id", ID],
+        &[("GRAPE_WORKER_TOKEN", "tok-123456")],
+    )
     .unwrap();
     assert_eq!(c.trellis_url, "http://127.0.0.1:8080");
     assert_eq!(c.credentials.as_ref().unwrap().id.to_string(), ID);
@@ -67,14 +73,10 @@ fn errors_name_the_variable() {
     );
     let err = parse(&[]).unwrap_err().to_string();
     assert!(err.starts_with("TRELLIS_URL is not set"), "{err}");
-    let err = parse(&[
-        "--trellis-url",
-        "http://h",
-        "--worker-id",
-        "nope",
-        "--worker-token",
-        "x",
-    ])
+    let err = parse_env(
+        &["--trellis-url", "http://h", "--worker-id", "nope"],
+        &[("GRAPE_WORKER_TOKEN", "x")],
+    )
     .unwrap_err();
     assert!(
         err.to_string()
@@ -106,7 +108,11 @@ fn errors_name_the_variable() {
             .starts_with("TRELLIS_ADMIN_TOKEN is not set"),
         "{err}"
     );
-    let err = parse(&["--trellis-url", "http://h", "--s3-key-id", "AKIAEXAMPLE"]).unwrap_err();
+    let err = parse_env(
+        &["--trellis-url", "http://h"],
+        &[("SUPABASE_STORAGE_KEY_ID", "AKIAEXAMPLE")],
+    )
+    .unwrap_err();
     assert!(
         err.to_string().starts_with("SUPABASE_S3_REGION is not set"),
         "{err}"
@@ -121,14 +127,10 @@ fn errors_name_the_variable() {
 
 #[test]
 fn secrets_never_echo() {
-    let err = parse(&[
-        "--trellis-url",
-        "http://h",
-        "--s3-region",
-        "eu-west-1",
-        "--s3-key-id",
-        "AKIA-VERY-SECRET",
-    ])
+    let err = parse_env(
+        &["--trellis-url", "http://h", "--s3-region", "eu-west-1"],
+        &[("SUPABASE_STORAGE_KEY_ID", "AKIA-VERY-SECRET")],
+    )
     .unwrap_err()
     .to_string();
     assert!(!err.contains("AKIA-VERY-SECRET"), "{err}");
@@ -147,28 +149,67 @@ fn secrets_never_echo() {
         !debug.contains("super-secret-token") && !debug.contains("admin-secret-token"),
         "{debug}"
     );
+    let err = cli
+        .args
+        .validate_with_env(&|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("--worker-token is refused"), "{err}");
+    assert!(!err.contains("super-secret-token"), "{err}");
+}
+
+#[test]
+fn secrets_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "tok-from-file\n").unwrap();
+    let path = file.to_str().unwrap();
+    let c = parse(&[
+        "--trellis-url",
+        "http://h",
+        "--worker-id",
+        ID,
+        "--worker-token-file",
+        path,
+        "--metrics-token-file",
+        path,
+    ])
+    .unwrap();
+    assert_eq!(c.credentials.unwrap().token.expose(), "tok-from-file");
+    assert_eq!(c.metrics_token.unwrap().expose(), "tok-from-file");
+    let err = parse_env(
+        &["--trellis-url", "http://h", "--admin-token-file", path],
+        &[("TRELLIS_ADMIN_TOKEN", "a")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "TRELLIS_ADMIN_TOKEN and --admin-token-file are both set: use one of them"
+    );
 }
 
 #[test]
 fn full_state_backend() {
-    let c = parse(&[
-        "--trellis-url",
-        "https://trellis.example.com",
-        "--s3-endpoint",
-        "http://127.0.0.1:9000",
-        "--s3-region",
-        "eu-west-1",
-        "--s3-key-id",
-        "AKIAEXAMPLE",
-        "--s3-secret-key",
-        "secret-key-value",
-        "--infracost-api-key",
-        "ico-123456",
-        "--terraform-bin",
-        "/opt/terraform",
-        "--interrupt-grace",
-        "2s",
-    ])
+    let c = parse_env(
+        &[
+            "--trellis-url",
+            "https://trellis.example.com",
+            "--s3-endpoint",
+            "http://127.0.0.1:9000",
+            "--s3-region",
+            "eu-west-1",
+            "--terraform-bin",
+            "/opt/terraform",
+            "--interrupt-grace",
+            "2s",
+        ],
+        &[
+            ("SUPABASE_STORAGE_KEY_ID", "AKIAEXAMPLE"),
+            ("SUPABASE_STORAGE_SECRET_KEY", "secret-key-value"),
+            ("INFRACOST_API_KEY", "ico-123456"),
+        ],
+    )
     .unwrap();
     let b = c.state_backend.as_ref().unwrap();
     assert_eq!(b.bucket, "terraform-state");

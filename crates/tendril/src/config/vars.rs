@@ -44,6 +44,10 @@ pub mod var {
     pub const TENDRIL_ENABLE_EXEC: &str = "TENDRIL_ENABLE_EXEC";
     /// Address of the health and metrics server.
     pub const TENDRIL_LISTEN: &str = "TENDRIL_LISTEN";
+    /// Address of a server of `/metrics` without a token.
+    pub const TENDRIL_METRICS_LISTEN: &str = "TENDRIL_METRICS_LISTEN";
+    /// Bearer token of `/metrics` on `TENDRIL_LISTEN`.
+    pub const TENDRIL_METRICS_TOKEN: &str = "TENDRIL_METRICS_TOKEN";
     /// `human` or `json`.
     pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
     /// The terraform executable.
@@ -80,9 +84,11 @@ pub mod var {
 pub struct EnvVar {
     /// The variable's name.
     pub name: &'static str,
-    /// The equivalent flag of `tendril start`.
+    /// The equivalent flag of `tendril start`; for a secret, the `--…-file PATH` flag naming
+    /// a file that holds the value (a secret is never given on the command line).
     pub flag: &'static str,
-    /// Its value is a secret: never printed, redacted from every job's log.
+    /// Its value is a secret: never printed, redacted from every job's log, read from the
+    /// environment or a file only.
     pub secret: bool,
     /// Default value, if any.
     pub default: Option<&'static str>,
@@ -124,7 +130,7 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
     ev(
         var::GRAPE_WORKER_TOKEN,
-        "--worker-token",
+        "--worker-token-file",
         true,
         None,
         "Worker token, for every API call",
@@ -152,14 +158,14 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
     ev(
         var::SUPABASE_STORAGE_KEY_ID,
-        "--s3-key-id",
+        "--s3-key-id-file",
         true,
         None,
         "S3 access key id",
     ),
     ev(
         var::SUPABASE_STORAGE_SECRET_KEY,
-        "--s3-secret-key",
+        "--s3-secret-key-file",
         true,
         None,
         "S3 secret key",
@@ -173,14 +179,14 @@ pub const ENV_VARS: &[EnvVar] = &[
     ),
     ev(
         var::INFRACOST_API_KEY,
-        "--infracost-api-key",
+        "--infracost-api-key-file",
         true,
         None,
         "Infracost API key (optional, cost estimates)",
     ),
     ev(
         var::TRELLIS_ADMIN_TOKEN,
-        "--admin-token",
+        "--admin-token-file",
         true,
         None,
         "Admin token for `--register` and the worker jobs",
@@ -246,7 +252,21 @@ pub const ENV_VARS: &[EnvVar] = &[
         "--listen",
         false,
         None,
-        "ADDR:PORT serving /healthz and /metrics",
+        "ADDR:PORT serving /healthz and /metrics (/metrics with TENDRIL_METRICS_TOKEN only)",
+    ),
+    ev(
+        var::TENDRIL_METRICS_LISTEN,
+        "--metrics-listen",
+        false,
+        None,
+        "ADDR:PORT serving /metrics (and /healthz) without a token: bind a private interface",
+    ),
+    ev(
+        var::TENDRIL_METRICS_TOKEN,
+        "--metrics-token-file",
+        true,
+        None,
+        "Bearer token of /metrics on TENDRIL_LISTEN",
     ),
     ev(
         var::TENDRIL_LOG_FORMAT,
@@ -343,7 +363,10 @@ pub const ENV_VARS: &[EnvVar] = &[
 
 /// The table of [`ENV_VARS`] as `--help` prints it.
 pub fn env_help() -> String {
-    let mut out = String::from("Environment variables (each the same as its flag):\n");
+    let mut out = String::from(
+        "Environment variables and their flags; a (secret) is read from its variable or from the\n\
+         file PATH its --…-file flag names (less one trailing newline), never from the command line:\n",
+    );
     for v in ENV_VARS {
         let default = v
             .default
@@ -352,7 +375,7 @@ pub fn env_help() -> String {
         let secret = if v.secret { " (secret)" } else { "" };
         let _ = writeln!(
             out,
-            "  {:<28} {:<20} {}{}{}",
+            "  {:<28} {:<25} {}{}{}",
             v.name, v.flag, v.meaning, secret, default
         );
     }

@@ -3,6 +3,7 @@
 pub mod user;
 pub mod worker;
 
+use crate::auth::MetricsAuth;
 use crate::error::ApiErr;
 use crate::state::AppState;
 use axum::Json;
@@ -86,11 +87,41 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// Prometheus metrics (text exposition).
-#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Prometheus text")))]
-pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiErr> {
-    let text = crate::metrics::render(&state).await?;
+/// Prometheus metrics (text exposition). On the API listener it needs `Authorization: Bearer`
+/// with TRELLIS_METRICS_TOKEN or the admin token; the `--metrics-listen` listener serves it
+/// without a token.
+#[utoipa::path(
+    get, path = "/metrics", tag = "meta",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Prometheus text"),
+        (status = 401, description = "No or wrong metrics/admin token", body = grape_api::ErrorBody),
+    ),
+)]
+pub async fn metrics(
+    _auth: MetricsAuth,
+    State(state): State<AppState>,
+) -> Result<impl IntoResponse, ApiErr> {
+    metrics_text(&state).await
+}
+
+async fn metrics_text(state: &AppState) -> Result<impl IntoResponse + use<>, ApiErr> {
+    let text = crate::metrics::render(state).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+async fn open_metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiErr> {
+    metrics_text(&state).await
+}
+
+/// The router of the `--metrics-listen` listener: `/metrics` without a token, and `/healthz`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(open_metrics))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -20,7 +20,10 @@ fn submit(t: JobType) -> SubmitJobRequest {
 
 /// One value of the server's `/metrics`.
 async fn metric(env: &Env, name: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", env.server.url()))
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", env.server.url()))
+        .bearer_auth(env.server.metrics_token().expose())
+        .send()
         .await
         .expect("GET /metrics")
         .text()

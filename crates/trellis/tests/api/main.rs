@@ -9,3 +9,4 @@ mod concurrency;
 mod errors;
 mod lifecycle;
 mod liveness;
+mod operator_access;
