@@ -24,4 +24,6 @@ pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
 pub use error::JobError;
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
-pub use settings::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
+pub use settings::{
+    InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
+};

@@ -29,6 +29,8 @@ pub struct ProvisionerSettings {
     /// The platform's own credentials for the worker jobs (DEPLOY/UPDATE/DESTROY_WORKER);
     /// `None`: this host cannot run them.
     pub platform: Option<PlatformSettings>,
+    /// Cost estimates of PLAN jobs.
+    pub infracost: InfracostSettings,
 }
 
 impl Default for ProvisionerSettings {
@@ -45,6 +47,28 @@ impl Default for ProvisionerSettings {
             aws_base: BaseCredentials::default_chain(),
             aws_refresh: RefreshOptions::default(),
             platform: None,
+            infracost: InfracostSettings::default(),
+        }
+    }
+}
+
+/// How PLAN jobs estimate costs: with Infracost, when both a CLI and an API key are there.
+#[derive(Debug, Clone)]
+pub struct InfracostSettings {
+    /// The `infracost` executable; `None` looks for it on `PATH`.
+    pub bin: Option<PathBuf>,
+    /// The Infracost API key (`INFRACOST_API_KEY`); `None`: no estimates.
+    pub api_key: Option<Secret>,
+    /// How long one estimate may take (it is advisory: the PLAN goes on without it).
+    pub timeout: Duration,
+}
+
+impl Default for InfracostSettings {
+    fn default() -> Self {
+        Self {
+            bin: None,
+            api_key: None,
+            timeout: grape_infracost::DEFAULT_TIMEOUT,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! - [`moto`]: a moto server (AWS APIs) on a free 127.0.0.1 port, killed on drop.
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database, dropped on drop.
 //! - [`git`]: a bare git repository on disk with helpers to commit files to it.
+//! - [`infracost`]: a stand-in `infracost` CLI that checks its call and prints documented JSON.
 //! - [`net`]: `free_port`, `wait_for_http`.
 //!
 //! This crate is a dev-dependency only; it may spawn processes with `std::process` (the
@@ -14,6 +15,7 @@
 
 pub mod error;
 pub mod git;
+pub mod infracost;
 pub mod moto;
 pub mod net;
 pub mod peers;
@@ -23,6 +25,9 @@ pub mod trellis;
 
 pub use error::TestkitError;
 pub use git::GitRemote;
+pub use infracost::{
+    BREAKDOWN_JSON, FakeInfracostOutput, fake_infracost_calls, write_fake_infracost,
+};
 pub use moto::{Moto, MotoBuilder};
 pub use net::{free_port, wait_for_http};
 pub use peers::{

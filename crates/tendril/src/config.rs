@@ -13,7 +13,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use grape_api::{Secret, WorkerMode};
 use grape_cloud_aws::RefreshOptions;
-use grape_provisioner::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
+use grape_provisioner::{
+    InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
+};
 use uuid::Uuid;
 
 /// The log output format of the worker's own logs (stderr).
@@ -108,6 +110,9 @@ pub struct StartArgs {
     /// The terraform executable [default: terraform on PATH].
     #[arg(long, env = var::TENDRIL_TERRAFORM_BIN, value_name = "PATH")]
     pub terraform_bin: Option<PathBuf>,
+    /// The infracost executable for cost estimates [default: infracost on PATH].
+    #[arg(long, env = var::TENDRIL_INFRACOST_BIN, value_name = "PATH")]
+    pub infracost_bin: Option<PathBuf>,
     /// Re-assume a job's cloud identity this long before its temporary credentials expire. A
     /// tool reads its credentials once, at start: one started now keeps valid keys at least this
     /// long (Terraform applies of 15-20 minutes are common; sessions last 1 h by default).
@@ -217,6 +222,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The terraform executable.
     pub terraform_bin: Option<PathBuf>,
+    /// The infracost executable.
+    pub infracost_bin: Option<PathBuf>,
     /// The platform settings of the worker jobs (`--enable-worker-jobs`).
     pub platform: Option<PlatformSettings>,
 }
@@ -230,6 +237,11 @@ impl Config {
             interrupt_grace: self.timings.interrupt_grace,
             aws_refresh: self.timings.credentials_refresh,
             platform: self.platform.clone(),
+            infracost: InfracostSettings {
+                bin: self.infracost_bin.clone(),
+                api_key: self.infracost_api_key.clone(),
+                ..InfracostSettings::default()
+            },
             ..ProvisionerSettings::default()
         }
     }
@@ -386,6 +398,10 @@ impl StartArgs {
             log_format: self.log_format,
             terraform_bin: self
                 .terraform_bin
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
+            infracost_bin: self
+                .infracost_bin
                 .clone()
                 .filter(|p| !p.as_os_str().is_empty()),
         })

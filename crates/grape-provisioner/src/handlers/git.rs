@@ -1,16 +1,16 @@
 //! Git sources of jobs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::handlers::terraform::GitSourceSpec;
 use crate::{JobContext, JobError};
 
-/// Checks `spec` out into `dest` and returns the configuration directory inside it.
+/// Checks `spec` out into `dest`: the configuration directory inside it and the commit.
 pub(crate) async fn checkout(
     ctx: &JobContext,
     spec: &GitSourceSpec,
     dest: &Path,
-) -> Result<PathBuf, JobError> {
+) -> Result<grape_git::CheckedOut, JobError> {
     let auth = match &spec.token_env {
         None => None,
         Some(name) => {
@@ -49,5 +49,5 @@ pub(crate) async fn checkout(
         e => JobError::Failed(format!("git checkout failed: {e}")),
     })?;
     ctx.log.system(format!("checked out commit {}", out.commit));
-    Ok(out.dir)
+    Ok(out)
 }

@@ -10,7 +10,9 @@ use grape_api::{Job, JobStatus, JobType, LogStream, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
-use grape_provisioner::{JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings};
+use grape_provisioner::{
+    InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings,
+};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -84,7 +86,8 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
 }
 
 /// Settings from this machine's environment: `SUPABASE_S3_*` for state, `GRAPE_TERRAFORM_BIN`
-/// (else `terraform` on PATH).
+/// (else `terraform` on PATH), `INFRACOST_API_KEY` and `GRAPE_INFRACOST_BIN` (else `infracost`
+/// on PATH) for cost estimates.
 fn settings(redactor: &Redactor) -> ProvisionerSettings {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let state_backend = match (
@@ -104,9 +107,18 @@ fn settings(redactor: &Redactor) -> ProvisionerSettings {
         }
         _ => None,
     };
+    let infracost_key = var("INFRACOST_API_KEY");
+    if let Some(key) = &infracost_key {
+        redactor.add(key);
+    }
     ProvisionerSettings {
         terraform_bin: var("GRAPE_TERRAFORM_BIN").map(PathBuf::from),
         state_backend,
+        infracost: InfracostSettings {
+            bin: var("GRAPE_INFRACOST_BIN").map(PathBuf::from),
+            api_key: infracost_key.map(Secret::new),
+            ..InfracostSettings::default()
+        },
         ..ProvisionerSettings::default()
     }
 }

@@ -48,6 +48,8 @@ pub mod var {
     pub const TENDRIL_LOG_FORMAT: &str = "TENDRIL_LOG_FORMAT";
     /// The terraform executable.
     pub const TENDRIL_TERRAFORM_BIN: &str = "TENDRIL_TERRAFORM_BIN";
+    /// The infracost executable.
+    pub const TENDRIL_INFRACOST_BIN: &str = "TENDRIL_INFRACOST_BIN";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -247,6 +249,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("terraform on PATH"),
         "The terraform executable",
+    ),
+    ev(
+        var::TENDRIL_INFRACOST_BIN,
+        "--infracost-bin",
+        false,
+        Some("infracost on PATH"),
+        "The infracost executable (cost estimates of PLAN jobs, with INFRACOST_API_KEY)",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,
