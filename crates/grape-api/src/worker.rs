@@ -115,7 +115,7 @@ impl WorkerApiClient {
         self.http.json(CALL, &req, &self.auth).await
     }
 
-    /// `POST /api/jobs/{id}/plan-artifact`: stores the plan JSON of a PLAN job this worker holds.
+    /// `POST /api/jobs/{id}/plan-artifact`: stores the plan artifact of a PLAN job this worker holds.
     pub async fn upload_plan_artifact(
         &self,
         job_id: Uuid,
@@ -129,8 +129,8 @@ impl WorkerApiClient {
         self.http.json(CALL, &req, &self.auth).await
     }
 
-    /// `GET /api/jobs/{id}/plan-artifact`: the plan JSON of a PLAN job (this worker holds it, or
-    /// holds the APPLY job whose `payload.plan_job_id` names it); `None` when none is stored.
+    /// `GET /api/jobs/{id}/plan-artifact`: the plan artifact of a PLAN job, served only while this
+    /// worker runs an APPLY job whose `payload.plan_job_id` names it; `None` when none is stored.
     pub async fn download_plan_artifact(&self, plan_job_id: Uuid) -> Result<Option<Value>> {
         const CALL: &str = "download_plan_artifact";
         let req = Req::new(

@@ -27,5 +27,7 @@ pub use error::JobError;
 pub use grape_git::{CredentialsError as GitCredentialsError, GitCredentials};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
-pub use settings::{PlatformSettings, ProvisionerSettings, StateBackendSettings};
+pub use settings::{
+    InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
+};
 pub use worker_policy::WorkerJobPolicy;

@@ -63,22 +63,24 @@ impl FileArtifacts {
 
 #[async_trait]
 impl JobServices for FileArtifacts {
+    /// Writes the artifact readable by this user only (a saved plan holds secrets), in a
+    /// directory of mode 0700, atomically (a temporary file renamed into place).
     async fn upload_plan_artifact(
         &self,
         job_id: Uuid,
         artifact: &Value,
     ) -> Result<(), ServiceError> {
-        let fail = |e: std::io::Error| {
-            ServiceError(format!(
-                "storing the plan artifact in {}: {e}",
-                self.dir.display()
-            ))
-        };
-        tokio::fs::create_dir_all(&self.dir).await.map_err(fail)?;
         let bytes = serde_json::to_vec(artifact).map_err(|e| ServiceError(e.to_string()))?;
-        tokio::fs::write(self.path(job_id), bytes)
+        let (dir, path) = (self.dir.clone(), self.path(job_id));
+        tokio::task::spawn_blocking(move || write_private(&dir, &path, &bytes))
             .await
-            .map_err(fail)
+            .map_err(|e| ServiceError(e.to_string()))?
+            .map_err(|e| {
+                ServiceError(format!(
+                    "storing the plan artifact in {}: {e}",
+                    self.dir.display()
+                ))
+            })
     }
 
     async fn download_plan_artifact(&self, job_id: Uuid) -> Result<Option<Value>, ServiceError> {
@@ -92,6 +94,28 @@ impl JobServices for FileArtifacts {
             ))),
         }
     }
+}
+
+fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let tmp = path.with_extension(format!("tmp-{}", Uuid::new_v4()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Plain environment variables as cloud credentials (e.g. a laptop's own AWS profile).

@@ -35,6 +35,8 @@ pub struct ProvisionerSettings {
     /// The host → token map git sources get their tokens from (`TENDRIL_GIT_CREDENTIALS`);
     /// empty: no token is ever sent.
     pub git_credentials: GitCredentials,
+    /// Cost estimates of PLAN jobs.
+    pub infracost: InfracostSettings,
 }
 
 impl Default for ProvisionerSettings {
@@ -52,6 +54,28 @@ impl Default for ProvisionerSettings {
             aws_refresh: RefreshOptions::default(),
             platform: None,
             git_credentials: GitCredentials::new(),
+            infracost: InfracostSettings::default(),
+        }
+    }
+}
+
+/// How PLAN jobs estimate costs: with Infracost, when both a CLI and an API key are there.
+#[derive(Debug, Clone)]
+pub struct InfracostSettings {
+    /// The `infracost` executable; `None` looks for it on `PATH`.
+    pub bin: Option<PathBuf>,
+    /// The Infracost API key (`INFRACOST_API_KEY`); `None`: no estimates.
+    pub api_key: Option<Secret>,
+    /// How long one estimate may take (it is advisory: the PLAN goes on without it).
+    pub timeout: Duration,
+}
+
+impl Default for InfracostSettings {
+    fn default() -> Self {
+        Self {
+            bin: None,
+            api_key: None,
+            timeout: grape_infracost::DEFAULT_TIMEOUT,
         }
     }
 }

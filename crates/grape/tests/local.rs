@@ -34,8 +34,16 @@ fn plan_then_apply_locally() {
     let home = tempfile::tempdir().unwrap();
     let example = grape_testkit::workspace_root().join("examples/hello");
 
+    let infracost = grape_testkit::write_fake_infracost(
+        home.path(),
+        "ico-cli-test-key-0042",
+        grape_testkit::FakeInfracostOutput::Breakdown,
+    )
+    .expect("fake infracost");
     let (code, stdout, stderr) = outcome(
         grape(home.path(), &moto)
+            .env("INFRACOST_API_KEY", "ico-cli-test-key-0042")
+            .env("GRAPE_INFRACOST_BIN", &infracost)
             .args(["plan", "--local", "--state-key", "cli/hello.tfstate"])
             .arg(&example),
     );
@@ -44,6 +52,12 @@ fn plan_then_apply_locally() {
         stdout.contains("Plan: 4 to add, 0 to change, 0 to destroy."),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("Cost estimate: 30.37 USD per month (+30.37 against now)."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("aws_instance.web"), "{stdout}");
+    assert!(!stdout.contains("ico-cli-test-key-0042") && !stderr.contains("ico-cli-test-key-0042"));
     let id = stderr
         .split("grape apply --local ")
         .nth(1)
@@ -59,6 +73,8 @@ fn plan_then_apply_locally() {
 
     let (code, _, stderr) = outcome(grape(home.path(), &moto).args(["apply", "--local", &id]));
     assert_eq!(code, 1, "re-applying a stale plan must fail: {stderr}");
+    assert!(stderr.contains("Saved plan is stale"), "{stderr}");
+    assert!(stderr.contains("plan again"), "{stderr}");
 
     // Destroy --local removes the four resources from the S3 state.
     let (code, stdout, stderr) = outcome(
@@ -93,6 +109,10 @@ fn plan_then_apply_locally() {
     assert_eq!(job["type"], "PLAN");
     assert_eq!(job["status"], "SUCCESS");
     assert_eq!(job["result"]["summary"]["add"], 4, "{job}");
+    assert_eq!(
+        job["result"]["cost_unavailable"], "INFRACOST_API_KEY is not set",
+        "{job}"
+    );
     assert!(stderr.contains("$ terraform plan"), "{stderr}");
     for out in [&stdout, &stderr] {
         assert!(!out.contains("cli-state-secret-key"));

@@ -15,7 +15,7 @@ use clap::{Args, ValueEnum};
 use grape_api::{Secret, SecretSettingError, WorkerMode};
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_provisioner::{
-    GitCredentials, PlatformSettings, ProvisionerSettings, StateBackendSettings,
+    GitCredentials, InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
 };
 use uuid::Uuid;
 
@@ -102,6 +102,9 @@ pub struct StartArgs {
     /// payloads never name one.
     #[arg(long, env = var::TENDRIL_GIT_CREDENTIALS, value_name = "PATH")]
     pub git_credentials: Option<PathBuf>,
+    /// The infracost executable for cost estimates [default: infracost on PATH].
+    #[arg(long, env = var::TENDRIL_INFRACOST_BIN, value_name = "PATH")]
+    pub infracost_bin: Option<PathBuf>,
     /// Re-assume a job's cloud identity this long before its temporary credentials expire. A
     /// tool reads its credentials once, at start: one started now keeps valid keys at least this
     /// long (Terraform applies of 15-20 minutes are common; sessions last 1 h by default).
@@ -227,6 +230,8 @@ pub struct Config {
     /// The worker's own AWS credentials, endpoint and web identity token file, from which job
     /// identities are assumed.
     pub aws_base: BaseCredentials,
+    /// The infracost executable.
+    pub infracost_bin: Option<PathBuf>,
     /// The platform settings of the worker jobs (`--enable-worker-jobs`).
     pub platform: Option<PlatformSettings>,
     /// Git tokens by origin (`TENDRIL_GIT_CREDENTIALS`); empty when unset.
@@ -244,6 +249,11 @@ impl Config {
             aws_refresh: self.timings.credentials_refresh,
             platform: self.platform.clone(),
             git_credentials: self.git_credentials.clone(),
+            infracost: InfracostSettings {
+                bin: self.infracost_bin.clone(),
+                api_key: self.infracost_api_key.clone(),
+                ..InfracostSettings::default()
+            },
             ..ProvisionerSettings::default()
         }
     }
@@ -429,6 +439,10 @@ impl StartArgs {
             log_format: self.log_format,
             terraform_bin: self
                 .terraform_bin
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
+            infracost_bin: self
+                .infracost_bin
                 .clone()
                 .filter(|p| !p.as_os_str().is_empty()),
         })

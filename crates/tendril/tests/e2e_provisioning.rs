@@ -115,14 +115,28 @@ fn assert_ran_as_the_identity(log: &[String]) {
     );
 }
 
+const INFRACOST_KEY: &str = "ico-e2e-key-0123456789";
+
 #[tokio::test]
-async fn plan_and_apply_through_trellis_and_a_tendril() {
+async fn plan_with_cost_then_apply_of_the_saved_plan_through_trellis_and_a_tendril() {
     let moto = Moto::start().await.expect("moto");
     moto.create_bucket("terraform-state")
         .await
         .expect("create bucket");
     let server = trellis().await;
-    let _worker = Tendril::start(&server, "e2e-terraform", options(&moto)).await;
+    let tools = tempfile::tempdir().expect("tempdir");
+    let infracost = grape_testkit::write_fake_infracost(
+        tools.path(),
+        INFRACOST_KEY,
+        grape_testkit::FakeInfracostOutput::Breakdown,
+    )
+    .expect("fake infracost");
+    let mut opts = options(&moto);
+    opts.extra_args
+        .extend(["--infracost-bin".into(), infracost.display().to_string()]);
+    opts.extra_env
+        .push(("INFRACOST_API_KEY".into(), INFRACOST_KEY.into()));
+    let _worker = Tendril::start(&server, "e2e-terraform", opts).await;
     let user = server.user_client();
     let main = r#"
 variable "name" { type = string }
@@ -137,23 +151,44 @@ output "vine" { value = terraform_data.vine.output }
     .await;
     let plan = wait_terminal(&user, plan.id, Duration::from_secs(120)).await;
     assert_eq!(plan.status, JobStatus::Success, "{plan:#?}");
-    assert_eq!(plan.result.as_ref().unwrap()["summary"]["add"], 1);
+    let result = plan.result.as_ref().unwrap();
+    assert_eq!(result["summary"]["add"], 1);
+    assert_eq!(result["cost"]["total"]["monthly"], "30.368", "{result}");
+    let log = log_texts(&user, plan.id).await;
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("cost estimate (USD, by infracost")),
+        "{log:#?}"
+    );
+    assert_eq!(
+        grape_testkit::fake_infracost_calls(tools.path()),
+        vec!["breakdown --path plan.json --format json"]
+    );
 
     let apply = submit(&user, JobType::Apply, json!({ "plan_job_id": plan.id })).await;
     let apply = wait_terminal(&user, apply.id, Duration::from_secs(120)).await;
     assert_eq!(apply.status, JobStatus::Success, "{apply:#?}");
     assert_eq!(apply.result.as_ref().unwrap()["outputs"]["vine"], "grapes");
-
-    let log: Vec<String> = all_logs(&user, apply.id)
-        .await
-        .into_iter()
-        .map(|l| l.text)
-        .collect();
+    let log = log_texts(&user, apply.id).await;
     assert!(log.iter().any(|l| l.contains("Apply complete")), "{log:#?}");
     assert!(
-        log.iter().all(|l| !l.contains(STATE_SECRET)),
-        "the state secret reached the log"
+        log.iter().all(|l| !l.contains("terraform plan")),
+        "APPLY made a new plan: {log:#?}"
     );
+    for secret in [STATE_SECRET, INFRACOST_KEY] {
+        assert!(
+            log.iter().all(|l| !l.contains(secret)),
+            "a secret reached the log"
+        );
+    }
+
+    // The state moved on: the same saved plan is stale now.
+    let again = submit(&user, JobType::Apply, json!({ "plan_job_id": plan.id })).await;
+    let again = wait_terminal(&user, again.id, Duration::from_secs(120)).await;
+    assert_eq!(again.status, JobStatus::Failed, "{again:#?}");
+    let reason = again.error.as_deref().unwrap_or_default();
+    assert!(reason.contains("Saved plan is stale"), "{reason}");
+    assert!(reason.contains("plan again"), "{reason}");
 }
 
 #[tokio::test]

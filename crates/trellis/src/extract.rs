@@ -11,8 +11,8 @@ use std::io::Read;
 
 /// Default body cap: 1 MiB.
 pub const DEFAULT_LIMIT: usize = 1024 * 1024;
-/// Plan artifact cap: 32 MiB.
-pub const ARTIFACT_LIMIT: usize = 32 * 1024 * 1024;
+/// Plan artifact cap: 64 MiB (a saved plan of up to about 48 MiB: base64 adds a third).
+pub const ARTIFACT_LIMIT: usize = 64 * 1024 * 1024;
 
 /// A JSON body of at most `LIMIT` bytes (after gzip decoding), as `T`.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ fn gzip_encoded(headers: &HeaderMap) -> Result<bool, ApiErr> {
 
 /// A too-large body is still read (and dropped) up to this many bytes, so the client receives
 /// the 413 instead of a connection reset while it is still sending.
-const DRAIN_CAP: usize = 64 * 1024 * 1024;
+const DRAIN_CAP: usize = 2 * ARTIFACT_LIMIT;
 
 async fn read_limited(body: Body, limit: usize) -> Result<Vec<u8>, ApiErr> {
     use futures::StreamExt;

@@ -1,17 +1,17 @@
 //! Git sources of jobs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::handlers::terraform::GitSourceSpec;
 use crate::{JobContext, JobError};
 
-/// Checks `spec` out into `dest` and returns the configuration directory inside it. The token,
-/// if any, is the one the worker's git credentials hold for the URL's exact origin.
+/// Checks `spec` out into `dest`: the configuration directory inside it and the commit. The
+/// token, if any, is the one the worker's git credentials hold for the URL's exact origin.
 pub(crate) async fn checkout(
     ctx: &JobContext,
     spec: &GitSourceSpec,
     dest: &Path,
-) -> Result<PathBuf, JobError> {
+) -> Result<grape_git::CheckedOut, JobError> {
     let auth = ctx
         .settings
         .git_credentials
@@ -57,5 +57,5 @@ pub(crate) async fn checkout(
         e => JobError::Failed(format!("git checkout failed: {e}")),
     })?;
     ctx.log.system(format!("checked out commit {}", out.commit));
-    Ok(out.dir)
+    Ok(out)
 }

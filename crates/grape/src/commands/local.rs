@@ -11,7 +11,8 @@ use grape_process::Redactor;
 use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
 use grape_provisioner::{
-    GitCredentials, JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings,
+    GitCredentials, InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings,
+    StateBackendSettings,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -87,7 +88,8 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
 
 /// Settings from this machine's environment: `SUPABASE_S3_*` for state, `GRAPE_TERRAFORM_BIN`
 /// (else `terraform` on PATH), `GRAPE_GIT_CREDENTIALS` (git tokens by origin, the format of a
-/// worker's `TENDRIL_GIT_CREDENTIALS`).
+/// worker's `TENDRIL_GIT_CREDENTIALS`), `INFRACOST_API_KEY` and `GRAPE_INFRACOST_BIN` (else
+/// `infracost` on PATH) for cost estimates.
 fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let state_backend = match (
@@ -116,10 +118,19 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         None => GitCredentials::new(),
     };
     git_credentials.register(redactor);
+    let infracost_key = var("INFRACOST_API_KEY");
+    if let Some(key) = &infracost_key {
+        redactor.add(key);
+    }
     Ok(ProvisionerSettings {
         terraform_bin: var("GRAPE_TERRAFORM_BIN").map(PathBuf::from),
         state_backend,
         git_credentials,
+        infracost: InfracostSettings {
+            bin: var("GRAPE_INFRACOST_BIN").map(PathBuf::from),
+            api_key: infracost_key.map(Secret::new),
+            ..InfracostSettings::default()
+        },
         ..ProvisionerSettings::default()
     })
 }

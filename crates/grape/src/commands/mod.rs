@@ -1,6 +1,7 @@
 //! One module per command group; [`dispatch`] runs the parsed command.
 
 pub mod auth;
+pub mod cost;
 pub mod follow;
 pub mod identities;
 pub mod jobs;

@@ -126,6 +126,7 @@ pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     }
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Plan");
+        super::cost::print_cost(&ctx.printer, job.result.as_ref());
         let local = if args.local { " --local" } else { "" };
         ctx.printer.note(format!(
             "Apply this plan with: grape apply{local} {}",

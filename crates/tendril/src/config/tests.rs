@@ -201,6 +201,8 @@ fn full_state_backend() {
             "eu-west-1",
             "--terraform-bin",
             "/opt/terraform",
+            "--infracost-bin",
+            "/opt/infracost",
             "--interrupt-grace",
             "2s",
         ],
@@ -217,6 +219,11 @@ fn full_state_backend() {
     let s = c.provisioner_settings();
     assert_eq!(s.interrupt_grace, Duration::from_secs(2));
     assert_eq!(s.terraform_bin, Some(PathBuf::from("/opt/terraform")));
+    assert_eq!(s.infracost.bin, Some(PathBuf::from("/opt/infracost")));
+    assert_eq!(
+        s.infracost.api_key.as_ref().map(Secret::expose),
+        Some("ico-123456")
+    );
     assert_eq!(c.secrets().len(), 3);
 }
 

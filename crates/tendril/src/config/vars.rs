@@ -58,6 +58,8 @@ pub mod var {
     pub const TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE: &str = "TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE";
     /// The 0600 JSON file of git tokens by origin.
     pub const TENDRIL_GIT_CREDENTIALS: &str = "TENDRIL_GIT_CREDENTIALS";
+    /// The infracost executable.
+    pub const TENDRIL_INFRACOST_BIN: &str = "TENDRIL_INFRACOST_BIN";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -302,6 +304,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         None,
         "0600 JSON file {\"https://host[:port]\": \"token\"}: git sources get the token of their exact origin",
+    ),
+    ev(
+        var::TENDRIL_INFRACOST_BIN,
+        "--infracost-bin",
+        false,
+        Some("infracost on PATH"),
+        "The infracost executable (cost estimates of PLAN jobs, with INFRACOST_API_KEY)",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,

@@ -171,7 +171,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // Body sizes are capped by our own extractors (1 MiB, 32 MiB for plan artifacts).
+        // Body sizes are capped by our own extractors (1 MiB, 64 MiB for plan artifacts).
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }

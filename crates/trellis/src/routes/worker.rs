@@ -300,7 +300,8 @@ pub async fn append_logs(
     }
 }
 
-/// Store the plan JSON of a job this worker holds (≤ 32 MiB).
+/// Store the plan artifact of a job this worker holds (≤ 64 MiB after gzip decoding: a saved
+/// plan of up to about 48 MiB, base64 in JSON).
 #[utoipa::path(post, path = "/api/jobs/{id}/plan-artifact", tag = "jobs", request_body = Object,
     params(("id" = Uuid, Path, description = "PLAN job id")),
     responses((status = 200, body = PlanArtifactAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -329,8 +330,10 @@ pub async fn upload_artifact(
     }
 }
 
-/// The plan JSON of a PLAN job: for its holder, or the holder of an APPLY job whose
-/// `payload.plan_job_id` names it. 404 when none is stored.
+/// The plan artifact of a PLAN job, only for the worker running (`CLAIMED`/`RUNNING`) an APPLY
+/// job whose `payload.plan_job_id` names it: the saved plan holds variables in clear text, so no
+/// other worker — not even the one that planned — and no user endpoint serves it. 404 when none
+/// is stored.
 #[utoipa::path(get, path = "/api/jobs/{id}/plan-artifact", tag = "jobs",
     params(("id" = Uuid, Path, description = "PLAN job id")),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -343,7 +346,7 @@ pub async fn download_artifact(
     match state.store.artifact_access(worker, id, true).await? {
         ArtifactAccess::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
         ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!(
-            "job {id} is not held by this worker nor named by its APPLY job"
+            "the plan artifact of job {id} is served only to the worker running an APPLY of it"
         ))),
         ArtifactAccess::Allowed => match state.store.get_artifact(id).await? {
             Some(v) => Ok(Json(v)),

@@ -182,8 +182,9 @@ impl Store {
         }
     }
 
-    /// Whether `worker_id` may touch the plan artifact of `plan_job_id`: it holds that job, or
-    /// (for reading) holds an APPLY job whose `payload.plan_job_id` names it.
+    /// Whether `worker_id` may touch the plan artifact of `plan_job_id`: to write, it holds that
+    /// job; to read, it holds (`CLAIMED`/`RUNNING`) an APPLY job whose `payload.plan_job_id`
+    /// names it — the saved plan is a secret at rest, not even its planner reads it back.
     pub async fn artifact_access(
         &self,
         worker_id: Uuid,
@@ -193,7 +194,7 @@ impl Store {
         let Some(job) = self.get_job(plan_job_id).await? else {
             return Ok(ArtifactAccess::NotFound);
         };
-        if job.worker_id == Some(worker_id) {
+        if !read && job.worker_id == Some(worker_id) {
             return Ok(ArtifactAccess::Allowed);
         }
         if read {

@@ -328,12 +328,12 @@ async fn garbage(backend: Backend) {
         .await
         .unwrap();
     expect_error(resp, StatusCode::PAYLOAD_TOO_LARGE).await;
-    // A plan artifact over 32 MiB → 413.
+    // A plan artifact over 64 MiB → 413.
     let resp = http
         .post(format!("{url}/api/jobs/{}/plan-artifact", job.id))
         .header("X-Worker-ID", &wid)
         .header("X-Worker-Token", &wtok)
-        .body(format!("\"{}\"", "p".repeat(33 * 1024 * 1024)))
+        .body(format!("\"{}\"", "p".repeat(65 * 1024 * 1024)))
         .send()
         .await
         .unwrap();

@@ -333,29 +333,20 @@ async fn plan_artifacts(backend: Backend) {
         .await
         .unwrap();
     planner.client.claim_job(None).await.unwrap().unwrap();
-    assert_eq!(
-        planner
-            .client
-            .download_plan_artifact(plan.id)
-            .await
-            .unwrap(),
-        None
-    );
-    let doc = json!({"format_version": "1.2", "resource_changes": [{"address": "x", "change": {"actions": ["create"]}}]});
+    let doc = json!({"format": "grape.plan.v2", "plan_b64": "UEsDBA=="});
     let ack = planner
         .client
         .upload_plan_artifact(plan.id, &doc)
         .await
         .unwrap();
     assert_eq!(ack.job_id, plan.id);
-    assert_eq!(
-        planner
-            .client
-            .download_plan_artifact(plan.id)
-            .await
-            .unwrap(),
-        Some(doc.clone())
-    );
+    // The saved plan is a secret at rest: not even its planner reads it back.
+    let err = planner
+        .client
+        .download_plan_artifact(plan.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
     planner
         .client
         .update_job_status(plan.id, &StatusUpdate::success(None))
@@ -388,13 +379,37 @@ async fn plan_artifacts(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
-    // A big plan (over 1 MiB, under 32 MiB) is accepted.
-    let big = json!({"blob": "p".repeat(3 * 1024 * 1024)});
+    // No user endpoint serves it: the route is a worker route.
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}/api/jobs/{}/plan-artifact",
+            env.server.url(),
+            plan.id
+        ))
+        .bearer_auth(env.server.api_token().expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    // A big plan (over the old 32 MiB cap, under 64 MiB) is accepted.
+    let big = json!({"blob": "p".repeat(33 * 1024 * 1024)});
     applier
         .client
         .upload_plan_artifact(apply.id, &big)
         .await
         .unwrap();
+    // Once the APPLY has ended, its worker cannot read the plan any more.
+    applier
+        .client
+        .update_job_status(apply.id, &StatusUpdate::success(None))
+        .await
+        .unwrap();
+    let err = applier
+        .client
+        .download_plan_artifact(plan.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
 }
 both_backends!(plan_artifact, super::plan_artifacts);
 

@@ -1,19 +1,23 @@
-//! `APPLY`: apply what a PLAN job's user approved, and nothing else.
+//! `APPLY`: apply exactly the plan a PLAN job saved, and nothing else.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use async_trait::async_trait;
 use grape_process::REDACTED;
-use grape_terraform::{PlanJson, RunIo};
+use grape_terraform::{RunIo, TerraformError};
 use serde_json::{Value, json};
 
-use super::plan::{ARTIFACT_FORMAT, plan};
-use super::request::{ApplyRequest, TerraformRequest};
+use super::artifact::PlanArtifact;
+use super::request::ApplyRequest;
 use super::{tf_error, workdir};
 use crate::{JobContext, JobError, JobHandler};
 
-/// Re-plans the approved PLAN job's source, refuses when the changes differ from the approved
-/// ones, applies otherwise and reports the outputs (sensitive ones redacted).
+/// The summary Terraform gives a saved plan that the state has moved on from.
+const STALE_SUMMARY: &str = "Saved plan is stale";
+
+/// Downloads the saved plan of the approved PLAN job, rebuilds the working directory it was
+/// made in, runs `terraform apply PLANFILE` and reports the outputs (sensitive ones redacted).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ApplyHandler;
 
@@ -32,26 +36,24 @@ impl JobHandler for ApplyHandler {
                     "PLAN job {plan_job_id} has no plan artifact: only a PLAN job that succeeded can be applied"
                 ))
             })?;
-        let (request, approved) = read_artifact(&artifact, plan_job_id)?;
-        ctx.log
-            .system(format!("applying the plan approved in job {plan_job_id}"));
+        let artifact = PlanArtifact::read(artifact, plan_job_id)?;
+        let saved = artifact.plan_file(plan_job_id)?;
+        ctx.log.system(format!(
+            "applying the plan saved by job {plan_job_id} ({} bytes): no new plan is made",
+            saved.len()
+        ));
 
-        let wd = workdir::prepare(ctx, &request).await?;
-        let fresh = plan(ctx, &wd, &request, false).await?;
-        let differences = compare(&approved, &fresh.typed);
-        if !differences.is_empty() {
-            return Err(JobError::Failed(format!(
-                "refusing to apply: the changes differ from the plan approved in job {plan_job_id} \
-                 ({}); submit a new PLAN and approve it",
-                differences.join("; ")
-            )));
-        }
-        ctx.log.system("$ terraform apply");
-        let applied = wd
-            .apply_plan(&fresh.file, RunIo::new(&ctx.log, &ctx.cancel))
+        let prepared =
+            workdir::prepare(ctx, &artifact.request, artifact.lock_file.as_deref()).await?;
+        let plan_file = ctx.workspace.join("saved.tfplan");
+        write_private(&plan_file, &saved).await?;
+        ctx.log.system("$ terraform apply saved.tfplan");
+        let applied = prepared
+            .wd
+            .apply_plan(&plan_file, RunIo::new(&ctx.log, &ctx.cancel))
             .await
-            .map_err(tf_error)?;
-        let outputs = wd.output(&ctx.cancel).await.map_err(tf_error)?;
+            .map_err(|e| apply_error(e, plan_job_id))?;
+        let outputs = prepared.wd.output(&ctx.cancel).await.map_err(tf_error)?;
         let mut shown = BTreeMap::new();
         for (name, output) in outputs {
             let value = if output.sensitive {
@@ -67,103 +69,82 @@ impl JobHandler for ApplyHandler {
         }
         Ok(Some(json!({
             "plan_job_id": plan_job_id,
+            "commit": prepared.commit,
             "summary": applied.summary,
             "outputs": shown,
         })))
     }
 }
 
-fn read_artifact(
-    artifact: &Value,
-    plan_job_id: uuid::Uuid,
-) -> Result<(TerraformRequest, PlanJson), JobError> {
-    let unreadable = |why: String| {
-        JobError::Failed(format!(
-            "the plan artifact of job {plan_job_id} is unreadable: {why}"
-        ))
-    };
-    if artifact.get("format").and_then(Value::as_str) != Some(ARTIFACT_FORMAT) {
-        return Err(unreadable(format!("expected format {ARTIFACT_FORMAT}")));
+/// A failed apply as a job error; a stale plan (the state changed since it was made) keeps
+/// Terraform's reason and says what to do.
+fn apply_error(e: TerraformError, plan_job_id: uuid::Uuid) -> JobError {
+    let stale = e
+        .diagnostics()
+        .iter()
+        .any(|d| d.is_error() && d.summary.contains(STALE_SUMMARY));
+    match tf_error(e) {
+        JobError::Failed(reason) if stale => JobError::Failed(format!(
+            "{reason}; the plan of job {plan_job_id} no longer fits the state: plan again and apply the new plan"
+        )),
+        other => other,
     }
-    let request = serde_json::from_value(artifact["request"].clone())
-        .map_err(|e| unreadable(e.to_string()))?;
-    let plan =
-        serde_json::from_value(artifact["plan"].clone()).map_err(|e| unreadable(e.to_string()))?;
-    Ok((request, plan))
 }
 
-/// The differences between the approved and the fresh resource changes, one sentence each.
-fn compare(approved: &PlanJson, fresh: &PlanJson) -> Vec<String> {
-    let actions = |p: &PlanJson| -> BTreeMap<String, String> {
-        p.changes()
-            .map(|rc| {
-                let a: Vec<&str> = rc
-                    .change
-                    .actions
-                    .iter()
-                    .map(grape_terraform::Action::as_str)
-                    .collect();
-                (rc.address.clone(), a.join("+"))
-            })
-            .collect()
-    };
-    let (old, new) = (actions(approved), actions(fresh));
-    let mut out = Vec::new();
-    for (address, was) in &old {
-        match new.get(address) {
-            None => out.push(format!("{address}: approved {was}, now no change")),
-            Some(now) if now != was => out.push(format!("{address}: approved {was}, now {now}")),
-            Some(_) => {}
-        }
-    }
-    for (address, now) in &new {
-        if !old.contains_key(address) {
-            out.push(format!("{address}: not approved, now {now}"));
-        }
-    }
-    out
+/// Writes `bytes` to a new file readable by this user only (the saved plan holds secrets).
+async fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<(), JobError> {
+    let path_buf = path.to_path_buf();
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path_buf)
+            .and_then(|mut f| f.write_all(&bytes))
+    })
+    .await
+    .map_err(|e| JobError::tool("writing the saved plan", e))?
+    .map_err(|e| JobError::tool(format!("writing the saved plan {}", path.display()), e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use grape_terraform::Diagnostic;
 
-    fn plan(changes: &[(&str, &[&str])]) -> PlanJson {
-        let rc: Vec<Value> = changes
-            .iter()
-            .map(|(addr, actions)| {
-                json!({"address": addr, "type": "terraform_data", "name": "x", "change": {"actions": actions}})
-            })
-            .collect();
-        serde_json::from_value(json!({"format_version": "1.2", "resource_changes": rc})).unwrap()
+    fn failed(summary: &str) -> TerraformError {
+        TerraformError::Failed {
+            command: "apply".into(),
+            diagnostics: vec![Diagnostic::error(
+                summary,
+                "The given plan file can no longer be applied because the state was changed by another operation after the plan was created.",
+            )],
+            exit: grape_process::ExitReport {
+                code: Some(1),
+                signal: None,
+                cancelled: false,
+                timed_out: false,
+                duration: std::time::Duration::ZERO,
+                stderr_tail: Vec::new(),
+            },
+        }
     }
 
     #[test]
-    fn identical_plans_have_no_differences() {
-        let p = plan(&[
-            ("terraform_data.a", &["create"]),
-            ("terraform_data.b", &["no-op"]),
-        ]);
-        assert!(compare(&p, &p.clone()).is_empty());
-    }
-
-    #[test]
-    fn every_kind_of_difference_is_named() {
-        let approved = plan(&[
-            ("terraform_data.a", &["create"]),
-            ("terraform_data.b", &["update"]),
-        ]);
-        let fresh = plan(&[
-            ("terraform_data.a", &["delete", "create"]),
-            ("terraform_data.c", &["create"]),
-        ]);
-        assert_eq!(
-            compare(&approved, &fresh),
-            vec![
-                "terraform_data.a: approved create, now delete+create",
-                "terraform_data.b: approved update, now no change",
-                "terraform_data.c: not approved, now create",
-            ]
+    fn a_stale_plan_keeps_terraforms_reason_and_says_plan_again() {
+        let reason = apply_error(failed(STALE_SUMMARY), uuid::Uuid::nil()).to_string();
+        assert!(reason.contains("Saved plan is stale"), "{reason}");
+        assert!(
+            reason.contains("state was changed by another operation"),
+            "{reason}"
         );
+        assert!(
+            reason.ends_with("plan again and apply the new plan"),
+            "{reason}"
+        );
+        let other = apply_error(failed("Unsupported argument"), uuid::Uuid::nil()).to_string();
+        assert!(!other.contains("plan again"), "{other}");
     }
 }

@@ -1,12 +1,16 @@
 //! `PLAN`, `APPLY` and `DESTROY`: Terraform jobs.
 //!
-//! A PLAN runs init + plan on a source (inline files or a git repository), uploads the plan as
-//! the job's plan artifact — together with the request, so an APPLY can re-plan from the same
-//! source — and reports a change summary. An APPLY downloads that artifact, plans again, refuses
-//! when the resource changes differ from what was approved, and otherwise applies. A DESTROY
-//! plans with `-destroy` and applies.
+//! A PLAN runs init + plan on a source (inline files or a git repository), estimates the cost
+//! (`cost`, advisory), uploads the saved plan as the job's plan artifact (`artifact`: format
+//! `grape.plan.v2`, with the request pinned to the git commit it saw) and reports a change
+//! summary and the cost. An APPLY downloads that artifact, rebuilds the same working directory
+//! (same files or commit, same dependency lock file), runs `terraform init` and `terraform apply
+//! PLANFILE` — never a new plan; a plan made stale by a later change of the state is refused by
+//! Terraform, and the job says to plan again. A DESTROY plans with `-destroy` and applies.
 
 mod apply;
+mod artifact;
+mod cost;
 mod plan;
 mod request;
 mod workdir;

@@ -1,17 +1,15 @@
 //! `PLAN` and `DESTROY`.
 
 use async_trait::async_trait;
-use grape_terraform::{PlanJson, PlanOptions, RunIo, WorkingDir, redact_sensitive_plan};
+use grape_terraform::{PlanJson, PlanOptions, RunIo, WorkingDir};
 use serde_json::{Value, json};
 
+use super::artifact::PlanArtifact;
 use super::request::TerraformRequest;
-use super::{tf_error, workdir};
+use super::{cost, tf_error, workdir};
 use crate::{JobContext, JobError, JobHandler};
 
-/// The format tag of the plan artifacts this crate writes.
-pub(super) const ARTIFACT_FORMAT: &str = "grape.plan.v1";
-
-/// Plans a configuration and uploads the plan as the job's artifact.
+/// Plans a configuration, estimates its cost, and uploads the saved plan as the job's artifact.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PlanHandler;
 
@@ -19,19 +17,40 @@ pub struct PlanHandler;
 impl JobHandler for PlanHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
         let request = TerraformRequest::from_payload(&ctx.job.job_type, &ctx.job.payload)?;
-        let wd = workdir::prepare(ctx, &request).await?;
-        let plan = plan(ctx, &wd, &request, false).await?;
-        let artifact = json!({
-            "format": ARTIFACT_FORMAT,
-            "request": request,
-            "plan": redact_sensitive_plan(&plan.raw),
-        });
+        let prepared = workdir::prepare(ctx, &request, None).await?;
+        let plan = plan(ctx, &prepared.wd, &request, false).await?;
+        let summary = plan_result(&plan.typed);
+        let estimate = cost::estimate(ctx, &plan.raw).await?;
+
+        let saved = tokio::fs::read(&plan.file).await.map_err(|e| {
+            JobError::tool(format!("reading the saved plan {}", plan.file.display()), e)
+        })?;
+        let lock_file = workdir::read_lock_file(&prepared.wd).await?;
+        let artifact = PlanArtifact::new(
+            request.pinned_to(prepared.commit.as_deref()),
+            summary.clone(),
+            &saved,
+            lock_file,
+        );
+        let artifact = serde_json::to_value(&artifact)
+            .map_err(|e| JobError::tool("encoding the plan artifact", e))?;
         ctx.services
             .upload_plan_artifact(ctx.job.id, &artifact)
             .await
             .map_err(|e| JobError::tool("uploading the plan artifact", e))?;
-        ctx.log.system("plan artifact uploaded");
-        Ok(Some(plan_result(&plan.typed)))
+        ctx.log.system(format!(
+            "saved plan uploaded ({} bytes); an APPLY of this job applies exactly this plan",
+            saved.len()
+        ));
+        let mut result = summary;
+        match estimate {
+            Ok(estimate) => result["cost"] = json!(estimate),
+            Err(why) => {
+                result["cost"] = Value::Null;
+                result["cost_unavailable"] = json!(why);
+            }
+        }
+        Ok(Some(result))
     }
 }
 
@@ -43,7 +62,7 @@ pub struct DestroyHandler;
 impl JobHandler for DestroyHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
         let request = TerraformRequest::from_payload(&ctx.job.job_type, &ctx.job.payload)?;
-        let wd = workdir::prepare(ctx, &request).await?;
+        let wd = workdir::prepare(ctx, &request, None).await?.wd;
         let plan = plan(ctx, &wd, &request, true).await?;
         let destroyed: Vec<&str> = plan.typed.changes().map(|rc| rc.address.as_str()).collect();
         ctx.log.system("$ terraform apply (destroy plan)");

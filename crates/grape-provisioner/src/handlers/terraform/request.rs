@@ -75,6 +75,16 @@ impl TerraformRequest {
         JobError::parse_payload(job_type, payload)
     }
 
+    /// This request with its git source (if any) pinned to `commit`: what an APPLY checks out
+    /// to build the working directory its saved plan was made in.
+    #[must_use]
+    pub fn pinned_to(mut self, commit: Option<&str>) -> Self {
+        if let (Source::Git(spec), Some(commit)) = (&mut self.source, commit) {
+            spec.reference = Some(commit.to_owned());
+        }
+        self
+    }
+
     /// The values of the secret variables (strings only; other values are not text in logs).
     pub fn secret_values(&self) -> impl Iterator<Item = &str> {
         self.variables.iter().filter_map(|(name, value)| {

@@ -8,16 +8,37 @@ use super::request::{Source, TerraformRequest};
 use super::tf_error;
 use crate::{JobContext, JobError};
 
-/// Materialises the request's source in the job workspace, checks Terraform, configures the
-/// state backend and runs `terraform init`.
+/// A working directory ready for plan or apply.
+pub(super) struct Prepared {
+    /// The initialised directory.
+    pub wd: WorkingDir,
+    /// The commit checked out, for a git source.
+    pub commit: Option<String>,
+}
+
+/// The dependency lock file `terraform init` writes and reads.
+pub(super) const LOCK_FILE: &str = ".terraform.lock.hcl";
+
+/// Materialises the request's source in the job workspace (with `lock_file` as its dependency
+/// lock file, when given), checks Terraform, configures the state backend and runs
+/// `terraform init`.
 pub(super) async fn prepare(
     ctx: &JobContext,
     request: &TerraformRequest,
-) -> Result<WorkingDir, JobError> {
+    lock_file: Option<&str>,
+) -> Result<Prepared, JobError> {
     for secret in request.secret_values() {
         ctx.redactor.add(secret);
     }
-    let dir = materialise(ctx, &request.source).await?;
+    let (dir, commit) = materialise(ctx, &request.source).await?;
+    if let Some(lock) = lock_file {
+        let path = dir.join(LOCK_FILE);
+        tokio::fs::write(&path, lock)
+            .await
+            .map_err(|e| JobError::tool(format!("writing {}", path.display()), e))?;
+        ctx.log
+            .system("restored the dependency lock file the plan was made with");
+    }
     let backend = backend(ctx, &request.state_key)?;
 
     let mut builder = Terraform::builder()
@@ -44,7 +65,17 @@ pub(super) async fn prepare(
     wd.init(&InitOptions::default(), RunIo::new(&ctx.log, &ctx.cancel))
         .await
         .map_err(tf_error)?;
-    Ok(wd)
+    Ok(Prepared { wd, commit })
+}
+
+/// The dependency lock file of an initialised directory, when it has one.
+pub(super) async fn read_lock_file(wd: &WorkingDir) -> Result<Option<String>, JobError> {
+    let path = wd.path().join(LOCK_FILE);
+    match tokio::fs::read_to_string(&path).await {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(JobError::tool(format!("reading {}", path.display()), e)),
+    }
 }
 
 /// The S3 state backend for `state_key`, from the runtime's settings.
@@ -72,8 +103,12 @@ fn backend(ctx: &JobContext, state_key: &str) -> Result<S3Backend, JobError> {
     Ok(backend)
 }
 
-/// Writes or checks out the source under `workspace/src` and returns the configuration directory.
-async fn materialise(ctx: &JobContext, source: &Source) -> Result<PathBuf, JobError> {
+/// Writes or checks out the source under `workspace/src`; returns the configuration directory
+/// and, for a git source, the commit.
+async fn materialise(
+    ctx: &JobContext,
+    source: &Source,
+) -> Result<(PathBuf, Option<String>), JobError> {
     let root = ctx.workspace.join("src");
     match source {
         Source::Files(files) => {
@@ -101,9 +136,12 @@ async fn materialise(ctx: &JobContext, source: &Source) -> Result<PathBuf, JobEr
             }
             ctx.log
                 .system(format!("wrote {} configuration file(s)", files.len()));
-            Ok(root)
+            Ok((root, None))
         }
-        Source::Git(spec) => super::super::git::checkout(ctx, spec, &root).await,
+        Source::Git(spec) => {
+            let out = super::super::git::checkout(ctx, spec, &root).await?;
+            Ok((out.dir, Some(out.commit)))
+        }
     }
 }
 
