@@ -48,6 +48,7 @@ pub struct TrellisBuilder {
     job_stale_after: Duration,
     sweep_interval: Duration,
     claim_ack_timeout: Option<Duration>,
+    log_tail_window: Option<Duration>,
     startup_timeout: Duration,
 }
 
@@ -59,6 +60,7 @@ impl Default for TrellisBuilder {
             job_stale_after: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(1),
             claim_ack_timeout: None,
+            log_tail_window: None,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -97,6 +99,13 @@ impl TrellisBuilder {
     #[must_use]
     pub fn claim_ack_timeout(mut self, d: Duration) -> Self {
         self.claim_ack_timeout = Some(d);
+        self
+    }
+
+    /// `--log-tail-window` (the server's default, derived from `--job-stale-after`, when not set).
+    #[must_use]
+    pub fn log_tail_window(mut self, d: Duration) -> Self {
+        self.log_tail_window = Some(d);
         self
     }
 
@@ -194,6 +203,12 @@ impl TrellisServer {
             .args(
                 o.claim_ack_timeout
                     .map(|d| ["--claim-ack-timeout".to_owned(), humantime(d)])
+                    .into_iter()
+                    .flatten(),
+            )
+            .args(
+                o.log_tail_window
+                    .map(|d| ["--log-tail-window".to_owned(), humantime(d)])
                     .into_iter()
                     .flatten(),
             )

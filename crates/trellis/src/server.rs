@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 /// A start-up or run failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// Timings that contradict each other.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
@@ -38,6 +41,7 @@ pub struct Server {
 impl Server {
     /// Opens (and migrates) the database and binds the address.
     pub async fn bind(config: ServerConfig) -> Result<Self, ServeError> {
+        config.validate().map_err(ServeError::Config)?;
         let store = Store::connect(&config.database_url).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
