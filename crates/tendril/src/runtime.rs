@@ -249,7 +249,11 @@ pub async fn run_with_signals(
             }
         };
         tokio::select! {
-            r = &mut claim_task => break r.map_err(|e| RuntimeError::Internal(e.to_string())),
+            r = &mut claim_task => break match state.revoked_reason() {
+                // The claim loop ended because the credentials were refused.
+                Some(reason) => Err(RuntimeError::Revoked(reason.to_owned())),
+                None => r.map_err(|e| RuntimeError::Internal(e.to_string())),
+            },
             () = state.revoked.cancelled() => {
                 let reason = state.revoked_reason().unwrap_or("Trellis refused this worker's credentials").to_owned();
                 tracing::error!(reason = %reason, "stopping: the running job (if any) is cancelled; nothing more can be reported");

@@ -51,5 +51,6 @@ pub async fn run(state: AppState) {
         if let Err(e) = sweep_once(&state).await {
             tracing::error!(error = %e, "sweep failed");
         }
+        state.metrics.swept();
     }
 }

@@ -2,6 +2,8 @@
 //! with shrunken timings.
 #![allow(dead_code, clippy::needless_pass_by_value)] // each test binary uses a part of these helpers; options are taken by value for brevity
 
+pub mod proxy;
+
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

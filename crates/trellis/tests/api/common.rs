@@ -124,3 +124,19 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// One value of the server's `/metrics`.
+pub async fn metric(env: &Env, name: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", env.server.url()))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+        .trim()
+        .parse()
+        .expect("a number")
+}

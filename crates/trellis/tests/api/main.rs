@@ -6,5 +6,6 @@ mod claims;
 mod common;
 mod concurrency;
 mod errors;
+mod history;
 mod lifecycle;
 mod liveness;
