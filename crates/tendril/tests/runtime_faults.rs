@@ -30,7 +30,11 @@ async fn wait_until(what: &str, mut cond: impl FnMut() -> bool, shown: impl Fn()
 
 /// The number of sweeps the server ran since it started.
 async fn sweeps(trellis: &TrellisServer) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", trellis.url()))
+    // With the admin token: a Trellis that guards /metrics accepts it.
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", trellis.url()))
+        .bearer_auth(trellis.admin_token().expose())
+        .send()
         .await
         .expect("GET /metrics")
         .text()
@@ -95,7 +99,12 @@ async fn trellis_back_after_an_outage_spares_a_job_whose_worker_heartbeats_again
     assert_eq!(running.status, JobStatus::Running, "{running:?}");
     std::fs::write(&flag, b"").expect("release the job");
     let done = wait_terminal(&user, job.id, T).await;
-    assert_eq!(done.status, JobStatus::Success, "{done:?}\n{}", worker.log());
+    assert_eq!(
+        done.status,
+        JobStatus::Success,
+        "{done:?}\n{}",
+        worker.log()
+    );
     assert_eq!(
         stdout_lines(&user, job.id).await,
         vec!["started", "finished"]
@@ -127,7 +136,11 @@ async fn a_job_the_sweeper_failed_is_abandoned_by_its_worker() {
     assert!(!log.contains("refused the final status"), "{log}");
     let after = user.get_job(job.id).await.expect("job");
     assert_eq!(after.error.as_deref(), Some("worker lost"));
-    assert!(!stdout_lines(&user, job.id).await.contains(&"finished".to_owned()));
+    assert!(
+        !stdout_lines(&user, job.id)
+            .await
+            .contains(&"finished".to_owned())
+    );
     // The worker goes on.
     let next = submit_exec(&user, sh("echo next")).await;
     let done = wait_terminal(&user, next.id, T).await;
@@ -160,7 +173,10 @@ async fn a_corrupt_journal_is_quarantined_and_its_job_failed() {
     let failed = wait_terminal(&user, job.id, T).await;
     assert_eq!(failed.status, JobStatus::Failed, "{}", worker.log());
     let error = failed.error.unwrap_or_default();
-    assert!(error.contains("outbox journal of this job is corrupt"), "{error}");
+    assert!(
+        error.contains("outbox journal of this job is corrupt"),
+        "{error}"
+    );
     assert!(error.contains("status.json"), "{error}");
     assert!(outbox.join(format!("{}.corrupt", job.id)).is_dir());
     assert!(!outbox.join(job.id.to_string()).exists());

@@ -127,7 +127,11 @@ macro_rules! both_backends {
 
 /// One value of the server's `/metrics`.
 pub async fn metric(env: &Env, name: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", env.server.url()))
+    // With the admin token: a Trellis that guards /metrics accepts it.
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", env.server.url()))
+        .bearer_auth(env.server.admin_token().expose())
+        .send()
         .await
         .expect("GET /metrics")
         .text()

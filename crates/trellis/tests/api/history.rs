@@ -197,5 +197,9 @@ async fn a_log_tail_window_shorter_than_stale_after_is_refused() {
         .start()
         .await
         .expect_err("the server refuses to start");
-    assert!(err.to_string().contains("--log-tail-window"), "{err}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("--log-tail-window (5s) must be at least --job-stale-after (1m)"),
+        "{shown}"
+    );
 }
