@@ -36,6 +36,23 @@ pub enum ApiError {
         #[source]
         source: serde_json::Error,
     },
+    /// A claim took a job but its answer could not be decoded as a [`crate::Job`] (a server of
+    /// another version, a corrupt stored value, a proxy that mangled it). The job is CLAIMED by
+    /// this worker: report it FAILED (with [`ApiError::claimed_job_id`]) rather than strand it.
+    ///
+    /// The answer may hold payload values (an EXEC job's `secret_env`), so neither the message
+    /// nor `Debug` shows the body or a value from it: only the kind and position of the problem.
+    #[error("{call}: cannot decode the claimed job{}: {reason}", job_id.map(|id| format!(" {id}")).unwrap_or_default())]
+    UndecodableJob {
+        /// The API call (`claim_job`).
+        call: &'static str,
+        /// The job's id, when the answer has a readable `job.id`.
+        job_id: Option<uuid::Uuid>,
+        /// What is wrong and where (e.g. `unexpected shape or value at line 1 column 80`).
+        reason: String,
+        /// The raw answer body.
+        body: RawBody,
+    },
     /// The request body could not be encoded (JSON or gzip).
     #[error("{call}: cannot encode the request: {source}")]
     Encode {
@@ -101,17 +118,51 @@ impl ApiError {
         }
     }
 
+    /// The id of a job a claim took whose answer could not be decoded.
+    pub fn claimed_job_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            ApiError::UndecodableJob { job_id, .. } => *job_id,
+            _ => None,
+        }
+    }
+
     /// The API call that failed (empty for client construction errors).
     pub fn call(&self) -> &'static str {
         match self {
             ApiError::Transport { call, .. }
             | ApiError::Status { call, .. }
             | ApiError::Decode { call, .. }
+            | ApiError::UndecodableJob { call, .. }
             | ApiError::Encode { call, .. }
             | ApiError::Stream { call, .. } => call,
             ApiError::InvalidUrl { .. } | ApiError::Client { .. } => "",
         }
     }
+}
+
+/// A raw answer body; `Debug` shows only its length (it may hold secrets).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawBody(pub bytes::Bytes);
+
+impl std::fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawBody({} bytes)", self.0.len())
+    }
+}
+
+/// The kind and position of a JSON error, without the value it quotes (which may be a secret).
+pub(crate) fn json_position(e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "malformed JSON",
+        serde_json::error::Category::Data => "unexpected shape or value",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    format!(
+        "{kind} at line {} column {} of the answer",
+        e.line(),
+        e.column()
+    )
 }
 
 /// Result of a Trellis API call.

@@ -28,7 +28,7 @@ mod worker;
 pub use enums::{
     CloudProvider, JobStatus, JobType, LogStream, UnknownVariant, WorkerMode, WorkerStatus,
 };
-pub use error::{ApiError, Result};
+pub use error::{ApiError, RawBody, Result};
 pub use http::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 pub use identity::{IdentitySettings, SettingsError};
 pub use options::{ClientOptions, RetryPolicy};

@@ -170,6 +170,12 @@ pub struct HeartbeatResponse {
     /// Jobs held by this worker that the user asked to cancel.
     #[serde(default)]
     pub cancel_job_ids: Vec<Uuid>,
+    /// Jobs the heartbeat named (`current_job_id`) that this worker no longer runs on the
+    /// server: ended there (the sweeper failed it `worker lost`, a user cancelled it before
+    /// it started), taken back, or gone. Not a cancel: the worker stops the job and reports
+    /// nothing more about it (it drops its journal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abandoned_job_ids: Vec<Uuid>,
 }
 
 /// `POST /api/jobs/claim` body.
@@ -278,6 +284,10 @@ pub struct LogAck {
     pub last_seq: u64,
     /// The user asked to cancel the job.
     pub cancel_requested: bool,
+    /// The job's status on the server. A final status while the worker still runs the job
+    /// means the server ended it (e.g. the sweeper failed it): the worker abandons the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<JobStatus>,
 }
 
 /// `GET /api/jobs/{id}/logs` answer.
@@ -411,5 +421,23 @@ mod tests {
             serde_json::to_value(&new).unwrap(),
             serde_json::json!({ "request_id": key })
         );
+    }
+
+    #[test]
+    fn new_answer_fields_are_optional_on_the_wire() {
+        let old: HeartbeatResponse = serde_json::from_str(r#"{"cancel_job_ids": []}"#).unwrap();
+        assert!(old.abandoned_job_ids.is_empty());
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"cancel_job_ids":[]}"#
+        );
+        let old: LogAck =
+            serde_json::from_str(r#"{"last_seq": 3, "cancel_requested": false}"#).unwrap();
+        assert_eq!(old.job_status, None);
+        let new: LogAck = serde_json::from_str(
+            r#"{"last_seq": 3, "cancel_requested": false, "job_status": "FAILED"}"#,
+        )
+        .unwrap();
+        assert_eq!(new.job_status, Some(JobStatus::Failed));
     }
 }

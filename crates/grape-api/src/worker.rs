@@ -1,7 +1,7 @@
 //! [`WorkerApiClient`]: the calls of a Tendril, and [`AdminClient`] for worker registration.
 
-use crate::error::{ApiError, Result};
-use crate::http::{Auth, Http, Req, decode, is_no_content};
+use crate::error::{ApiError, RawBody, Result, json_position};
+use crate::http::{Auth, Http, Req, is_no_content};
 use crate::options::ClientOptions;
 use crate::secret::Secret;
 use crate::types::{
@@ -82,8 +82,11 @@ impl WorkerApiClient {
         if is_no_content(&resp) {
             return Ok(None);
         }
-        let claimed: ClaimResponse = decode(CALL, resp).await?;
-        Ok(Some(claimed.job))
+        let body = resp.bytes().await.map_err(|source| ApiError::Transport {
+            call: CALL,
+            source: source.without_url(),
+        })?;
+        decode_claim(CALL, body).map(Some)
     }
 
     /// `POST /api/workers/heartbeat`: the answer lists the held jobs the user asked to cancel.
@@ -149,6 +152,27 @@ impl WorkerApiClient {
     }
 }
 
+/// Decodes a claim answer; one that is not a [`Job`] keeps its raw body and, when readable,
+/// the id of the job the claim took (so the worker can report it FAILED).
+fn decode_claim(call: &'static str, body: bytes::Bytes) -> Result<Job> {
+    match serde_json::from_slice::<ClaimResponse>(&body) {
+        Ok(claimed) => Ok(claimed.job),
+        Err(source) => {
+            let job_id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+                v.pointer("/job/id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<Uuid>().ok())
+            });
+            Err(ApiError::UndecodableJob {
+                call,
+                job_id,
+                reason: json_position(&source),
+                body: RawBody(body),
+            })
+        }
+    }
+}
+
 /// The client of an administrator (admin bearer token): registers and deletes workers.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
@@ -177,5 +201,32 @@ impl AdminClient {
         const CALL: &str = "delete_worker";
         let req = Req::new(Method::DELETE, format!("/api/workers/{worker_id}"));
         self.http.send(CALL, &req, &self.auth).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undecodable_claim_answer_keeps_the_job_id_and_the_body() {
+        let id = Uuid::new_v4();
+        let body = bytes::Bytes::from(format!(
+            r#"{{"job":{{"id":"{id}","type":"EXEC","status":7}}}}"#
+        ));
+        let err = decode_claim("claim_job", body.clone()).unwrap_err();
+        assert_eq!(err.claimed_job_id(), Some(id));
+        assert!(err.to_string().contains(&id.to_string()), "{err}");
+        assert!(matches!(&err, ApiError::UndecodableJob { body: b, .. } if b.0 == body));
+        // Neither the message nor Debug quotes a value of the answer.
+        let secret = bytes::Bytes::from(format!(
+            r#"{{"job":{{"id":"{id}","type":"EXEC","status":"QUEUED","payload":{{"s":"hunter2"}},"created_at":"hunter2"}}}}"#
+        ));
+        let err = decode_claim("claim_job", secret).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let err = decode_claim("claim_job", bytes::Bytes::from_static(b"<html>")).unwrap_err();
+        assert_eq!(err.claimed_job_id(), None);
+        assert_eq!(err.call(), "claim_job");
     }
 }

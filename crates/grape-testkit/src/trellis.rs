@@ -50,6 +50,7 @@ pub struct TrellisBuilder {
     sweep_interval: Duration,
     claim_ack_timeout: Option<Duration>,
     metrics_listen: bool,
+    log_tail_window: Option<Duration>,
     startup_timeout: Duration,
 }
 
@@ -62,6 +63,7 @@ impl Default for TrellisBuilder {
             sweep_interval: Duration::from_secs(1),
             claim_ack_timeout: None,
             metrics_listen: false,
+            log_tail_window: None,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -107,6 +109,13 @@ impl TrellisBuilder {
     #[must_use]
     pub fn metrics_listen(mut self) -> Self {
         self.metrics_listen = true;
+        self
+    }
+
+    /// `--log-tail-window` (the server's default, derived from `--job-stale-after`, when not set).
+    #[must_use]
+    pub fn log_tail_window(mut self, d: Duration) -> Self {
+        self.log_tail_window = Some(d);
         self
     }
 
@@ -217,6 +226,12 @@ impl TrellisServer {
                     .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
                 format!("--metrics-listen={addr}")
             }))
+            .args(
+                o.log_tail_window
+                    .map(|d| ["--log-tail-window".to_owned(), humantime(d)])
+                    .into_iter()
+                    .flatten(),
+            )
             .env("TRELLIS_ADMIN_TOKEN", self.admin_token.expose())
             .env("TRELLIS_API_TOKEN", self.api_token.expose())
             .env("TRELLIS_METRICS_TOKEN", self.metrics_token.expose())

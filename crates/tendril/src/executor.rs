@@ -1,6 +1,8 @@
 //! Runs one claimed job: outbox entry, private workspace, RUNNING, the handler (panics caught),
 //! then the end-of-job order: final status journaled → log delivered → status reported →
-//! outbox entry done → workspace removed.
+//! outbox entry done → workspace removed. A job Trellis ended on its side meanwhile (log ack
+//! with a final status, heartbeat `abandoned_job_ids`) is abandoned: its tools are cancelled,
+//! nothing more is reported, and its journal is dropped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::logs::{self, LogConfig, LogPipeline};
+use crate::logs::{self, JobEnded, LogConfig, LogPipeline};
 use crate::metrics::Outcome;
 use crate::outbox::Outbox;
 use crate::services::TrellisServices;
@@ -74,7 +76,6 @@ impl Executor {
             }
         }));
         let cancel = self.state.job_token();
-        self.state.set_current(id, cancel.clone());
         if let Err(e) = self.outbox.job_started(id) {
             tracing::error!(error = %e, "cannot journal the job in the outbox");
         }
@@ -89,6 +90,9 @@ impl Executor {
             self.log_config.clone(),
             cancel.clone(),
         );
+        // Fired when Trellis says the job ended on its side (log ack, heartbeat).
+        let ended = pipeline.ended();
+        self.state.set_current(id, cancel.clone(), ended.clone());
         let log = JobLog::new(pipeline.sink());
         let update = match prepared {
             Err(e) => Some(StatusUpdate::failed(format!(
@@ -117,6 +121,7 @@ impl Executor {
                 }
             },
         };
+        let update = update.filter(|_| !ended.is_fired());
         if let Some(mut update) = update {
             if let Some(error) = &update.error {
                 update.error = Some(redactor.redact(error).into_owned());
@@ -142,14 +147,26 @@ impl Executor {
                     "log not fully delivered; the outbox keeps the rest"
                 );
             }
-            self.report_final(id, &update).await;
-            let outcome = match update.status {
-                JobStatus::Success => Outcome::Success,
-                JobStatus::Cancelled => Outcome::Cancelled,
-                _ => Outcome::Failed,
-            };
-            self.state.metrics.job_finished(outcome, started.elapsed());
-            tracing::info!(status = %update.status, error = update.error.as_deref(), elapsed = ?started.elapsed(), "job ended");
+            if ended.is_fired() {
+                abandoned(&ended, &update);
+            } else {
+                self.report_final(id, &update).await;
+                let outcome = match update.status {
+                    JobStatus::Success => Outcome::Success,
+                    JobStatus::Cancelled => Outcome::Cancelled,
+                    _ => Outcome::Failed,
+                };
+                self.state.metrics.job_finished(outcome, started.elapsed());
+                tracing::info!(status = %update.status, error = update.error.as_deref(), elapsed = ?started.elapsed(), "job ended");
+            }
+        } else if ended.is_fired() {
+            // Nothing more goes to Trellis: the delivery task stops now.
+            drop(log);
+            drop(pipeline);
+            tracing::warn!(
+                reason = ended.reason(),
+                "the job ended on the server: stopped it; reporting nothing more and dropping its journal"
+            );
         } else {
             drop(log);
             let summary = pipeline.finish(None).await;
@@ -315,6 +332,12 @@ impl Executor {
             }
         }
     }
+}
+
+/// The job ended on the server while its end was being delivered: its status is not reported.
+fn abandoned(ended: &JobEnded, update: &StatusUpdate) {
+    tracing::warn!(reason = ended.reason(), unreported = %update.status,
+        "the job ended on the server: not reporting its final status; dropping its journal");
 }
 
 /// Aborts a task when dropped.

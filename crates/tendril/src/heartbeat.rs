@@ -1,5 +1,6 @@
 //! The heartbeat task: ONLINE/DRAINING and the current job every interval (± jitter), the
-//! worker's info until one heartbeat is acknowledged, cancel requests from the answer.
+//! worker's info until one heartbeat is acknowledged, cancel requests and abandoned jobs from
+//! the answer. A 401 (deleted or revoked worker) ends it and stops the worker.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,8 @@ pub(crate) fn jittered(base: Duration) -> Duration {
     Duration::from_secs_f64((base.as_secs_f64() + offset).max(0.001))
 }
 
-/// Sends heartbeats until `stop` fires. Never fails: errors are logged and retried sooner.
+/// Sends heartbeats until `stop` fires. Errors are logged and retried sooner, except a 401,
+/// which fires `state.revoked` and ends the task.
 pub(crate) async fn run(
     api: Arc<WorkerApiClient>,
     state: Arc<WorkerState>,
@@ -49,7 +51,18 @@ pub(crate) async fn run(
                         tracing::debug!(job_id = %id, "cancel requested for a job not running here");
                     }
                 }
+                for id in answer.abandoned_job_ids {
+                    let reason = "Trellis no longer runs the job on this worker (heartbeat): \
+                        it ended there (e.g. failed `worker lost`), was taken back or removed";
+                    if state.abandon_job(id, reason) {
+                        tracing::warn!(job_id = %id, "{reason}: abandoning it");
+                    }
+                }
                 jittered(interval)
+            }
+            Err(e) if state.revoke_on_401(&e) => {
+                tracing::error!(error = %e, "heartbeat refused: the worker's credentials are no longer valid");
+                return;
             }
             Err(e) => {
                 state.metrics.heartbeat_failed();

@@ -8,7 +8,8 @@
 //! - [`StartArgs`]: the clap flags (each with its environment variable, see [`ENV_VARS`]) of
 //!   `tendril start` and `grape worker start`.
 //! - [`start`]: validates the flags, sets up logging, runs the worker and returns the exit code
-//!   (0 after a drain, 2 for a configuration error, 1 otherwise).
+//!   (0 after a drain, 2 for a configuration error, 1 otherwise — e.g. Trellis refused the
+//!   worker's credentials: it was deleted or its token revoked).
 //! - [`run`] / [`run_with_handlers`]: the worker itself, for callers with their own logging.
 //! - [`handlers`]: the job handlers a worker offers (its [`HandlerRegistry`]).
 //!

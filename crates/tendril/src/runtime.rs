@@ -1,5 +1,7 @@
 //! The worker's lifecycle: prepare (directories, credentials, outbox) → start the heartbeat
-//! task and the claim loop → select over signals → drain → final OFFLINE heartbeat.
+//! task and the claim loop → select over signals → drain → final OFFLINE heartbeat. A 401 on
+//! the worker's calls (deleted or revoked) cancels the running job and ends the run with
+//! [`RuntimeError::Revoked`] (exit 1).
 
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
@@ -75,6 +77,9 @@ pub enum RuntimeError {
     /// The signal handlers cannot be installed.
     #[error("cannot install the signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    /// Trellis refused the worker's credentials (401): it was deleted or its token revoked.
+    #[error("{0}")]
+    Revoked(String),
     /// A task of the worker failed (a bug).
     #[error("the claim loop failed: {0}")]
     Internal(String),
@@ -89,6 +94,9 @@ impl RuntimeError {
         }
     }
 }
+
+/// How long a worker whose credentials were refused waits for its cancelled job to end.
+const REVOKED_JOB_DEADLINE: Duration = Duration::from_secs(30);
 
 fn create_dir(what: &'static str, path: &Path) -> Result<(), RuntimeError> {
     std::fs::DirBuilder::new()
@@ -251,7 +259,21 @@ pub async fn run_with_signals(
             }
         };
         tokio::select! {
-            r = &mut claim_task => break r.map_err(|e| RuntimeError::Internal(e.to_string())),
+            r = &mut claim_task => break match state.revoked_reason() {
+                // The claim loop ended because the credentials were refused.
+                Some(reason) => Err(RuntimeError::Revoked(reason.to_owned())),
+                None => r.map_err(|e| RuntimeError::Internal(e.to_string())),
+            },
+            () = state.revoked.cancelled() => {
+                let reason = state.revoked_reason().unwrap_or("Trellis refused this worker's credentials").to_owned();
+                tracing::error!(reason = %reason, "stopping: the running job (if any) is cancelled; nothing more can be reported");
+                state.drain.cancel();
+                state.cancel_jobs.cancel();
+                if tokio::time::timeout(REVOKED_JOB_DEADLINE, &mut claim_task).await.is_err() {
+                    claim_task.abort();
+                }
+                break Err(RuntimeError::Revoked(reason));
+            }
             signal = signals.recv() => match signal.unwrap_or(Shutdown::Quit) {
                 Shutdown::Drain => {
                     if !state.drain.is_cancelled() {
@@ -283,14 +305,16 @@ pub async fn run_with_signals(
     };
     stop_aux.cancel();
     let _ = heartbeat_task.await;
-    heartbeat::send_offline(
-        &api,
-        &state,
-        timings
-            .heartbeat_interval
-            .clamp(Duration::from_secs(1), Duration::from_secs(10)),
-    )
-    .await;
+    if !state.revoked.is_cancelled() {
+        heartbeat::send_offline(
+            &api,
+            &state,
+            timings
+                .heartbeat_interval
+                .clamp(Duration::from_secs(1), Duration::from_secs(10)),
+        )
+        .await;
+    }
     for task in aux_tasks {
         let _ = task.await;
     }

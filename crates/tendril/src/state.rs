@@ -1,13 +1,14 @@
 //! The state the worker's tasks share: draining or not, the running job, the metrics.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
-use grape_api::WorkerStatus;
+use grape_api::{ApiError, WorkerStatus};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::logs::JobEnded;
 use crate::metrics::Metrics;
 
 /// The job being run and the token that cancels it.
@@ -15,6 +16,7 @@ use crate::metrics::Metrics;
 struct CurrentJob {
     id: Uuid,
     cancel: CancellationToken,
+    ended: JobEnded,
 }
 
 /// Shared by the heartbeat task, the claim loop, the executor, the signal loop and the
@@ -31,6 +33,10 @@ pub(crate) struct WorkerState {
     /// Fired by the first acknowledged heartbeat: Trellis offers jobs only to workers it has
     /// heard from, so the claim loop waits for it.
     pub online: CancellationToken,
+    /// Fired when Trellis refuses the worker's credentials (401: the worker was deleted or its
+    /// token revoked): the worker stops with an error instead of retrying for ever.
+    pub revoked: CancellationToken,
+    revoked_reason: OnceLock<String>,
     /// Counters and gauges of `/metrics`.
     pub metrics: Metrics,
     current: Mutex<Option<CurrentJob>>,
@@ -44,6 +50,8 @@ impl WorkerState {
             cancel_jobs: CancellationToken::new(),
             heartbeat_now: Notify::new(),
             online: CancellationToken::new(),
+            revoked: CancellationToken::new(),
+            revoked_reason: OnceLock::new(),
             metrics: Metrics::default(),
             current: Mutex::new(None),
             last_tick: Mutex::new(Instant::now()),
@@ -65,9 +73,9 @@ impl WorkerState {
     }
 
     /// Records the job being run now.
-    pub fn set_current(&self, id: Uuid, cancel: CancellationToken) {
+    pub fn set_current(&self, id: Uuid, cancel: CancellationToken, ended: JobEnded) {
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(CurrentJob { id, cancel });
+            Some(CurrentJob { id, cancel, ended });
     }
 
     /// No job runs any more.
@@ -94,6 +102,39 @@ impl WorkerState {
             }
             _ => false,
         }
+    }
+
+    /// Trellis no longer runs job `id` on this worker: if it is the one being run, it is
+    /// abandoned (stopped, nothing more reported); true when it was.
+    pub fn abandon_job(&self, id: Uuid, reason: &str) -> bool {
+        let guard = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_ref() {
+            Some(job) if job.id == id => {
+                job.ended.fire(reason);
+                job.cancel.cancel();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// If `error` is a 401 (the worker was deleted or its token revoked), records it, fires
+    /// [`Self::revoked`] and returns true.
+    pub fn revoke_on_401(&self, error: &ApiError) -> bool {
+        if error.status() != Some(401) {
+            return false;
+        }
+        let _ = self.revoked_reason.set(format!(
+            "Trellis refused this worker's credentials ({error}): the worker was deleted or its \
+             token revoked; register it again"
+        ));
+        self.revoked.cancel();
+        true
+    }
+
+    /// Why the credentials were refused, once [`Self::revoked`] fired.
+    pub fn revoked_reason(&self) -> Option<&str> {
+        self.revoked_reason.get().map(String::as_str)
     }
 
     /// The main loop is alive: called by the claim loop on each turn and by the executor

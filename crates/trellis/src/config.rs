@@ -31,7 +31,16 @@ pub struct ServerConfig {
     /// after the claim goes back to the queue at the worker's next heartbeat (the claim's
     /// answer was lost).
     pub claim_ack_timeout: Duration,
+    /// Log batches of a job that ended are still accepted (from the worker that held it) for
+    /// this long after it ended, then answered 409; `None`: `job_stale_after` +
+    /// [`LOG_REPLAY_ALLOWANCE`]. At least `job_stale_after`, so a worker that comes back after
+    /// the sweeper failed its job can still deliver the lines its outbox kept.
+    pub log_tail_window: Option<Duration>,
 }
+
+/// The default time a restarted worker is given to replay its outbox, on top of
+/// `job_stale_after`, in the log tail window.
+pub const LOG_REPLAY_ALLOWANCE: Duration = Duration::from_secs(300);
 
 impl ServerConfig {
     /// A configuration with the spec's default timings.
@@ -47,6 +56,29 @@ impl ServerConfig {
             job_stale_after: Duration::from_secs(300),
             sweep_interval: Duration::from_secs(5),
             claim_ack_timeout: Duration::from_secs(60),
+            log_tail_window: None,
         }
+    }
+
+    /// How long after a job ended its worker may still send log lines (see
+    /// [`ServerConfig::log_tail_window`]).
+    pub fn log_tail_window(&self) -> Duration {
+        self.log_tail_window
+            .unwrap_or(self.job_stale_after + LOG_REPLAY_ALLOWANCE)
+    }
+
+    /// Checks the timings that depend on each other; the message names the flag.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(w) = self.log_tail_window
+            && w < self.job_stale_after
+        {
+            return Err(format!(
+                "--log-tail-window ({}) must be at least --job-stale-after ({}): a worker back \
+                 after an outage must still deliver the log tail of a job the sweeper failed",
+                humantime::format_duration(w),
+                humantime::format_duration(self.job_stale_after)
+            ));
+        }
+        Ok(())
     }
 }

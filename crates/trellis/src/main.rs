@@ -57,6 +57,11 @@ struct ServeArgs {
     /// the claim is requeued at the worker's next heartbeat (the claim's answer was lost).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     claim_ack_timeout: Duration,
+    /// Log batches of an ended job are accepted from its worker for this long after it ended,
+    /// then answered 409 (at least --job-stale-after; default: --job-stale-after + 5m for the
+    /// worker's outbox replay).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    log_tail_window: Option<Duration>,
     /// Generate the tokens when they are not set, and print them (development only).
     #[arg(long)]
     dev: bool,
@@ -160,6 +165,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.job_stale_after = args.job_stale_after;
     config.sweep_interval = args.sweep_interval;
     config.claim_ack_timeout = args.claim_ack_timeout;
+    config.log_tail_window = args.log_tail_window;
     Ok(config)
 }
 

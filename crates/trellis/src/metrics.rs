@@ -19,6 +19,7 @@ pub struct Metrics {
     claims: AtomicU64,
     redelivered: AtomicU64,
     taken_back: AtomicU64,
+    sweeps: AtomicU64,
 }
 
 impl Metrics {
@@ -39,6 +40,11 @@ impl Metrics {
     /// A claim answered again with the job an earlier claim with its key took (a lost answer).
     pub fn redelivered(&self) {
         self.redelivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The sweeper ran once.
+    pub fn swept(&self) {
+        self.sweeps.fetch_add(1, Ordering::Relaxed);
     }
 
     /// CLAIMED jobs a heartbeat took back from their worker.
@@ -117,6 +123,11 @@ pub async fn render(state: &AppState) -> Result<String, crate::store::StoreError
             "trellis_claims_taken_back_total",
             "CLAIMED jobs taken back by a heartbeat of a worker that no longer knew them.",
             m.taken_back.load(Ordering::Relaxed),
+        ),
+        (
+            "trellis_sweeps_total",
+            "Sweeps run (the first one offline window after start).",
+            m.sweeps.load(Ordering::Relaxed),
         ),
         (
             "trellis_claim_wakeups_total",

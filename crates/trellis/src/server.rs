@@ -11,6 +11,9 @@ use tokio::net::TcpListener;
 /// A start-up or run failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// Timings that contradict each other.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
@@ -48,6 +51,7 @@ async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), ServeError>
 impl Server {
     /// Opens (and migrates) the database and binds the address (and the metrics address).
     pub async fn bind(config: ServerConfig) -> Result<Self, ServeError> {
+        config.validate().map_err(ServeError::Config)?;
         let store = Store::connect(&config.database_url).await?;
         let (listener, addr) = bind(config.listen).await?;
         let metrics = match config.metrics_listen {

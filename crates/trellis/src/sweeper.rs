@@ -1,5 +1,7 @@
 //! The sweeper: requeues CLAIMED jobs of workers that went OFFLINE and fails RUNNING jobs of
-//! OFFLINE workers that had no sign of life for `job_stale_after` (`worker lost`).
+//! OFFLINE workers that had no sign of life for `job_stale_after` (`worker lost`). It starts
+//! one offline window after the server did (see [`run`]); a worker whose job it failed learns
+//! it from its next heartbeat (`abandoned_job_ids`) or log acknowledgement (`job_status`).
 
 use crate::state::AppState;
 use chrono::Utc;
@@ -27,8 +29,18 @@ pub async fn sweep_once(state: &AppState) -> Result<(u64, u64), crate::store::St
     Ok((requeued_n, failed))
 }
 
-/// Sweeps every `sweep_interval` until shutdown.
+/// Sweeps every `sweep_interval` until shutdown, the first time one full `worker_offline_after`
+/// after start: a server back from an outage first gives every live worker the time to
+/// heartbeat again (which also marks its running job alive), so it neither requeues their
+/// claimed jobs nor fails their running ones `worker lost` while they are still at work.
 pub async fn run(state: AppState) {
+    let window = state.config.worker_offline_after;
+    tracing::info!(after = %humantime::format_duration(window), "sweeper: first sweep after one offline window");
+    tokio::select! {
+        () = tokio::time::sleep(window) => {}
+        () = state.shutdown.cancelled() => return,
+    }
+    tracing::info!("sweeper: sweeping");
     let mut tick = tokio::time::interval(state.config.sweep_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -39,5 +51,6 @@ pub async fn run(state: AppState) {
         if let Err(e) = sweep_once(&state).await {
             tracing::error!(error = %e, "sweep failed");
         }
+        state.metrics.swept();
     }
 }

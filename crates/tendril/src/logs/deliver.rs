@@ -117,7 +117,22 @@ impl Delivery {
             let (sent, next) = self.send_and_prepare(&batch, &policy, &mut reader).await;
             ready = next;
             match sent {
-                Ok(ack) => self.acknowledged(&batch, &ack),
+                Ok(ack) => {
+                    self.acknowledged(&batch, &ack);
+                    if let Some(status) = ack.job_status.as_ref().filter(|s| s.is_terminal()) {
+                        return self.ended_on_server(format!(
+                            "Trellis reports the job {status} (log acknowledgement)"
+                        ));
+                    }
+                }
+                Err(e) if matches!(e.status(), Some(403 | 404 | 409)) => {
+                    let status = e
+                        .current_status()
+                        .map(|s| format!(" (job {s})"))
+                        .unwrap_or_default();
+                    return self
+                        .ended_on_server(format!("Trellis refused the log lines{status}: {e}"));
+                }
                 Err(e) => {
                     tracing::error!(job_id = %self.job_id, error = %e, "Trellis refused the log lines");
                     let reason = e.to_string();
@@ -130,6 +145,15 @@ impl Delivery {
                 }
             }
         }
+    }
+
+    /// Trellis no longer runs the job on this worker: fire `ended` (and the job's cancel
+    /// token, the job must stop) and stop delivering.
+    fn ended_on_server(&self, reason: String) -> Stop {
+        tracing::warn!(job_id = %self.job_id, reason = %reason, "the job ended on the server; stopping its log delivery");
+        self.shared.ended.fire(reason.clone());
+        self.on_cancel_requested.cancel();
+        Stop::Rejected(reason)
     }
 
     /// Sends `batch` until acknowledged; meanwhile takes the next batch as soon as one is due

@@ -19,9 +19,13 @@
 //!   is journaled, and is fsync'ed before each batch is sent. A restarted worker delivers the tail
 //!   after the last acknowledged seq ([`crate::outbox::Outbox::recover`]).
 //! - A `cancel_requested` in an acknowledgement fires the job's cancellation token.
+//! - A final `job_status` in an acknowledgement, or a batch answered 403/404/409 (the job is
+//!   not this worker's any more, or its log is closed), fires [`LogPipeline::ended`] and the
+//!   cancellation token, and delivery stops: the worker abandons the job (see [`JobEnded`]).
 
 mod buffer;
 mod deliver;
+mod ended;
 pub(crate) mod journal;
 
 use crate::outbox::Outbox;
@@ -43,6 +47,7 @@ use uuid::Uuid;
 
 pub(crate) use buffer::line_size;
 pub(crate) use deliver::{is_permanent, retry_policy, send_until_acked};
+pub use ended::JobEnded;
 
 /// Trellis accepts at most this many lines in one batch.
 pub const SERVER_MAX_BATCH_LINES: usize = 5_000;
@@ -131,6 +136,7 @@ pub(crate) struct Shared {
     wake: Notify,
     delivered: AtomicU64,
     rejected: Mutex<Option<String>>,
+    ended: JobEnded,
     journal_path: Option<PathBuf>,
     send_at_lines: usize,
     max_batch_bytes: usize,
@@ -211,7 +217,8 @@ pub struct LogPipeline {
 /// are numbered (seq from 1), journaled in the job's outbox directory, buffered in memory
 /// (at most `config.memory_lines`; more are read back from the journal, which is the spool),
 /// delivered in batches to `POST /api/jobs/{id}/logs`, retried until acknowledged. A
-/// `cancel_requested` acknowledgement cancels `on_cancel_requested`.
+/// `cancel_requested` acknowledgement cancels `on_cancel_requested`; so does the end of the job
+/// on the server (which also fires [`LogPipeline::ended`]).
 ///
 /// Call [`Outbox::job_started`] first. If the journal cannot be created the pipeline still
 /// works, from memory only (and says so in the worker's log). Must be called within a Tokio
@@ -240,6 +247,7 @@ pub fn start(
         wake: Notify::new(),
         delivered: AtomicU64::new(0),
         rejected: Mutex::new(None),
+        ended: JobEnded::default(),
         journal_path: journal_path.clone(),
         send_at_lines: config.send_at_lines,
         max_batch_bytes: config.max_batch_bytes,
@@ -274,6 +282,11 @@ impl LogPipeline {
     /// The job this pipeline belongs to.
     pub fn job_id(&self) -> Uuid {
         self.job_id
+    }
+
+    /// Fired when Trellis says the job ended on its side while this worker still runs it.
+    pub fn ended(&self) -> JobEnded {
+        self.shared.ended.clone()
     }
 
     /// Current counters.

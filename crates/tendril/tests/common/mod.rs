@@ -2,6 +2,8 @@
 //! with shrunken timings.
 #![allow(dead_code, clippy::needless_pass_by_value)] // each test binary uses a part of these helpers; options are taken by value for brevity
 
+pub mod proxy;
+
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -73,9 +75,10 @@ impl Default for TendrilOptions {
     }
 }
 
-/// The `tendril` binary under test.
-pub fn tendril_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tendril")
+/// The `tendril` binary under test: `TENDRIL_BIN` (like testkit's `TRELLIS_BIN`, for a
+/// target directory shared by several checkouts), else the one cargo built for this test.
+pub fn tendril_bin() -> String {
+    std::env::var("TENDRIL_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tendril").to_owned())
 }
 
 /// A `std::process::Command` for the tendril binary with a clean environment (tests may spawn

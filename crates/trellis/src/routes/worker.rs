@@ -73,6 +73,10 @@ pub async fn register(
 /// `current_job_id` does not name. A job taken back whose cancel was requested becomes
 /// CANCELLED instead. Should the worker still hold such a job, its `PUT /status` RUNNING gets
 /// 403 (not its job any more), so the job never runs twice.
+///
+/// A `current_job_id` this worker no longer runs here (ended — e.g. failed `worker lost` by the
+/// sweeper while the worker was cut off —, taken back, or gone) comes back in
+/// `abandoned_job_ids`: the worker stops it and reports nothing more about it.
 #[utoipa::path(post, path = "/api/workers/heartbeat", tag = "workers", request_body = HeartbeatRequest,
     responses((status = 200, body = HeartbeatResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn heartbeat(
@@ -99,8 +103,12 @@ pub async fn heartbeat(
     }
     // Its waiting claims look again: a DRAINING worker's long-poll ends; new job types apply.
     state.kick_claims(worker);
+    if !outcome.abandoned_job_ids.is_empty() {
+        tracing::info!(%worker, jobs = ?outcome.abandoned_job_ids, "the worker runs a job it no longer holds here: told to abandon it");
+    }
     Ok(Json(HeartbeatResponse {
         cancel_job_ids: outcome.cancel_job_ids,
+        abandoned_job_ids: outcome.abandoned_job_ids,
     }))
 }
 
@@ -256,10 +264,17 @@ pub async fn update_status(
 }
 
 /// Append log lines (seq already stored: ignored). ≤ 5,000 lines and ≤ 1 MiB; gzip accepted.
+///
+/// Only from the worker holding the job, while it is CLAIMED or RUNNING and for
+/// `--log-tail-window` after it ended (the tail a worker's outbox delivers after an outage);
+/// later: 409 with `current_status`. The answer carries the job's status: a final one while the
+/// worker still runs the job means the server ended it (e.g. the sweeper failed it), and the
+/// worker abandons it.
 #[utoipa::path(post, path = "/api/jobs/{id}/logs", tag = "jobs", request_body = LogBatch,
     params(("id" = Uuid, Path, description = "job id")),
     responses((status = 200, body = LogAck), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
 pub async fn append_logs(
     State(state): State<AppState>,
     WorkerAuth(worker): WorkerAuth,
@@ -278,34 +293,48 @@ pub async fn append_logs(
     {
         return Err(ApiErr::bad_request("seq starts at 1"));
     }
+    let now = Utc::now();
+    let tail_since = now
+        - chrono::Duration::from_std(state.config.log_tail_window())
+            .unwrap_or(chrono::Duration::MAX);
     match state
         .store
-        .append_logs(worker, id, &batch.lines, Utc::now())
+        .append_logs(worker, id, &batch.lines, now, tail_since)
         .await?
     {
         LogAppend::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
         LogAppend::Forbidden => Err(ApiErr::forbidden(format!(
             "job {id} is not held by this worker"
         ))),
+        LogAppend::Closed(current) => Err(ApiErr::conflict(
+            format!(
+                "job {id} ended ({current}) longer than the log tail window ({}) ago: its log is closed",
+                humantime::format_duration(state.config.log_tail_window())
+            ),
+            current,
+        )),
         LogAppend::Stored {
             last_seq,
             cancel_requested,
+            status,
         } => {
             state.wake_streams();
             Ok(Json(LogAck {
                 last_seq,
                 cancel_requested,
+                job_status: Some(status),
             }))
         }
     }
 }
 
-/// Store the plan artifact of a job this worker holds (≤ 64 MiB after gzip decoding: a saved
-/// plan of up to about 48 MiB, base64 in JSON).
+/// Store the plan artifact of a job this worker holds while it runs (CLAIMED or RUNNING; later:
+/// 409 with `current_status`), ≤ 64 MiB after gzip decoding: a saved plan of up to about 48 MiB,
+/// base64 in JSON.
 #[utoipa::path(post, path = "/api/jobs/{id}/plan-artifact", tag = "jobs", request_body = Object,
     params(("id" = Uuid, Path, description = "PLAN job id")),
     responses((status = 200, body = PlanArtifactAck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn upload_artifact(
     State(state): State<AppState>,
     WorkerAuth(worker): WorkerAuth,
@@ -317,6 +346,10 @@ pub async fn upload_artifact(
         ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!(
             "job {id} is not held by this worker"
         ))),
+        ArtifactAccess::NotRunning(current) => Err(ApiErr::conflict(
+            format!("job {id} is {current}: a plan artifact is accepted only while it runs"),
+            current,
+        )),
         ArtifactAccess::Allowed => {
             state
                 .store
@@ -348,9 +381,11 @@ pub async fn download_artifact(
         ArtifactAccess::Forbidden => Err(ApiErr::forbidden(format!(
             "the plan artifact of job {id} is served only to the worker running an APPLY of it"
         ))),
-        ArtifactAccess::Allowed => match state.store.get_artifact(id).await? {
-            Some(v) => Ok(Json(v)),
-            None => Err(ApiErr::not_found(format!("no plan artifact for job {id}"))),
-        },
+        ArtifactAccess::Allowed | ArtifactAccess::NotRunning(_) => {
+            match state.store.get_artifact(id).await? {
+                Some(v) => Ok(Json(v)),
+                None => Err(ApiErr::not_found(format!("no plan artifact for job {id}"))),
+            }
+        }
     }
 }

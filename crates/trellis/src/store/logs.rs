@@ -4,7 +4,7 @@ use super::rows::JOB_COLUMNS;
 use super::rows::{JobRow, LogRow};
 use super::{Store, StoreError, with_db};
 use chrono::{DateTime, SecondsFormat, Utc};
-use grape_api::LogLine;
+use grape_api::{JobStatus, LogLine};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -78,12 +78,16 @@ pub enum LogAppend {
     NotFound,
     /// The worker does not hold the job.
     Forbidden,
-    /// Stored; the highest stored seq and whether a cancel was requested.
+    /// The job ended longer than the tail window ago: its log is closed; the current status.
+    Closed(JobStatus),
+    /// Stored; the highest stored seq, whether a cancel was requested, the job's status.
     Stored {
         /// Highest stored seq.
         last_seq: u64,
         /// Cancel requested.
         cancel_requested: bool,
+        /// The job's status (a final one: the server ended the job).
+        status: JobStatus,
     },
 }
 
@@ -94,19 +98,23 @@ pub enum ArtifactAccess {
     NotFound,
     /// The worker holds neither the job nor an APPLY job naming it.
     Forbidden,
+    /// (Writing) the worker held the job, but it no longer runs: the current status.
+    NotRunning(JobStatus),
     /// Allowed.
     Allowed,
 }
 
 impl Store {
-    /// Stores log lines of a job held by `worker_id`; lines whose seq is already stored are
-    /// ignored, so a resent batch never duplicates.
+    /// Stores log lines of a job held by `worker_id` that is CLAIMED or RUNNING, or ended at or
+    /// after `tail_since` (the tail a worker delivers after the end, e.g. from its outbox);
+    /// lines whose seq is already stored are ignored, so a resent batch never duplicates.
     pub async fn append_logs(
         &self,
         worker_id: Uuid,
         job_id: Uuid,
         lines: &[LogLine],
         now: DateTime<Utc>,
+        tail_since: DateTime<Utc>,
     ) -> Result<LogAppend, StoreError> {
         let select = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
@@ -122,11 +130,15 @@ impl Store {
             if job.worker_id != Some(worker_id) {
                 return Ok(LogAppend::Forbidden);
             }
+            let status = job.status();
+            if !job.is_live() && job.finished_at.is_none_or(|end| end < tail_since) {
+                return Ok(LogAppend::Closed(status));
+            }
             tx.insert_lines(job_id, lines).await?;
             let last = job.last_seq.max(max_seq);
             sqlx::query(q(upd)).bind(job_id).bind(last).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(LogAppend::Stored { last_seq: last as u64, cancel_requested: job.cancel_requested })
+            Ok(LogAppend::Stored { last_seq: last as u64, cancel_requested: job.cancel_requested, status })
         })
     }
 
@@ -183,8 +195,9 @@ impl Store {
     }
 
     /// Whether `worker_id` may touch the plan artifact of `plan_job_id`: to write, it holds that
-    /// job; to read, it holds (`CLAIMED`/`RUNNING`) an APPLY job whose `payload.plan_job_id`
-    /// names it — the saved plan is a secret at rest, not even its planner reads it back.
+    /// job while it is CLAIMED or RUNNING; to read, it holds (`CLAIMED`/`RUNNING`) an APPLY job
+    /// whose `payload.plan_job_id` names it — the saved plan is a secret at rest, not even its
+    /// planner reads it back.
     pub async fn artifact_access(
         &self,
         worker_id: Uuid,
@@ -195,6 +208,9 @@ impl Store {
             return Ok(ArtifactAccess::NotFound);
         };
         if !read && job.worker_id == Some(worker_id) {
+            if !job.is_live() {
+                return Ok(ArtifactAccess::NotRunning(job.status()));
+            }
             return Ok(ArtifactAccess::Allowed);
         }
         if read {

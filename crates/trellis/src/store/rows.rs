@@ -62,6 +62,11 @@ impl JobRow {
         JobStatus::from_wire(&self.status)
     }
 
+    /// CLAIMED or RUNNING: its worker runs it.
+    pub fn is_live(&self) -> bool {
+        matches!(self.status(), JobStatus::Claimed | JobStatus::Running)
+    }
+
     /// The job type as an enum.
     pub fn job_type(&self) -> JobType {
         JobType::from_wire(&self.job_type)

@@ -19,6 +19,9 @@ pub struct HeartbeatOutcome {
     /// CLAIMED jobs taken back from the worker (requeued, or cancelled when a cancel was
     /// requested).
     pub taken_back: Vec<Requeued>,
+    /// The named job, when this worker no longer runs it on the server (ended, held by
+    /// another worker or none, gone).
+    pub abandoned_job_ids: Vec<Uuid>,
 }
 
 const IDENTITY_COLUMNS: &str = "id, name, provider, settings, credentials, created_at, updated_at";
@@ -70,7 +73,7 @@ impl Store {
     /// CLAIMED (not yet RUNNING) jobs it no longer knows about: all of them when it reports
     /// OFFLINE, else those it does not name that were claimed before `unacked_before` (the
     /// answer of their claim was lost). Returns the held jobs whose cancel was requested and
-    /// the jobs taken back.
+    /// the jobs taken back, and the named job if the worker no longer runs it here.
     pub async fn heartbeat(
         &self,
         worker_id: Uuid,
@@ -99,8 +102,12 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            let mut abandoned_job_ids = Vec::new();
             if let Some(job) = hb.current_job_id {
-                sqlx::query(q(touch)).bind(job).bind(worker_id).bind(now).execute(&mut *tx).await?;
+                let touched = sqlx::query(q(touch)).bind(job).bind(worker_id).bind(now).execute(&mut *tx).await?;
+                if touched.rows_affected() == 0 {
+                    abandoned_job_ids.push(job);
+                }
             }
             let mut query = sqlx::query_as::<_, (Uuid, String, String)>(q(&requeue)).bind(now).bind(worker_id);
             if hb.status != WorkerStatus::Offline {
@@ -112,6 +119,7 @@ impl Store {
             Ok(HeartbeatOutcome {
                 cancel_job_ids: ids.into_iter().map(|(id,)| id).collect(),
                 taken_back: jobs,
+                abandoned_job_ids,
             })
         })
     }

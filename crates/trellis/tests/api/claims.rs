@@ -2,7 +2,7 @@
 //! take-back).
 
 use crate::both_backends;
-use crate::common::{Backend, Env, TestWorker, start, start_with, worker};
+use crate::common::{Backend, Env, TestWorker, metric, start, start_with, worker};
 use grape_api::{Job, JobStatus, JobType, StatusUpdate, SubmitJobRequest, WorkerStatus};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -16,25 +16,6 @@ fn submit(t: JobType) -> SubmitJobRequest {
         payload: json!({}),
         cloud_identity_id: None,
     }
-}
-
-/// One value of the server's `/metrics`.
-async fn metric(env: &Env, name: &str) -> u64 {
-    let text = reqwest::Client::new()
-        .get(format!("{}/metrics", env.server.url()))
-        .bearer_auth(env.server.metrics_token().expose())
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics body");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
-        .trim()
-        .parse()
-        .expect("a number")
 }
 
 /// Waits until `n` long-poll claims wait on the server.

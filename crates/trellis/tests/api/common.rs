@@ -124,3 +124,22 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// One value of the server's `/metrics`.
+pub async fn metric(env: &Env, name: &str) -> u64 {
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", env.server.url()))
+        .bearer_auth(env.server.metrics_token().expose())
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+        .trim()
+        .parse()
+        .expect("a number")
+}

@@ -7,6 +7,7 @@ mod claims;
 mod common;
 mod concurrency;
 mod errors;
+mod history;
 mod lifecycle;
 mod liveness;
 mod operator_access;
