@@ -276,7 +276,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
 #[test]
 fn a_failing_identity_test_exits_1_and_caches_nothing() {
     let world = MotoWorld::start("discovery-fail-worker", &[]);
-    let (env, moto) = (&world.env, &world.moto);
+    let env = &world.env;
     // A malformed role ARN exits 2 before anything is sent.
     let (code, _, stderr) = run(
         env,

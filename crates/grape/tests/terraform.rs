@@ -44,7 +44,7 @@ fn json_of(stdout: &str, what: &str) -> Value {
 #[test]
 fn plan_apply_destroy_through_a_worker() {
     let world = MotoWorld::start("terraform-worker", &["terraform-state"]);
-    let (env, moto) = (&world.env, &world.moto);
+    let env = &world.env;
     let config = tempfile::tempdir().unwrap();
     std::fs::write(config.path().join("main.tf"), MAIN_TF).unwrap();
     let dir = config.path().to_str().unwrap();

@@ -350,7 +350,11 @@ async fn recording_listener() -> (String, std::sync::Arc<std::sync::atomic::Atom
 /// Overwrites an identity's settings in Trellis' SQLite database, as an older Trellis that did
 /// not validate settings would have stored them.
 #[allow(clippy::disallowed_methods)] // tests may spawn directly
-fn store_unchecked_settings(server: &grape_testkit::TrellisServer, id: uuid::Uuid, settings: &str) {
+fn store_unchecked_settings(
+    server: &grape_testkit::trellis::TrellisServer,
+    id: uuid::Uuid,
+    settings: &str,
+) {
     let db = server.sqlite_path().expect("an SQLite trellis");
     let script = "import sqlite3, sys, uuid\n\
         db = sqlite3.connect(sys.argv[1])\n\

@@ -91,13 +91,6 @@ impl GcpIdentitySettings {
     }
 
     fn fold_external_account(&mut self, external: &Value) -> Result<(), SettingsError> {
-        let field = |name: &str| format!("external_account.{name}");
-        let Some(object) = external.as_object() else {
-            return Err(SettingsError::field(
-                "external_account",
-                "external_account must be the JSON object gcloud prints",
-            ));
-        };
         const KNOWN: &[&str] = &[
             "type",
             "audience",
@@ -107,6 +100,13 @@ impl GcpIdentitySettings {
             "service_account_impersonation",
             "universe_domain",
         ];
+        let field = |name: &str| format!("external_account.{name}");
+        let Some(object) = external.as_object() else {
+            return Err(SettingsError::field(
+                "external_account",
+                "external_account must be the JSON object gcloud prints",
+            ));
+        };
         for key in object.keys() {
             if key == "credential_source" {
                 return Err(SettingsError::field(

@@ -6,6 +6,7 @@ const ARN: &str = "arn:aws:iam::123456789012:role/vintner";
 const GUID: &str = "0b3c5e2a-1f4d-4c6b-9a8e-7d2f1e0c9b8a";
 const AUDIENCE: &str = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/vintner/providers/aws";
 
+#[allow(clippy::needless_pass_by_value)] // reads better at the many call sites
 fn refused(provider: CloudProvider, settings: serde_json::Value) -> SettingsError {
     IdentitySettings::parse(&provider, &settings).expect_err(&settings.to_string())
 }

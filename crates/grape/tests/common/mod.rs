@@ -440,7 +440,7 @@ pub struct MotoWorld {
     pub env: Env,
     /// The moto server the worker keeps its state in and assumes identities on.
     pub moto: grape_testkit::Moto,
-    _rt: tokio::runtime::Runtime,
+    rt: tokio::runtime::Runtime,
 }
 
 impl MotoWorld {
@@ -459,13 +459,13 @@ impl MotoWorld {
             _worker: worker,
             env,
             moto,
-            _rt: rt,
+            rt,
         }
     }
 
     /// From now on moto refuses keys that none of its IAM users own (the worker's included).
     pub fn enforce_moto_auth(&self) {
-        self._rt
+        self.rt
             .block_on(self.moto.enforce_auth())
             .expect("enforce moto auth");
     }
