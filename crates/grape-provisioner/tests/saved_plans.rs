@@ -3,10 +3,9 @@
 
 mod terraform_common;
 
-use grape_api::{JobType, Secret};
+use grape_api::Secret;
 use grape_provisioner::InfracostSettings;
 use grape_provisioner::JobServices as _;
-use grape_provisioner::handlers::{ApplyHandler, PlanHandler};
 use grape_provisioner::local::FileArtifacts;
 use grape_testkit::{FakeInfracostOutput, fake_infracost_calls, write_fake_infracost};
 use serde_json::{Value, json};
@@ -19,30 +18,19 @@ const INFRACOST_KEY: &str = "ico-provisioner-test-key-42";
 async fn a_stale_plan_is_refused_with_terraforms_reason_and_plan_again() {
     let h = Harness::new().await;
     let key = "vines/stale.tfstate";
-    let (first, plan) = h
-        .run(&PlanHandler, JobType::Plan, request(config(""), key))
-        .await;
+    let (first, plan) = h.plan(request(config(""), key)).await;
     plan.expect("first plan");
     // Someone plans and applies another configuration on the same state in between.
     let other = config(r#"resource "terraform_data" "extra" { input = "x" }"#);
-    let (second, plan) = h
-        .run(&PlanHandler, JobType::Plan, request(other, key))
-        .await;
+    let (second, plan) = h.plan(request(other, key)).await;
     plan.expect("second plan");
-    let apply = |plan_job_id: Uuid| {
-        h.run(
-            &ApplyHandler,
-            JobType::Apply,
-            json!({ "plan_job_id": plan_job_id }),
-        )
-    };
-    apply(second).await.1.expect("second apply");
+    h.apply(second).await.1.expect("second apply");
 
     for (plan_job_id, what) in [
         (first, "the older plan"),
         (second, "an applied plan, again"),
     ] {
-        let reason = apply(plan_job_id).await.1.expect_err(what).to_string();
+        let reason = h.apply(plan_job_id).await.1.expect_err(what).to_string();
         assert!(reason.contains("Saved plan is stale"), "{what}: {reason}");
         assert!(
             reason.contains("plan again and apply the new plan"),
@@ -91,7 +79,7 @@ output "version" {{
         "source": { "git": { "url": remote.url(), "ref": "main", "path": "infra" } },
         "state_key": "vines/git-edit.tfstate",
     });
-    let (plan_id, plan) = h.run(&PlanHandler, JobType::Plan, payload).await;
+    let (plan_id, plan) = h.plan(payload).await;
     plan.expect("plan of main");
     remote
         .commit(
@@ -107,13 +95,7 @@ output "version" {{
         .expect("commit v2");
 
     h.clear_lines();
-    let (_, applied) = h
-        .run(
-            &ApplyHandler,
-            JobType::Apply,
-            json!({ "plan_job_id": plan_id }),
-        )
-        .await;
+    let (_, applied) = h.apply(plan_id).await;
     let applied = applied.expect("apply of the saved plan").expect("result");
     assert_eq!(applied["commit"], planned.as_str(), "{applied}");
     assert_eq!(applied["summary"]["add"], 1, "{applied}");
@@ -141,13 +123,7 @@ async fn an_artifact_of_the_older_format_is_refused_with_plan_again() {
         .upload_plan_artifact(plan_job_id, &v1)
         .await
         .expect("store a v1 artifact");
-    let (_, applied) = h
-        .run(
-            &ApplyHandler,
-            JobType::Apply,
-            json!({ "plan_job_id": plan_job_id }),
-        )
-        .await;
+    let (_, applied) = h.apply(plan_job_id).await;
     let reason = applied.expect_err("v1 is refused").to_string();
     assert!(reason.contains("grape.plan.v1"), "{reason}");
     assert!(reason.contains("plan again"), "{reason}");
@@ -166,13 +142,7 @@ async fn plan_with_infracost(output: FakeInfracostOutput) -> (Harness, Value) {
         api_key: Some(Secret::new(INFRACOST_KEY)),
         ..InfracostSettings::default()
     });
-    let (_, plan) = h
-        .run(
-            &PlanHandler,
-            JobType::Plan,
-            request(config(""), "vines/cost.tfstate"),
-        )
-        .await;
+    let (_, plan) = h.plan(request(config(""), "vines/cost.tfstate")).await;
     let plan = plan.expect("the plan succeeds").expect("result");
     assert_eq!(
         fake_infracost_calls(h.dir.path()),

@@ -18,13 +18,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
     let h = Harness::new().await;
-    let (plan_id, plan) = h
-        .run(
-            &PlanHandler,
-            JobType::Plan,
-            request(config(""), "vines/demo.tfstate"),
-        )
-        .await;
+    let (plan_id, plan) = h.plan(request(config(""), "vines/demo.tfstate")).await;
     let plan = plan.expect("plan succeeds").expect("plan result");
     assert_eq!(plan["summary"]["add"], 1, "{plan}");
     assert_eq!(
@@ -43,13 +37,7 @@ async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
     );
 
     h.clear_lines();
-    let (_, applied) = h
-        .run(
-            &ApplyHandler,
-            JobType::Apply,
-            json!({ "plan_job_id": plan_id }),
-        )
-        .await;
+    let (_, applied) = h.apply(plan_id).await;
     let applied = applied.expect("apply succeeds").expect("apply result");
     assert_eq!(applied["outputs"]["greeting"], "hello", "{applied}");
     assert_eq!(applied["outputs"]["password"], "[REDACTED]");
@@ -84,18 +72,9 @@ async fn plan_then_apply_reports_outputs_and_keeps_state_in_s3() {
 async fn destroy_reports_what_it_destroyed() {
     let h = Harness::new().await;
     let key = "vines/gone.tfstate";
-    let (plan_id, plan) = h
-        .run(&PlanHandler, JobType::Plan, request(config(""), key))
-        .await;
+    let (plan_id, plan) = h.plan(request(config(""), key)).await;
     plan.expect("plan");
-    h.run(
-        &ApplyHandler,
-        JobType::Apply,
-        json!({ "plan_job_id": plan_id }),
-    )
-    .await
-    .1
-    .expect("apply");
+    h.apply(plan_id).await.1.expect("apply");
 
     let (_, destroyed) = h
         .run(&DestroyHandler, JobType::Destroy, request(config(""), key))
@@ -187,9 +166,7 @@ async fn a_cancelled_apply_leaves_no_lock_and_a_rerun_works() {
   }
 }"#,
     );
-    let (plan_id, plan) = h
-        .run(&PlanHandler, JobType::Plan, request(files.clone(), key))
-        .await;
+    let (plan_id, plan) = h.plan(request(files.clone(), key)).await;
     plan.expect("plan");
 
     let cancel = CancellationToken::new();
@@ -227,22 +204,14 @@ async fn a_cancelled_apply_leaves_no_lock_and_a_rerun_works() {
         "the cancelled apply left its lock"
     );
 
-    let (_, again) = h
-        .run(&PlanHandler, JobType::Plan, request(files, key))
-        .await;
+    let (_, again) = h.plan(request(files, key)).await;
     again.expect("a new plan after the cancelled apply works");
 }
 
 #[tokio::test]
 async fn variables_are_not_left_on_disk_or_in_arguments() {
     let h = Harness::new().await;
-    let (_, plan) = h
-        .run(
-            &PlanHandler,
-            JobType::Plan,
-            request(config(""), "vines/secrets.tfstate"),
-        )
-        .await;
+    let (_, plan) = h.plan(request(config(""), "vines/secrets.tfstate")).await;
     plan.expect("plan");
     let mut leftovers = BTreeMap::new();
     for entry in walk(&h.runner.work_dir) {
@@ -284,7 +253,7 @@ async fn a_git_source_is_cloned_from_a_bare_repository() {
         "variables": { "greeting": "from git", "db_password": PASSWORD },
         "state_key": "vines/git.tfstate",
     });
-    let (_, plan) = h.run(&PlanHandler, JobType::Plan, payload).await;
+    let (_, plan) = h.plan(payload).await;
     let plan = plan.expect("plan of a git source").expect("result");
     assert_eq!(plan["summary"]["add"], 1, "{plan}");
     assert!(

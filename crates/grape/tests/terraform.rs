@@ -78,6 +78,11 @@ fn plan_apply_destroy_through_a_worker() {
         .unwrap_or_else(|| panic!("no apply hint in:\n{stderr}"))
         .to_owned();
     assert!(!plan_id.starts_with("--local"), "{stderr}");
+    // The worker has no INFRACOST_API_KEY: the plan says why it shows no cost.
+    assert!(
+        stderr.contains("No cost estimate: INFRACOST_API_KEY is not set."),
+        "{stderr}"
+    );
 
     // The plan ran on the worker as a PLAN job.
     let job = env.json(&["jobs", "show", &plan_id]);
@@ -103,8 +108,9 @@ fn plan_apply_destroy_through_a_worker() {
     let (code, stdout, stderr) = run(env, &["apply", &plan_id]);
     assert_eq!(code, 1, "stale apply:\n{stdout}\n{stderr}");
     assert_clean_error(stderr.as_bytes());
+    assert!(stderr.contains("Saved plan is stale"), "{stderr}");
     assert_eq!(
-        stderr.matches("refusing to apply").count(),
+        stderr.matches("plan again and apply the new plan").count(),
         1,
         "the reason is said once, on the error line:\n{stderr}"
     );

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use grape_api::{JobType, LogStream, Secret};
 use grape_process::Redactor;
+use grape_provisioner::handlers::{ApplyHandler, PlanHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
 use grape_provisioner::{
     InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings,
@@ -96,6 +97,17 @@ impl Harness {
     ) -> (Uuid, Result<Option<Value>, JobError>) {
         self.run_with(handler, job_type, payload, CancellationToken::new())
             .await
+    }
+
+    /// Runs an APPLY of the plan of job `plan_job_id`.
+    pub async fn apply(&self, plan_job_id: Uuid) -> (Uuid, Result<Option<Value>, JobError>) {
+        let payload = json!({ "plan_job_id": plan_job_id });
+        self.run(&ApplyHandler, JobType::Apply, payload).await
+    }
+
+    /// Runs a PLAN of `payload`.
+    pub async fn plan(&self, payload: Value) -> (Uuid, Result<Option<Value>, JobError>) {
+        self.run(&PlanHandler, JobType::Plan, payload).await
     }
 
     pub async fn object(&self, key: &str) -> Option<String> {
