@@ -15,6 +15,8 @@ use grape_testkit::{Answer, HttpRecorder};
 use serde_json::{Value, json};
 
 const GIT_TOKEN: &str = "glpat-E2eGitTokenThatMustNeverLeak";
+/// A password a user put in a clone URL: refused, and never repeated by the worker.
+const URL_PASSWORD: &str = "user-url-password-42";
 
 /// Submits a PLAN of the git source `git` and waits for its end.
 async fn plan_git(user: &UserApiClient, git: Value) -> Job {
@@ -23,14 +25,14 @@ async fn plan_git(user: &UserApiClient, git: Value) -> Job {
     wait_terminal(user, job.id, Duration::from_secs(60)).await
 }
 
-/// Everything of a job a user can read: its log, error and result.
+/// What the worker stored of a job: its log, error and result.
 async fn stored_text(user: &UserApiClient, job: &Job) -> String {
     let log: Vec<String> = all_logs(user, job.id)
         .await
         .into_iter()
         .map(|l| l.text)
         .collect();
-    format!("{}\n{job:?}", log.join("\n"))
+    format!("{}\n{:?}\n{:?}", log.join("\n"), job.error, job.result)
 }
 
 fn base64(text: &str) -> String {
@@ -109,11 +111,8 @@ async fn a_git_source_chooses_no_worker_secret_and_no_host_for_the_workers_token
     // (d) Credentials in the URL: refused, naming the field, before any request.
     let before = trusted.requests().len();
     let host = trusted.url().replacen("http://", "", 1);
-    let job = plan_git(
-        &user,
-        json!({ "url": format!("http://x:{GIT_TOKEN}@{host}/r.git") }),
-    )
-    .await;
+    let url = format!("http://x:{URL_PASSWORD}@{host}/r.git");
+    let job = plan_git(&user, json!({ "url": url })).await;
     assert_eq!(job.status, JobStatus::Failed, "{job:#?}");
     let error = job.error.clone().unwrap_or_default();
     assert!(
@@ -130,7 +129,7 @@ async fn a_git_source_chooses_no_worker_secret_and_no_host_for_the_workers_token
     }
     for job in &jobs {
         let stored = stored_text(&user, job).await;
-        for secret in [GIT_TOKEN, &admin_token] {
+        for secret in [GIT_TOKEN, URL_PASSWORD, &admin_token] {
             assert!(!stored.contains(secret), "{stored}");
             assert!(
                 !stored.contains(&base64(&format!("x-access-token:{secret}"))),
