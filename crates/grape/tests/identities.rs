@@ -17,8 +17,6 @@ fn add_and_show_an_aws_identity() {
             "eu-west-1",
             "--region",
             "us-east-1",
-            "--endpoint-url",
-            "http://127.0.0.1:5000",
         ],
     );
     let id = added["id"].as_str().unwrap().to_owned();
@@ -31,6 +29,17 @@ fn add_and_show_an_aws_identity() {
         added["settings"]["regions"],
         serde_json::json!(["eu-west-1", "us-east-1"])
     );
+
+    assert!(added["settings"].get("endpoint_url").is_none(), "{added}");
+    // The endpoint is the worker's configuration: the flag is gone.
+    let out = env
+        .authed()
+        .args(["identities", "add", "aws", "--name", "y", "--role-arn"])
+        .arg("arn:aws:iam::123456789012:role/vintner")
+        .args(["--endpoint-url", "http://127.0.0.1:5000"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 
     let shown = env.json(&["identities", "show", &id]);
     assert_eq!(shown["name"], "sandbox");

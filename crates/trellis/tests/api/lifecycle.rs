@@ -421,7 +421,7 @@ async fn identity_credentials(backend: Backend) {
         .create_identity(&CreateIdentityRequest {
             name: "prod".into(),
             provider: CloudProvider::Aws,
-            settings: json!({"role_arn": "arn:aws:iam::123456789012:role/vintner", "external_id": "x", "regions": ["eu-west-1"]}),
+            settings: json!({"role_arn": "arn:aws:iam::123456789012:role/vintner", "external_id": "ext-1", "regions": ["eu-west-1"]}),
         })
         .await
         .unwrap();
