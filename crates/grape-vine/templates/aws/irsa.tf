@@ -5,17 +5,21 @@ locals {
   oidc_host = replace(aws_eks_cluster.this.identity[0].oidc[0].issuer, "https://", "")
 
   # app => the service account that assumes its role, and its role name suffix.
-  irsa_apps = {
+  irsa_apps = merge({
     load_balancer_controller = { namespace = "kube-system", service_account = "aws-load-balancer-controller", role = "lb-controller" }
     external_dns             = { namespace = "external-dns", service_account = "external-dns", role = "external-dns" }
     external_secrets         = { namespace = "external-secrets", service_account = "external-secrets", role = "external-secrets" }
-  }
+    }, var.enable_karpenter ? {
+    karpenter = { namespace = "karpenter", service_account = "karpenter", role = "karpenter" }
+  } : {})
 
-  irsa_policies = {
+  irsa_policies = merge({
     load_balancer_controller = data.aws_iam_policy_document.load_balancer_controller.json
     external_dns             = data.aws_iam_policy_document.external_dns.json
     external_secrets         = data.aws_iam_policy_document.external_secrets.json
-  }
+    },
+    { for doc in data.aws_iam_policy_document.karpenter_controller : "karpenter" => doc.json },
+  )
 
   # external-dns manages the vine's zone, or every zone of the account when DNS is not managed.
   external_dns_zones = local.dns_zone_id == null ? ["arn:${local.partition}:route53:::hostedzone/*"] : ["arn:${local.partition}:route53:::hostedzone/${local.dns_zone_id}"]

@@ -1,4 +1,4 @@
-# Karpenter (enable_karpenter): the controller's IRSA role, the role of the nodes it launches
+# Karpenter (enable_karpenter): the controller's IRSA policy (its role is in irsa.tf), the role of the nodes it launches
 # (with an EKS access entry), and the SQS queue that EventBridge fills with spot interruptions,
 # rebalance recommendations, instance state changes and health events.
 
@@ -77,28 +77,6 @@ resource "aws_eks_access_entry" "karpenter_node" {
   type          = "EC2_LINUX"
 }
 
-data "aws_iam_policy_document" "karpenter_controller_assume" {
-  count = local.karpenter_count
-
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [aws_iam_openid_connect_provider.eks.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      values   = ["system:serviceaccount:karpenter:karpenter"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "karpenter_controller" {
   count = local.karpenter_count
 
@@ -154,19 +132,4 @@ data "aws_iam_policy_document" "karpenter_controller" {
     actions   = ["eks:DescribeCluster"]
     resources = [aws_eks_cluster.this.arn]
   }
-}
-
-resource "aws_iam_role" "karpenter_controller" {
-  count = local.karpenter_count
-
-  name               = "${local.name}-karpenter"
-  assume_role_policy = data.aws_iam_policy_document.karpenter_controller_assume[0].json
-}
-
-resource "aws_iam_role_policy" "karpenter_controller" {
-  count = local.karpenter_count
-
-  name   = "karpenter-controller"
-  role   = aws_iam_role.karpenter_controller[0].id
-  policy = data.aws_iam_policy_document.karpenter_controller[0].json
 }

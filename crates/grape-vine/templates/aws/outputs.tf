@@ -52,10 +52,7 @@ output "oidc_provider_arn" {
 
 output "irsa_role_arns" {
   description = "The IRSA role of each platform app."
-  value = merge(
-    { for app, role in aws_iam_role.irsa : app => role.arn },
-    { for role in aws_iam_role.karpenter_controller : "karpenter" => role.arn },
-  )
+  value       = { for app, role in aws_iam_role.irsa : app => role.arn }
 }
 
 output "dns_zone_id" {

@@ -242,10 +242,15 @@ fn no_mirror() -> bool {
     true
 }
 
-async fn aws_run(moto: Moto, vine: &Vine, rc_dir: &Path) -> Run {
+/// The AWS set for `vine` (moved to moto's region), initialised and planned.
+async fn aws_planned(moto: Moto, mut vine: Vine, rc_dir: &Path) -> (Run, BTreeSet<String>) {
+    vine.region = "us-east-1".into();
     let mirror = grape_testkit::tf_provider_mirror().expect("mirror");
     let env = mirror_env(&mirror, moto.endpoint_url(), rc_dir);
-    prepare(moto, vine, TemplateSet::Provider(CloudProvider::Aws), env).await
+    let run = prepare(moto, &vine, TemplateSet::Provider(CloudProvider::Aws), env).await;
+    run.init().await;
+    let planned = run.plan().await;
+    (run, planned)
 }
 
 fn assert_planned(planned: &BTreeSet<String>, wanted: &[&str]) {
@@ -286,18 +291,15 @@ async fn the_aws_set_validates_and_plans_every_feature_on_moto() {
         return;
     }
     let mut vine = sample_vine("valid-aws-full.yaml");
-    vine.region = "us-east-1".into();
     vine.network.single_nat_gateway = false;
     let rc = tempfile::tempdir().unwrap();
-    let run = aws_run(moto_for_aws().await, &vine, rc.path()).await;
-    run.init().await;
+    let (run, planned) = aws_planned(moto_for_aws().await, vine, rc.path()).await;
     let valid = run
         .wd
         .validate(&CancellationToken::new())
         .await
         .expect("validate");
     assert!(valid.valid, "{valid:?}");
-    let planned = run.plan().await;
     assert_planned(&planned, NEW_NETWORK_PLAN);
     assert_planned(&planned, CLUSTER_PLAN);
     assert_planned(
@@ -309,7 +311,7 @@ async fn the_aws_set_validates_and_plans_every_feature_on_moto() {
             "aws_acm_certificate_validation.this[0]",
             "aws_sqs_queue.karpenter[0]",
             "aws_cloudwatch_event_rule.karpenter[\"spot\"]",
-            "aws_iam_role.karpenter_controller[0]",
+            "aws_iam_role.irsa[\"karpenter\"]",
             "aws_iam_role.karpenter_node[0]",
             "aws_eks_access_entry.karpenter_node[0]",
             "aws_eks_access_entry.admin[\"arn:aws:iam::123456789012:role/platform-admins\"]",
@@ -326,13 +328,10 @@ async fn the_aws_set_applies_a_new_vpc_on_moto() {
         return;
     }
     let mut vine = sample_vine("valid-aws-full.yaml");
-    vine.region = "us-east-1".into();
     vine.cluster.cluster_admins.clear();
     vine.cluster.enable_karpenter = false;
     let rc = tempfile::tempdir().unwrap();
-    let run = aws_run(moto_for_aws().await, &vine, rc.path()).await;
-    run.init().await;
-    let planned = run.plan().await;
+    let (run, planned) = aws_planned(moto_for_aws().await, vine, rc.path()).await;
     assert_planned(&planned, NEW_NETWORK_PLAN);
     assert_planned(&planned, CLUSTER_PLAN);
     assert!(
@@ -459,12 +458,9 @@ async fn the_aws_set_applies_into_an_existing_vpc_on_moto() {
         .to_owned();
 
     let mut vine = sample_vine("valid-aws-existing-vpc.yaml");
-    vine.region = "us-east-1".into();
     vine.network.network_id = Some(vpc_id.clone());
     vine.dns = grape_vine::DnsSettings::default();
-    let run = aws_run(moto, &vine, rc.path()).await;
-    run.init().await;
-    let planned = run.plan().await;
+    let (run, planned) = aws_planned(moto, vine, rc.path()).await;
     assert_planned(&planned, CLUSTER_PLAN);
     for not_wanted in [
         "aws_vpc.this[0]",
