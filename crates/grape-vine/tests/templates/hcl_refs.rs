@@ -38,12 +38,15 @@ fn label(b: &Block, i: usize) -> String {
 pub fn index(set: TemplateSet) -> Index {
     let mut ix = Index::default();
     for file in set.files() {
-        if !file.name.ends_with(".tf") {
+        if std::path::Path::new(file.name)
+            .extension()
+            .is_none_or(|e| e != "tf")
+        {
             continue;
         }
         let body: Body = hcl::from_str(file.contents)
             .unwrap_or_else(|e| panic!("{}/{}: not HCL: {e}", set.name(), file.name));
-        for s in body.iter() {
+        for s in &body {
             match s {
                 Structure::Block(b) => declare(&mut ix, b),
                 Structure::Attribute(a) => panic!("top-level attribute {}", a.key),
@@ -68,7 +71,7 @@ fn declare(ix: &mut Index, b: &Block) {
             ix.variables.insert(name);
         }
         "locals" => {
-            for s in b.body.iter() {
+            for s in &b.body {
                 if let Structure::Attribute(a) = s {
                     ix.locals.insert(a.key.to_string());
                 }
@@ -85,11 +88,11 @@ fn declare(ix: &mut Index, b: &Block) {
             ix.outputs.insert(label(b, 0));
         }
         "terraform" => {
-            for s in b.body.iter() {
+            for s in &b.body {
                 if let Structure::Block(rp) = s
                     && rp.identifier.as_str() == "required_providers"
                 {
-                    for p in rp.body.iter() {
+                    for p in &rp.body {
                         if let Structure::Attribute(a) = p {
                             ix.providers.insert(a.key.to_string());
                         }
@@ -103,7 +106,7 @@ fn declare(ix: &mut Index, b: &Block) {
 }
 
 fn walk_body(ix: &mut Index, body: &Body) {
-    for s in body.iter() {
+    for s in body {
         match s {
             Structure::Attribute(a) => walk(ix, &a.expr),
             Structure::Block(b) => walk_body(ix, &b.body),

@@ -193,7 +193,10 @@ async fn the_stand_in_set_plans_and_applies_with_state_under_the_vine_key() {
         4
     );
 
-    assert_eq!(run.state_keys().await, [run.rendered.state_key.clone()]);
+    assert_eq!(
+        run.state_keys().await,
+        std::slice::from_ref(&run.rendered.state_key)
+    );
     assert!(
         !run.dir.path().join("terraform.tfstate").exists(),
         "state is remote"
@@ -389,7 +392,10 @@ async fn the_aws_set_applies_a_new_vpc_on_moto() {
             .unwrap()
             .starts_with("arn:aws:acm:")
     );
-    assert_eq!(run.state_keys().await, [run.rendered.state_key.clone()]);
+    assert_eq!(
+        run.state_keys().await,
+        std::slice::from_ref(&run.rendered.state_key)
+    );
 }
 
 /// An existing VPC made outside the vine: two public and two private subnets.
