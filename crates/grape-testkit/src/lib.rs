@@ -34,6 +34,7 @@ pub use infracost::{
 pub use moto::{Moto, MotoBuilder};
 pub use net::{free_port, http_get, wait_for_http};
 pub use peers::{
-    helm_bin, kubectl_bin, peers_dir, require_peer, terraform_bin, terraform_env, workspace_root,
+    helm_bin, kubectl_bin, peers_dir, require_peer, terraform_bin, terraform_env,
+    tf_provider_mirror, workspace_root,
 };
 pub use postgres::PgDatabase;

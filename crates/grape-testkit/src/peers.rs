@@ -129,6 +129,33 @@ pub fn kubectl_bin() -> PathBuf {
     require_peer("kubectl")
 }
 
+/// The variable naming an unpacked Terraform provider filesystem mirror (a directory holding
+/// `registry.terraform.io/hashicorp/aws/<version>/<os_arch>/`).
+pub const TF_PROVIDER_MIRROR_VAR: &str = "VINTNER_TF_PROVIDER_MIRROR";
+/// The file in the peers directory where `cargo xtask peers` records the mirror it found.
+pub const TF_PROVIDER_MIRROR_FILE: &str = "tf-provider-mirror";
+
+/// The Terraform provider mirror: [`TF_PROVIDER_MIRROR_VAR`], else the one `cargo xtask peers`
+/// recorded in [`TF_PROVIDER_MIRROR_FILE`]; `None` when there is none (the providers cannot be
+/// installed from a registry, so this is the one peer whose absence is not a failure: callers
+/// say plainly that their provider tier did not run).
+pub fn tf_provider_mirror() -> Option<PathBuf> {
+    let from_env = std::env::var_os(TF_PROVIDER_MIRROR_VAR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let recorded = || {
+        let dir = std::env::var_os("VINTNER_PEERS_DIR")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| workspace_root().join(".peers"), PathBuf::from);
+        std::fs::read_to_string(dir.join(TF_PROVIDER_MIRROR_FILE))
+            .ok()
+            .map(|s| PathBuf::from(s.trim()))
+    };
+    from_env
+        .or_else(recorded)
+        .filter(|dir| dir.join("registry.terraform.io").is_dir())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{INSTALL_COMMAND, find_peer_in};

