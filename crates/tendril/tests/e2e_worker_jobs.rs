@@ -14,8 +14,8 @@ use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
 use grape_testkit::Moto;
 use grape_testkit::trellis::TrellisServer;
 use platform_common::{
-    REGION, SECRET_KEY, default_network, deploy_payload, online, platform_aws, platform_options,
-    run, run_ok, secret_value, start_platform,
+    PlatformEnv, REGION, SECRET_KEY, default_network, deploy_payload, online, platform_aws,
+    platform_options, run, run_ok, secret_value, start_platform,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -75,13 +75,18 @@ async fn everything_stored(user: &UserApiClient, job: &Job) -> String {
 
 #[tokio::test]
 async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
-    let moto = Moto::start().await.expect("moto");
-    let server = trellis().await;
-    let user = server.user_client();
-    let admin = server.admin_client();
-    let (_platform, listed) =
-        start_platform(&server, &user, platform_options(&server, &moto)).await;
-    let advertised = listed.info.expect("worker info").job_types;
+    let env = PlatformEnv::start().await;
+    let PlatformEnv {
+        moto,
+        server,
+        user,
+        admin,
+        listed,
+        vpc,
+        subnets,
+        ..
+    } = &env;
+    let advertised = &listed.info.as_ref().expect("worker info").job_types;
     for job_type in [
         JobType::DeployWorker,
         JobType::UpdateWorker,
@@ -89,12 +94,11 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     ] {
         assert!(advertised.contains(&job_type), "{advertised:?}");
     }
-    let (vpc, subnets) = default_network(&moto).await;
 
     // DEPLOY_WORKER
-    let mut payload = deploy_payload(NAME, &vpc, &subnets);
+    let mut payload = deploy_payload(NAME, vpc, subnets);
     payload["labels"] = json!({ "team": "e2e" });
-    let (deploy, result) = run_ok(&admin, JobType::DeployWorker, payload.clone()).await;
+    let (deploy, result) = run_ok(admin, JobType::DeployWorker, payload.clone()).await;
     let worker_id = worker_id(&result);
     let record = user
         .list_workers()
@@ -107,7 +111,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     assert_eq!(record.mode, WorkerMode::CloudHosted);
     assert_eq!(record.labels.get("team").map(String::as_str), Some("e2e"));
 
-    let fleet = WorkerFleet::new(&platform_aws(&moto), REGION).await;
+    let fleet = WorkerFleet::new(&platform_aws(moto), REGION).await;
     let names = WorkerNames::new(NAME).unwrap();
     let deployed = fleet
         .describe(&names, DEFAULT_CLUSTER)
@@ -128,15 +132,15 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     assert_eq!(secret.worker_id, Some(worker_id.to_string()));
 
     // The ECS task would get the token from the secret: with it, a worker comes ONLINE.
-    let token = secret_value(&moto, &secret.arn).await;
+    let token = secret_value(moto, &secret.arn).await;
     assert!(
         !td.environment.values().any(|v| v.contains(&token)),
         "the token is in the task definition's environment"
     );
-    comes_online_with(&server, &user, worker_id, &token).await;
+    comes_online_with(server, user, worker_id, &token).await;
 
     // A re-run is idempotent: same registration, same task definition.
-    let (again, again_result) = run_ok(&admin, JobType::DeployWorker, payload).await;
+    let (again, again_result) = run_ok(admin, JobType::DeployWorker, payload).await;
     assert_eq!(again_result["worker_id"], result["worker_id"]);
     assert_eq!(
         again_result["task_definition_arn"],
@@ -145,7 +149,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
 
     // UPDATE_WORKER
     let (update, update_result) = run_ok(
-        &admin,
+        admin,
         JobType::UpdateWorker,
         json!({ "name": NAME, "region": REGION, "image": "ghcr.io/vintner/tendril:1.1.0" }),
     )
@@ -174,7 +178,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
 
     // DESTROY_WORKER
     let (destroy, destroy_result) =
-        run_ok(&admin, JobType::DestroyWorker, destroy_payload(NAME)).await;
+        run_ok(admin, JobType::DestroyWorker, destroy_payload(NAME)).await;
     assert_eq!(destroy_result["worker_id"], json!(worker_id));
     assert_eq!(destroy_result["registration_removed"], true);
     assert!(
@@ -202,7 +206,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
     // No token anywhere in what Trellis stored of the three jobs.
     let admin = server.admin_token().expose().to_owned();
     assert_not_stored(
-        &user,
+        user,
         &[&deploy, &again, &update, &destroy],
         &[
             (token.as_str(), "the worker token"),
@@ -211,7 +215,7 @@ async fn deploy_update_and_destroy_a_cloud_hosted_worker() {
         ],
     )
     .await;
-    let deploy_log = everything_stored(&user, &deploy).await;
+    let deploy_log = everything_stored(user, &deploy).await;
     assert!(deploy_log.contains("registered as worker"), "{deploy_log}");
 }
 

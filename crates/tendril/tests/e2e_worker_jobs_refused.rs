@@ -7,14 +7,13 @@
 mod common;
 mod platform_common;
 
-use common::trellis;
 use grape_api::{ApiError, Job, JobStatus, JobType, SubmitJobRequest, UserApiClient};
 use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
 use grape_provisioner::worker_policy::DEFAULT_ASSUMABLE_ROLES;
 use grape_testkit::Moto;
 use platform_common::{
-    ALLOWED_IMAGES, REGION, SECRET_PREFIX, default_network, deploy_payload, platform_aws,
-    platform_options, run, run_ok, sdk_config, start_platform,
+    ALLOWED_IMAGES, PlatformEnv, REGION, SECRET_PREFIX, deploy_payload, platform_aws, run, run_ok,
+    sdk_config,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -89,17 +88,20 @@ async fn role_policy(moto: &Moto, role: &str, policy: &str) -> Value {
 
 #[tokio::test]
 async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
-    let moto = Moto::start().await.expect("moto");
-    let server = trellis().await;
-    let user = server.user_client();
-    let admin = server.admin_client();
-    let (_platform, listed) =
-        start_platform(&server, &user, platform_options(&server, &moto)).await;
-    let (vpc, subnets) = default_network(&moto).await;
+    let env = PlatformEnv::start().await;
+    let PlatformEnv {
+        moto,
+        user,
+        admin,
+        listed,
+        vpc,
+        subnets,
+        ..
+    } = &env;
 
     // The API token: 403 for every worker job, and nothing stored.
     let payloads = [
-        (JobType::DeployWorker, deploy_payload(NAME, &vpc, &subnets)),
+        (JobType::DeployWorker, deploy_payload(NAME, vpc, subnets)),
         (
             JobType::UpdateWorker,
             json!({ "name": NAME, "region": REGION, "image": "ghcr.io/vintner/tendril:2.0.0" }),
@@ -121,14 +123,14 @@ async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
     assert!(stored.is_empty(), "{stored:#?}");
 
     // The admin token, with images outside the allow-list: FAILED, naming the allow-list.
-    let mut evil = deploy_payload(NAME, &vpc, &subnets);
+    let mut evil = deploy_payload(NAME, vpc, subnets);
     for image in [
         "ghcr.io/vintner-evil/tendril:1.0.0",
         "docker.io/vintner/tendril:1.0.0",
         "tendril:1.0.0",
     ] {
         evil["image"] = json!(image);
-        let job = run(&admin, JobType::DeployWorker, evil.clone()).await;
+        let job = run(admin, JobType::DeployWorker, evil.clone()).await;
         assert_failed(
             &job,
             &[
@@ -138,10 +140,10 @@ async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
         );
     }
     evil["image"] = json!("ghcr.io/vintner/tendril");
-    let untagged = run(&admin, JobType::DeployWorker, evil).await;
+    let untagged = run(admin, JobType::DeployWorker, evil).await;
     assert_failed(&untagged, &["`image`", "neither a tag nor a digest"]);
     let update = run(
-        &admin,
+        admin,
         JobType::UpdateWorker,
         json!({ "name": NAME, "region": REGION, "image": "ghcr.io/vintner-evil/tendril:2" }),
     )
@@ -150,7 +152,7 @@ async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
         &update,
         &["UPDATE_WORKER refused", "TENDRIL_WORKER_IMAGE_ALLOW"],
     );
-    assert_nothing_created(&moto, &user, NAME, listed.id).await;
+    assert_nothing_created(moto, user, NAME, listed.id).await;
 
     // A refused job stays the admin's: the API token may not retry it either.
     assert_forbidden(&user.retry_job(update.id).await.expect_err("retried"));
@@ -160,21 +162,24 @@ async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
 
 #[tokio::test]
 async fn secret_refs_stay_under_the_prefix_and_the_task_role_is_scoped() {
-    let moto = Moto::start().await.expect("moto");
-    let server = trellis().await;
-    let user = server.user_client();
-    let admin = server.admin_client();
-    let (_platform, listed) =
-        start_platform(&server, &user, platform_options(&server, &moto)).await;
-    let (vpc, subnets) = default_network(&moto).await;
+    let env = PlatformEnv::start().await;
+    let PlatformEnv {
+        moto,
+        user,
+        admin,
+        listed,
+        vpc,
+        subnets,
+        ..
+    } = &env;
     let with_ref = |arn: &str| {
-        let mut payload = deploy_payload(NAME, &vpc, &subnets);
+        let mut payload = deploy_payload(NAME, vpc, subnets);
         payload["secret_refs"] = json!({ "DB_PASSWORD": arn });
         payload
     };
 
     let outside = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other/db-AbCdEf";
-    let job = run(&admin, JobType::DeployWorker, with_ref(outside)).await;
+    let job = run(admin, JobType::DeployWorker, with_ref(outside)).await;
     assert_failed(
         &job,
         &[
@@ -184,23 +189,23 @@ async fn secret_refs_stay_under_the_prefix_and_the_task_role_is_scoped() {
         ],
     );
     let other_worker = format!("{SECRET_PREFIX}tendril/other/token-AbCdEf");
-    let job = run(&admin, JobType::DeployWorker, with_ref(&other_worker)).await;
+    let job = run(admin, JobType::DeployWorker, with_ref(&other_worker)).await;
     assert_failed(&job, &["`secret_refs.DB_PASSWORD`", "own secret"]);
-    assert_nothing_created(&moto, &user, NAME, listed.id).await;
+    assert_nothing_created(moto, user, NAME, listed.id).await;
 
     // Under the prefix: deployed; the execution role reads exactly the token and that secret.
     let allowed = format!("{SECRET_PREFIX}db-AbCdEf");
-    let (_, result) = run_ok(&admin, JobType::DeployWorker, with_ref(&allowed)).await;
+    let (_, result) = run_ok(admin, JobType::DeployWorker, with_ref(&allowed)).await;
     let names = WorkerNames::new(NAME).unwrap();
     let token_arn = result["token_secret_arn"].as_str().expect("token secret");
-    let read = role_policy(&moto, &names.execution_role, "vintner-tendril-token").await;
+    let read = role_policy(moto, &names.execution_role, "vintner-tendril-token").await;
     assert_eq!(
         read["Statement"][0]["Resource"],
         json!([token_arn, allowed]),
         "{read}"
     );
     // The task role assumes only the default `vintner-*` roles, and only with an external id.
-    let assume = role_policy(&moto, &names.task_role, "vintner-tendril-assume").await;
+    let assume = role_policy(moto, &names.task_role, "vintner-tendril-assume").await;
     assert_eq!(
         assume["Statement"],
         json!([{

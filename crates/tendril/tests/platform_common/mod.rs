@@ -134,6 +134,41 @@ pub async fn start_platform(
     (platform, listed)
 }
 
+/// moto, trellis and the ONLINE platform worker with the default [`platform_options`]; the
+/// user and admin clients, and the default network of [`REGION`].
+pub struct PlatformEnv {
+    pub moto: Moto,
+    pub server: TrellisServer,
+    pub user: UserApiClient,
+    pub admin: UserApiClient,
+    pub platform: Tendril,
+    /// How Trellis lists the platform worker.
+    pub listed: Worker,
+    pub vpc: String,
+    pub subnets: Vec<String>,
+}
+
+impl PlatformEnv {
+    pub async fn start() -> Self {
+        let moto = Moto::start().await.expect("moto");
+        let server = crate::common::trellis().await;
+        let (user, admin) = (server.user_client(), server.admin_client());
+        let (platform, listed) =
+            start_platform(&server, &user, platform_options(&server, &moto)).await;
+        let (vpc, subnets) = default_network(&moto).await;
+        Self {
+            moto,
+            server,
+            user,
+            admin,
+            platform,
+            listed,
+            vpc,
+            subnets,
+        }
+    }
+}
+
 /// A DEPLOY_WORKER payload with an allowed image.
 pub fn deploy_payload(name: &str, vpc: &str, subnets: &[String]) -> Value {
     json!({
