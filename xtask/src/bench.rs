@@ -11,12 +11,13 @@ const BENCHES: &[(&str, &str, &str)] = &[
     ("tendril", "tendril", "pipeline"),
     ("terraform", "grape-terraform", "overhead"),
     ("aws", "grape-cloud-aws", "discovery"),
+    ("vine", "grape-provisioner", "vine"),
 ];
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// Which benchmark: trellis, tendril, terraform or aws.
+    /// Which benchmark: trellis, tendril, terraform, aws or vine.
     pub name: String,
     /// Extra arguments for the benchmark harness (after `--`), e.g. a filter.
     #[arg(last = true)]

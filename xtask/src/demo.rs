@@ -1,8 +1,13 @@
-//! `cargo xtask demo`: the main job of Vintner end to end on the embedded default.
+//! `cargo xtask demo`: the main job of Vintner end to end on the embedded default — a vine.
 //!
-//! Starts a local S3 (moto) for Terraform state, the reference Trellis on SQLite, and a Tendril
-//! that registers itself; then `grape plan examples/hello` (live logs, plan summary) and
-//! `grape apply` of that plan (live logs, outputs); then stops everything. No cloud account and
+//! Starts moto (the AWS API and S3 for Terraform state), the reference Trellis on SQLite, and a
+//! Tendril that registers itself; then, with the grape CLI: an AWS cloud identity (assumed on
+//! moto) and its connection test, `grape vine init` of a vine on it, `grape vine plan` (live
+//! logs, the resource changes) and `grape vine apply` of that plan (live logs, the outputs);
+//! then stops everything. With the hashicorp/aws provider mirror (`cargo xtask peers` finds it)
+//! the vine is Vintner's real AWS template set — VPC, subnets, NAT, EKS, node group, OIDC, IRSA
+//! roles — planned and applied on moto; without it the provider-free stand-in set
+//! (`terraform_data`, same variables and outputs), and the demo says which. No cloud account and
 //! no external server: only what `cargo xtask peers` installs.
 
 use std::io::{BufRead, BufReader};
@@ -18,9 +23,9 @@ use crate::util::{self, Workspace};
 /// Options of `cargo xtask demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// The Terraform configuration to plan and apply.
-    #[arg(long, default_value = "examples/hello")]
-    pub config: String,
+    /// Use the stand-in templates even when the provider mirror is there (faster).
+    #[arg(long)]
+    pub standin: bool,
     /// Keep the demo's directory (database, worker state, logs) instead of removing it.
     #[arg(long)]
     pub keep: bool,
@@ -67,6 +72,9 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     let s3_port = free_port()?;
     let mut moto = util::command(ws.peers_bin().join("moto_server"));
     moto.args(["-H", "127.0.0.1", "-p", &s3_port.to_string()])
+        // The EKS roles attach AWS managed policies; ACM certificates are issued at once.
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .env("MOTO_ACM_VALIDATION_WAIT", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(
             dir.path().join("moto.log"),
@@ -85,7 +93,12 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         &s3,
     ]))
     .context("creating the state bucket")?;
-    eprintln!("demo: S3 state bucket on {s3}");
+    eprintln!("demo: moto (AWS API, S3 state bucket) on {s3}");
+    let mirror = if args.standin {
+        None
+    } else {
+        peers::tf_mirror::locate(ws)?.map(|m| m.dir)
+    };
 
     // 2. Trellis on SQLite.
     let admin_token = random_token();
@@ -113,7 +126,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         dir.path().display()
     );
 
-    // 3. A Tendril that registers itself.
+    // 3. A Tendril that registers itself; it assumes identities on moto.
     let mut tendril = util::command(bin.join("tendril"));
     tendril
         .args([
@@ -136,41 +149,101 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         .env("SUPABASE_S3_REGION", "us-east-1")
         .env("SUPABASE_STORAGE_KEY_ID", "demo-key-id")
         .env("SUPABASE_STORAGE_SECRET_KEY", "demo-secret-key")
+        .env("AWS_ACCESS_KEY_ID", "demo-worker-key-id")
+        .env("AWS_SECRET_ACCESS_KEY", "demo-worker-secret-key")
+        .env("AWS_REGION", "us-east-1")
+        .env("TENDRIL_AWS_ENDPOINT_URL", &s3)
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(
             dir.path().join("tendril.log"),
         )?));
+    match &mirror {
+        Some(mirror) => {
+            let rc = dir.path().join("terraformrc");
+            std::fs::write(&rc, mirror_rc(mirror))?;
+            tendril.env("TF_CLI_CONFIG_FILE", rc);
+            eprintln!(
+                "demo: templates: Vintner's AWS set with hashicorp/aws from the mirror {} \
+                 (planned and applied on moto)",
+                mirror.display()
+            );
+        }
+        None => {
+            tendril.env("TENDRIL_VINE_TEMPLATES", "standin");
+            eprintln!(
+                "demo: templates: the stand-in set (terraform_data, same variables and outputs): {}",
+                if args.standin {
+                    "--standin"
+                } else {
+                    "no hashicorp/aws provider mirror on this machine"
+                }
+            );
+        }
+    }
     let _tendril = Service {
         name: "tendril",
         child: tendril.spawn().context("starting tendril")?,
     };
 
-    // 4. Plan, then apply, with the grape CLI.
+    // 4. An identity, a vine on it, its plan and the apply of that plan, with the grape CLI.
     let grape = |args: &[&str]| {
         let mut cmd = util::command(bin.join("grape"));
-        cmd.current_dir(&ws.root)
+        cmd.current_dir(dir.path())
             .args(args)
             .env("TRELLIS_URL", &url)
             .env("GRAPE_TOKEN", &api_token)
             .env("XDG_CONFIG_HOME", dir.path().join("config"));
         cmd
     };
-    eprintln!(
-        "\ndemo: $ grape plan {} --state-key demo/hello.tfstate\n",
-        args.config
-    );
-    util::run(&mut grape(&[
-        "plan",
-        &args.config,
-        "--state-key",
-        "demo/hello.tfstate",
-    ]))?;
+    let step = |args: &[&str]| eprintln!("\ndemo: $ grape {}\n", args.join(" "));
+    let add = [
+        "identities",
+        "add",
+        "aws",
+        "--name",
+        "demo",
+        "--role-arn",
+        DEMO_ROLE,
+        "--region",
+        "us-east-1",
+    ];
+    step(&add);
+    let added = util::output(&mut grape(&[&add[..], &["-o", "json"]].concat()))?;
+    let identity = first_id(&added).context("reading the new identity's id")?;
+    eprintln!("{identity}");
+    let test = ["identities", "test", identity.as_str()];
+    step(&test);
+    util::run(&mut grape(&test))?;
+    let init = [
+        "vine",
+        "init",
+        "--no-input",
+        "--project",
+        "demo",
+        "--environment",
+        "dev",
+        "--provider",
+        "aws",
+        "--region",
+        "us-east-1",
+        "--identity",
+        &identity,
+        "--instance-type",
+        "t3.medium",
+    ];
+    step(&init);
+    util::run(&mut grape(&init))?;
+    eprintln!("{}", std::fs::read_to_string(dir.path().join("vine.yaml"))?);
+    let plan = ["vine", "plan", "vine.yaml"];
+    step(&plan);
+    util::run(&mut grape(&plan))?;
     let listed = util::output(&mut grape(&[
         "jobs", "list", "--limit", "1", "--output", "json",
     ]))?;
-    let plan_id = first_job_id(&listed).context("finding the PLAN job")?;
-    eprintln!("\ndemo: $ grape apply {plan_id}\n");
-    util::run(&mut grape(&["apply", &plan_id]))?;
+    let plan_id = first_id(&listed).context("finding the PLAN job")?;
+    let apply = ["vine", "apply", plan_id.as_str()];
+    step(&apply);
+    util::run(&mut grape(&apply))?;
 
     eprintln!("\ndemo: done; stopping the tendril, trellis and S3");
     if args.keep {
@@ -219,7 +292,19 @@ fn listen_url(child: &mut Child) -> Result<String> {
     bail!("trellis exited before it printed its address")
 }
 
-fn first_job_id(json: &str) -> Option<String> {
+/// The role the demo identity assumes (moto lets any role be assumed).
+const DEMO_ROLE: &str = "arn:aws:iam::123456789012:role/vintner-demo";
+
+/// A Terraform CLI configuration installing `registry.terraform.io/hashicorp/*` from `mirror`.
+fn mirror_rc(mirror: &std::path::Path) -> String {
+    format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
+        mirror.display()
+    )
+}
+
+/// The first `"id"` of a JSON document.
+fn first_id(json: &str) -> Option<String> {
     let at = json.find("\"id\"")?;
     let rest = &json[at + 4..];
     let start = rest.find('"')? + 1;

@@ -48,8 +48,8 @@ mod sts;
 
 pub use credentials::{AwsCredentials, BaseCredentials, CredentialsSummary};
 pub use discover::{
-    DEFAULT_CONCURRENCY, DiscoveredResources, DiscoveryError, DiscoveryOptions, HostedZone,
-    IamUser, SecurityGroup, Subnet, Vpc, discover,
+    DEFAULT_CONCURRENCY, DISCOVERY_FORMAT_VERSION, DiscoveredResources, DiscoveryError,
+    DiscoveryOptions, HostedZone, IamUser, SecurityGroup, Subnet, Vpc, discover,
 };
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{

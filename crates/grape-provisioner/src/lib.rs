@@ -25,6 +25,9 @@ pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
 pub use error::JobError;
 /// The git credentials map of [`ProvisionerSettings::git_credentials`], for the binaries.
 pub use grape_git::{CredentialsError as GitCredentialsError, GitCredentials};
+/// The vine model and templates (`grape-vine`), for the binaries.
+pub use grape_vine as vine;
+pub use handlers::{VINE_FIELD, VineTemplates};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
 pub use settings::{

@@ -9,6 +9,7 @@ use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_git::GitCredentials;
 
 use crate::WorkerJobPolicy;
+use crate::handlers::VineTemplates;
 
 /// Settings shared by every job a worker or the CLI runs.
 #[derive(Debug, Clone)]
@@ -37,6 +38,8 @@ pub struct ProvisionerSettings {
     pub git_credentials: GitCredentials,
     /// Cost estimates of PLAN jobs.
     pub infracost: InfracostSettings,
+    /// The templates vines are rendered with (the providers' own, or the stand-in set).
+    pub vine_templates: VineTemplates,
 }
 
 impl Default for ProvisionerSettings {
@@ -55,6 +58,7 @@ impl Default for ProvisionerSettings {
             platform: None,
             git_credentials: GitCredentials::new(),
             infracost: InfracostSettings::default(),
+            vine_templates: VineTemplates::default(),
         }
     }
 }

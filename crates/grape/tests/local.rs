@@ -147,3 +147,69 @@ fn a_git_credentials_file_others_may_read_is_refused() {
     assert!(!stderr.contains("running PLAN job"), "{stderr}");
     assert!(!format!("{stdout}{stderr}").contains("local-git-token"));
 }
+
+/// `grape vine plan|apply|destroy --local` with the stand-in templates (`GRAPE_VINE_TEMPLATES`),
+/// state under the vine's own key on moto.
+#[test]
+fn a_vine_is_planned_applied_and_destroyed_locally() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let moto = rt.block_on(Moto::start()).expect("moto");
+    rt.block_on(moto.create_bucket("terraform-state"))
+        .expect("create bucket");
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("vine.yaml");
+    let (code, _, stderr) = outcome(
+        grape(home.path(), &moto)
+            .args([
+                "vine",
+                "init",
+                "--no-input",
+                "--project",
+                "web",
+                "--environment",
+                "dev",
+            ])
+            .args(["--provider", "aws", "--region", "eu-west-1"])
+            .args([
+                "--identity",
+                "5b0c8f3e-4a7d-4a51-9e0b-1f6a2c7d9e10",
+                "--out",
+            ])
+            .arg(&file),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let vine = |args: &[&str]| {
+        let mut c = grape(home.path(), &moto);
+        c.env("GRAPE_VINE_TEMPLATES", "standin").args(args);
+        outcome(&mut c)
+    };
+    let path = file.display().to_string();
+    let (code, stdout, stderr) = vine(&["vine", "plan", "--local", &path]);
+    assert_eq!(code, 0, "vine plan failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("vine web/dev in eu-west-1 (aws)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("to add, 0 to change, 0 to destroy."),
+        "{stdout}"
+    );
+    let id = stderr
+        .split("grape vine apply --local ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no apply hint in:\n{stderr}"))
+        .to_owned();
+    let (code, stdout, stderr) = vine(&["vine", "apply", "--local", &id]);
+    assert_eq!(code, 0, "vine apply failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("cluster_name = web-dev"), "{stdout}");
+    let (code, stdout, stderr) = vine(&["vine", "destroy", "--local", &path]);
+    assert_eq!(code, 0, "vine destroy failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Destroy: 0 to add, 0 to change,"),
+        "{stdout}"
+    );
+    for out in [&stdout, &stderr] {
+        assert!(!out.contains("cli-state-secret-key"));
+    }
+}

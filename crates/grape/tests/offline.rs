@@ -252,3 +252,200 @@ fn bash_completion_completes_commands_in_a_real_bash() {
         assert!(jobs.iter().any(|w| w == word), "{word} missing: {jobs:?}");
     }
 }
+
+/// A vine file in `dir` with `extra` appended (YAML).
+fn vine_file(dir: &Path, name: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let text = format!(
+        "project_name: web\nenvironment_stage: dev\nregion: eu-west-1\nprovider: aws\n\
+         cloud_identity_id: 5b0c8f3e-4a7d-4a51-9e0b-1f6a2c7d9e10\ncluster:\n  \
+         cluster_version: \"1.31\"\n  instance_types: [m5.large]\n  node_min_size: 1\n  \
+         node_max_size: 3\n  node_desired_size: 2\n{extra}"
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_bad_vine_file_exits_2_naming_each_field_before_anything_is_sent() {
+    let home = tempfile::tempdir().unwrap();
+    let file = vine_file(home.path(), "vine.yaml", "colour: blue\n");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("node_max_size: 3", "node_max_size: 0");
+    std::fs::write(&file, text).unwrap();
+    // The server is unreachable: a 2 (not a 3) shows nothing was sent.
+    let url = dead_url();
+    for args in [
+        &["vine", "plan"][..],
+        &["vine", "destroy"],
+        &["vine", "plan", "--local"],
+    ] {
+        let out = grape_at(home.path(), &url)
+            .args(args)
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = assert_error_exit(&out, 2, args);
+        assert!(err.contains("is not a valid vine"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+        assert!(err.contains("grape vine schema"), "{err}");
+    }
+    let file = vine_file(home.path(), "max.yaml", "");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("node_max_size: 3", "node_max_size: 0");
+    std::fs::write(&file, text).unwrap();
+    let out = grape_at(home.path(), &url)
+        .args(["vine", "plan"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = assert_error_exit(&out, 2, &["vine", "plan"]);
+    assert!(err.contains("cluster.node_max_size"), "{err}");
+}
+
+#[test]
+fn vine_schema_is_json_schema_of_every_field() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bare_grape(home.path())
+        .args(["vine", "schema"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for field in ["project_name", "cluster", "network", "dns", "repositories"] {
+        assert!(
+            schema["properties"].get(field).is_some(),
+            "{field}: {schema}"
+        );
+    }
+}
+
+#[test]
+fn vine_render_writes_the_files_a_plan_runs_without_secrets() {
+    let home = tempfile::tempdir().unwrap();
+    let file = vine_file(home.path(), "vine.yaml", "");
+    let out_dir = home.path().join("rendered");
+    let out = bare_grape(home.path())
+        .env("SUPABASE_S3_BUCKET", "states")
+        .env("SUPABASE_STORAGE_SECRET_KEY", "render-must-not-see-this")
+        .args(["-o", "json", "vine", "render"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(answer["template_set"], "aws");
+    assert_eq!(
+        answer["state_key"],
+        "vines/default/web/dev/eu-west-1/terraform.tfstate"
+    );
+    for name in [
+        "eks.tf",
+        "terraform.tfvars.json",
+        "backend.tf",
+        "state.s3.tfbackend",
+    ] {
+        assert!(out_dir.join(name).is_file(), "{name} not rendered");
+    }
+    let backend = std::fs::read_to_string(out_dir.join("state.s3.tfbackend")).unwrap();
+    assert!(backend.contains("bucket       = \"states\""), "{backend}");
+    for entry in std::fs::read_dir(&out_dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        assert!(!text.contains("render-must-not-see-this"));
+    }
+    // A second render into the same directory is refused.
+    let out = bare_grape(home.path())
+        .args(["vine", "render"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let err = assert_error_exit(&out, 2, &["vine", "render"]);
+    assert!(err.contains("is not empty"), "{err}");
+}
+
+#[test]
+fn vine_init_with_flags_writes_a_valid_vine_and_names_missing_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("vine.yaml");
+    let out = bare_grape(home.path())
+        .args([
+            "vine",
+            "init",
+            "--no-input",
+            "--project",
+            "web",
+            "--provider",
+            "aws",
+        ])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = assert_error_exit(&out, 2, &["vine", "init"]);
+    assert!(err.contains("--environment, --region, --identity"), "{err}");
+    assert!(!file.exists());
+
+    let out = bare_grape(home.path())
+        .args([
+            "vine",
+            "init",
+            "--no-input",
+            "--project",
+            "web",
+            "--environment",
+            "prod",
+        ])
+        .args([
+            "--provider",
+            "aws",
+            "--region",
+            "eu-west-1",
+            "--network-id",
+            "vpc-0abc1234",
+        ])
+        .args(["--identity", "5b0c8f3e-4a7d-4a51-9e0b-1f6a2c7d9e10"])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("network_id: \"vpc-0abc1234\""), "{text}");
+    assert!(text.starts_with("# A vine"), "{text}");
+    // What init wrote, render accepts.
+    let out = bare_grape(home.path())
+        .args(["vine", "render"])
+        .arg(&file)
+        .arg("--out")
+        .arg(home.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // And it does not overwrite without --force.
+    let out = bare_grape(home.path())
+        .args(["vine", "init", "--no-input"])
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = assert_error_exit(&out, 2, &["vine", "init"]);
+    assert!(err.contains("--force"), "{err}");
+}

@@ -266,3 +266,47 @@ fn a_spinner_shows_while_a_job_waits_for_a_worker() {
     let text = strip_ansi(&String::from_utf8_lossy(&seen));
     assert!(text.contains("finally-ran"), "{text}");
 }
+
+#[test]
+fn vine_init_asks_on_a_terminal_and_offers_the_known_identities() {
+    let env = Env::new();
+    let identity =
+        env.add_aws_identity("sandbox", "arn:aws:iam::123456789012:role/vintner-pty", &[]);
+    let id = identity["id"].as_str().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vine.yaml");
+    let mut cmd = on_pty(
+        &env,
+        &format!("{} vine init --out {}", grape_bin(), file.display()),
+    );
+    cmd.stdin(Stdio::piped());
+    let mut run = PtyRun::spawn(cmd);
+    let answer = |run: &mut PtyRun, prompt: &str, text: &str| {
+        use std::io::Write;
+        run.wait_for(prompt);
+        let stdin = run.child.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{text}\r").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    };
+    answer(&mut run, "Project name", "shop");
+    answer(&mut run, "Environment stage [dev]", "");
+    answer(&mut run, "Cloud provider (aws, gcp, azure) [aws]", "");
+    answer(&mut run, "Region [eu-west-1]", "eu-central-1");
+    run.wait_for(&format!("1) sandbox  {id}"));
+    answer(&mut run, "Cloud identity (number or id) [1]", "1");
+    answer(&mut run, "Existing network id", "");
+    let (status, seen) = run.finish();
+    let text = strip_ansi(&String::from_utf8_lossy(&seen));
+    assert!(status.success(), "vine init failed: {text}");
+    assert!(text.contains("Next: grape vine plan"), "{text}");
+    let written = std::fs::read_to_string(&file).unwrap();
+    for line in [
+        "project_name: \"shop\"",
+        "environment_stage: \"dev\"",
+        "region: \"eu-central-1\"",
+        &format!("cloud_identity_id: \"{id}\""),
+        "cidr_block: 10.0.0.0/16",
+    ] {
+        assert!(written.contains(line), "{line} not in:\n{written}");
+    }
+}

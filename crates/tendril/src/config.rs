@@ -16,6 +16,7 @@ use grape_api::{Secret, SecretSettingError, WorkerMode};
 use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_provisioner::{
     GitCredentials, InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
+    VineTemplates,
 };
 use uuid::Uuid;
 
@@ -105,6 +106,10 @@ pub struct StartArgs {
     /// The infracost executable for cost estimates [default: infracost on PATH].
     #[arg(long, env = var::TENDRIL_INFRACOST_BIN, value_name = "PATH")]
     pub infracost_bin: Option<PathBuf>,
+    /// The templates vines are rendered with: the providers' own (`provider`), or the
+    /// provider-free `terraform_data` stand-in set (`standin`: demos and tests only).
+    #[arg(long, env = var::TENDRIL_VINE_TEMPLATES, value_enum, default_value_t = VineTemplatesArg::Provider)]
+    pub vine_templates: VineTemplatesArg,
     /// Re-assume a job's cloud identity this long before its temporary credentials expire. A
     /// tool reads its credentials once, at start: one started now keeps valid keys at least this
     /// long (Terraform applies of 15-20 minutes are common; sessions last 1 h by default).
@@ -236,6 +241,17 @@ pub struct Config {
     pub platform: Option<PlatformSettings>,
     /// Git tokens by origin (`TENDRIL_GIT_CREDENTIALS`); empty when unset.
     pub git_credentials: GitCredentials,
+    /// The templates vines are rendered with.
+    pub vine_templates: VineTemplates,
+}
+
+/// `--vine-templates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VineTemplatesArg {
+    /// The providers' own templates.
+    Provider,
+    /// The `terraform_data` stand-in set.
+    Standin,
 }
 
 impl Config {
@@ -249,6 +265,7 @@ impl Config {
             aws_refresh: self.timings.credentials_refresh,
             platform: self.platform.clone(),
             git_credentials: self.git_credentials.clone(),
+            vine_templates: self.vine_templates,
             infracost: InfracostSettings {
                 bin: self.infracost_bin.clone(),
                 api_key: self.infracost_api_key.clone(),
@@ -420,6 +437,10 @@ impl StartArgs {
             _ => GitCredentials::new(),
         };
         Ok(Config {
+            vine_templates: match self.vine_templates {
+                VineTemplatesArg::Provider => VineTemplates::Provider,
+                VineTemplatesArg::Standin => VineTemplates::StandIn,
+            },
             aws_base: self.cloud.aws_base()?,
             platform,
             git_credentials,

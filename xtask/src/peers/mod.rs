@@ -16,7 +16,7 @@
 mod deny;
 mod kube;
 mod python;
-mod tf_mirror;
+pub mod tf_mirror;
 
 use std::fmt::Write as _;
 use std::fs;

@@ -124,6 +124,7 @@ pub(super) async fn region(
                     availability_zone: s.availability_zone().map(str::to_owned),
                     is_default: s.default_for_az().unwrap_or(false),
                     available_ips: s.available_ip_address_count(),
+                    map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
                 })
                 .collect(),
         )

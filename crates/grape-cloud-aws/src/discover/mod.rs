@@ -55,9 +55,17 @@ impl DiscoveryOptions {
     }
 }
 
+/// The format of [`DiscoveredResources`] written now: 2 added `map_public_ip_on_launch` to
+/// subnets.
+pub const DISCOVERY_FORMAT_VERSION: u32 = 2;
+
 /// The resources of an account, as one serialisable document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoveredResources {
+    /// The document's format, [`DISCOVERY_FORMAT_VERSION`]; `0` for a document cached before
+    /// the field existed (its subnets lack `map_public_ip_on_launch`).
+    #[serde(default)]
+    pub format_version: u32,
     /// When the discovery ran.
     pub discovered_at: DateTime<Utc>,
     /// Always `aws`.
@@ -116,6 +124,10 @@ pub struct Subnet {
     pub is_default: bool,
     /// Free IPv4 addresses.
     pub available_ips: Option<i32>,
+    /// Whether instances launched in it get a public IPv4 address: a public subnet (the vine
+    /// templates split an existing VPC's subnets by it).
+    #[serde(default)]
+    pub map_public_ip_on_launch: bool,
 }
 
 /// A security group.
@@ -201,6 +213,7 @@ pub async fn discover(creds: &AwsCredentials, options: &DiscoveryOptions) -> Dis
     let (regional, global) = tokio::join!(regional, fetch::global(creds, options.page_size));
 
     let mut doc = DiscoveredResources {
+        format_version: DISCOVERY_FORMAT_VERSION,
         discovered_at,
         provider: "aws".to_owned(),
         account: global.account,

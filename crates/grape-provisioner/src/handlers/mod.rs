@@ -8,5 +8,5 @@ pub mod worker;
 
 pub use cloud::DiscoveryHandler;
 pub use exec::{ExecHandler, ExecPayload};
-pub use terraform::{ApplyHandler, DestroyHandler, PlanHandler};
+pub use terraform::{ApplyHandler, DestroyHandler, PlanHandler, VINE_FIELD, VineTemplates};
 pub use worker::{DeployWorkerHandler, DestroyWorkerHandler, UpdateWorkerHandler};

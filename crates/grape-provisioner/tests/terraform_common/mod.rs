@@ -8,7 +8,7 @@ use std::time::Duration;
 use grape_api::{JobType, LogStream, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::{ApplyHandler, PlanHandler};
-use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
+use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
 use grape_provisioner::{
     InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings, StateBackendSettings,
 };
@@ -55,7 +55,8 @@ impl Harness {
             settings: Arc::new(settings),
             services: Arc::new(FileArtifacts::new(dir.path().join("artifacts"))),
             work_dir: dir.path().join("work"),
-            cloud: None,
+            // No identity is assumed: jobs that name one (vines) run with no cloud credentials.
+            cloud: Some(Arc::new(StaticCloudEnv::default())),
         };
         Self {
             s3,
@@ -80,7 +81,17 @@ impl Harness {
         payload: Value,
         cancel: CancellationToken,
     ) -> (Uuid, Result<Option<Value>, JobError>) {
-        let job = local_job(job_type, payload);
+        self.run_job(handler, local_job(job_type, payload), cancel)
+            .await
+    }
+
+    /// Runs `job` (a [`local_job`] with more set, e.g. its cloud identity).
+    pub async fn run_job(
+        &self,
+        handler: &dyn JobHandler,
+        job: grape_api::Job,
+        cancel: CancellationToken,
+    ) -> (Uuid, Result<Option<Value>, JobError>) {
         let id = job.id;
         let result = self
             .runner
@@ -135,6 +146,13 @@ impl Harness {
     /// The lines logged from now on (clears what was logged so far).
     pub fn clear_lines(&self) {
         self.lines.lock().unwrap().clear();
+    }
+
+    /// Runs jobs with these settings from now on.
+    pub fn set_settings(&mut self, change: impl FnOnce(&mut ProvisionerSettings)) {
+        let mut settings = (*self.runner.settings).clone();
+        change(&mut settings);
+        self.runner.settings = Arc::new(settings);
     }
 
     /// Runs PLAN jobs with these cost estimate settings from now on.

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use grape_api::{Job, JobStatus, JobType, LogStream, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
-use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
+use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
 use grape_provisioner::{
     GitCredentials, InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings,
-    StateBackendSettings,
+    StateBackendSettings, VineTemplates,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -20,8 +20,14 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
 
-/// Runs a PLAN, APPLY or DESTROY job here and returns it as a finished job.
-pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliResult<Job> {
+/// Runs a PLAN, APPLY or DESTROY job here and returns it as a finished job. A vine's job names
+/// the vine's `cloud_identity_id`; a local run assumes nothing (this machine's own credentials).
+pub async fn run(
+    printer: &Printer,
+    job_type: JobType,
+    payload: Value,
+    cloud_identity_id: Option<uuid::Uuid>,
+) -> CliResult<Job> {
     let handler: &dyn JobHandler = match job_type {
         JobType::Plan => &PlanHandler,
         JobType::Apply => &ApplyHandler,
@@ -40,9 +46,11 @@ pub async fn run(printer: &Printer, job_type: JobType, payload: Value) -> CliRes
         settings: Arc::new(settings),
         services: Arc::new(FileArtifacts::new(state.join("plans"))),
         work_dir: std::env::temp_dir().join("grape-local"),
-        cloud: None,
+        // A local run assumes no identity: its tools use this machine's own cloud credentials.
+        cloud: Some(Arc::new(machine_cloud_env(&redactor))),
     };
     let mut job = local_job(job_type, payload);
+    job.cloud_identity_id = cloud_identity_id;
     printer.note(format!(
         "running {} job {} on this machine",
         job.job_type, job.id
@@ -126,6 +134,7 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         terraform_bin: var("GRAPE_TERRAFORM_BIN").map(PathBuf::from),
         state_backend,
         git_credentials,
+        vine_templates: vine_templates()?,
         infracost: InfracostSettings {
             bin: var("GRAPE_INFRACOST_BIN").map(PathBuf::from),
             api_key: infracost_key.map(Secret::new),
@@ -134,6 +143,51 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         ..ProvisionerSettings::default()
     })
 }
+
+/// The cloud variables of this machine that a local run's tools get (AWS profile or keys,
+/// region, endpoint); the secret ones are registered with the redactor.
+fn machine_cloud_env(redactor: &Redactor) -> StaticCloudEnv {
+    let mut env = std::collections::BTreeMap::new();
+    for name in MACHINE_CLOUD_VARS {
+        if let Some(value) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+            if grape_process::is_secret_env_name(name) {
+                redactor.add(&value);
+            }
+            env.insert((*name).to_owned(), value);
+        }
+    }
+    StaticCloudEnv(env)
+}
+
+/// The variables of [`machine_cloud_env`].
+const MACHINE_CLOUD_VARS: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+];
+
+/// `GRAPE_VINE_TEMPLATES`: `provider` (default) or `standin`, like a worker's
+/// `TENDRIL_VINE_TEMPLATES`.
+pub fn vine_templates() -> CliResult<VineTemplates> {
+    match std::env::var(VINE_TEMPLATES).ok().filter(|v| !v.is_empty()) {
+        None => Ok(VineTemplates::Provider),
+        Some(v) => VineTemplates::parse(&v).ok_or_else(|| {
+            CliError::usage(format!(
+                "{VINE_TEMPLATES} is `{v}`, not `provider` or `standin`."
+            ))
+            .hint("unset it to use the providers' own templates")
+        }),
+    }
+}
+
+/// The variable choosing the templates of `--local` vine runs and `grape vine render`.
+const VINE_TEMPLATES: &str = "GRAPE_VINE_TEMPLATES";
 
 /// The variable naming the git credentials file of `--local` runs.
 const GIT_CREDENTIALS: &str = "GRAPE_GIT_CREDENTIALS";

@@ -7,6 +7,7 @@ pub mod identities;
 pub mod jobs;
 mod local;
 pub mod terraform;
+pub mod vine;
 pub mod worker;
 pub mod workers;
 
@@ -147,6 +148,7 @@ pub async fn dispatch(cli: Cli, printer: Printer) -> CliResult<()> {
         Command::Plan(a) => terraform::plan(&ctx, &a).await,
         Command::Apply(a) => terraform::apply(&ctx, &a).await,
         Command::Destroy(a) => terraform::destroy(&ctx, &a).await,
+        Command::Vine(cmd) => vine::dispatch(&ctx, cmd).await,
         Command::Completions(a) => {
             let mut cmd = Cli::command();
             clap_complete::generate(a.shell, &mut cmd, "grape", &mut std::io::stdout());

@@ -7,6 +7,7 @@ use std::path::Path;
 use comfy_table::Cell;
 use grape_api::{Job, JobType, PLAN_JOB_ID_FIELD, SubmitJobRequest};
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
 use super::follow::outcome;
 use super::jobs::submit_and_follow;
@@ -95,44 +96,66 @@ fn default_state_key(dir: &Path) -> String {
     )
 }
 
-async fn submit(
+/// Submits a Terraform job and follows it (or, `detach`, prints its id and returns).
+pub(super) async fn submit(
     ctx: &Ctx,
     job_type: JobType,
     payload: Value,
-    identity: Option<&str>,
+    cloud_identity_id: Option<Uuid>,
+    follow_it: bool,
 ) -> CliResult<Job> {
-    let cloud_identity_id = identity.map(|i| parse_id(i, "identity")).transpose()?;
     let api = ctx.client()?;
     let request = SubmitJobRequest {
         job_type,
         payload,
         cloud_identity_id,
     };
-    submit_and_follow(ctx, &api, &request, true).await
+    submit_and_follow(ctx, &api, &request, follow_it).await
+}
+
+/// Runs a PLAN/DESTROY job here (`local`) or on a worker, and checks its outcome.
+pub(super) async fn run_job(
+    ctx: &Ctx,
+    job_type: JobType,
+    payload: Value,
+    cloud_identity_id: Option<Uuid>,
+    local: bool,
+) -> CliResult<Job> {
+    if local {
+        let job = super::local::run(&ctx.printer, job_type, payload, cloud_identity_id).await?;
+        super::local::outcome(&job)?;
+        Ok(job)
+    } else {
+        let job = submit(ctx, job_type, payload, cloud_identity_id, true).await?;
+        outcome(&job)?;
+        Ok(job)
+    }
+}
+
+/// Shows a finished PLAN: its changes, its cost and how to apply it (`apply_command`).
+pub(super) fn show_plan(ctx: &Ctx, job: &Job, local: bool, apply_command: &str) {
+    if ctx.printer.json() {
+        return;
+    }
+    print_changes(&ctx.printer, job.result.as_ref(), "Plan");
+    super::cost::print_cost(&ctx.printer, job.result.as_ref());
+    let local = if local { " --local" } else { "" };
+    ctx.printer.note(format!(
+        "Apply this plan with: {apply_command}{local} {}",
+        job.id
+    ));
 }
 
 /// `grape plan DIR`.
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     let payload = source_payload(args)?;
-    let job = if args.local {
-        super::local::run(&ctx.printer, JobType::Plan, payload).await?
-    } else {
-        submit(ctx, JobType::Plan, payload, args.identity.as_deref()).await?
-    };
-    if args.local {
-        super::local::outcome(&job)?;
-    } else {
-        outcome(&job)?;
-    }
-    if !ctx.printer.json() {
-        print_changes(&ctx.printer, job.result.as_ref(), "Plan");
-        super::cost::print_cost(&ctx.printer, job.result.as_ref());
-        let local = if args.local { " --local" } else { "" };
-        ctx.printer.note(format!(
-            "Apply this plan with: grape apply{local} {}",
-            job.id
-        ));
-    }
+    let identity = args
+        .identity
+        .as_deref()
+        .map(|i| parse_id(i, "identity"))
+        .transpose()?;
+    let job = run_job(ctx, JobType::Plan, payload, identity, args.local).await?;
+    show_plan(ctx, &job, args.local, "grape apply");
     Ok(())
 }
 
@@ -141,7 +164,7 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
     let plan_id = parse_id(&args.plan_job_id, "plan job")?;
     if args.local {
         let payload = json!({ PLAN_JOB_ID_FIELD: plan_id });
-        let job = super::local::run(&ctx.printer, JobType::Apply, payload).await?;
+        let job = super::local::run(&ctx.printer, JobType::Apply, payload, None).await?;
         super::local::outcome(&job)?;
         if !ctx.printer.json() {
             print_changes(&ctx.printer, job.result.as_ref(), "Apply");
@@ -175,7 +198,8 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
         ctx,
         JobType::Apply,
         Value::Object(payload),
-        plan.cloud_identity_id.map(|i| i.to_string()).as_deref(),
+        plan.cloud_identity_id,
+        true,
     )
     .await?;
     outcome(&job)?;
@@ -189,16 +213,12 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
 /// `grape destroy DIR`.
 pub async fn destroy(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     let payload = source_payload(args)?;
-    let job = if args.local {
-        super::local::run(&ctx.printer, JobType::Destroy, payload).await?
-    } else {
-        submit(ctx, JobType::Destroy, payload, args.identity.as_deref()).await?
-    };
-    if args.local {
-        super::local::outcome(&job)?;
-    } else {
-        outcome(&job)?;
-    }
+    let identity = args
+        .identity
+        .as_deref()
+        .map(|i| parse_id(i, "identity"))
+        .transpose()?;
+    let job = run_job(ctx, JobType::Destroy, payload, identity, args.local).await?;
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Destroy");
     }

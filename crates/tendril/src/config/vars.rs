@@ -60,6 +60,8 @@ pub mod var {
     pub const TENDRIL_GIT_CREDENTIALS: &str = "TENDRIL_GIT_CREDENTIALS";
     /// The infracost executable.
     pub const TENDRIL_INFRACOST_BIN: &str = "TENDRIL_INFRACOST_BIN";
+    /// Which templates vines are rendered with: `provider` or `standin`.
+    pub const TENDRIL_VINE_TEMPLATES: &str = "TENDRIL_VINE_TEMPLATES";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -311,6 +313,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("infracost on PATH"),
         "The infracost executable (cost estimates of PLAN jobs, with INFRACOST_API_KEY)",
+    ),
+    ev(
+        var::TENDRIL_VINE_TEMPLATES,
+        "--vine-templates",
+        false,
+        Some("provider"),
+        "Templates vines render with: provider (the clouds' own) or standin (terraform_data only: demos, tests)",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,

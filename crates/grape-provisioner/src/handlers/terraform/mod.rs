@@ -7,17 +7,24 @@
 //! (same files or commit, same dependency lock file), runs `terraform init` and `terraform apply
 //! PLANFILE` — never a new plan; a plan made stale by a later change of the state is refused by
 //! Terraform, and the job says to plan again. A DESTROY plans with `-destroy` and applies.
+//!
+//! PLAN and DESTROY take either the user's Terraform (`{source, variables, state_key}`) or a
+//! vine (`{"vine": {...}}`, `vine`): a vine is checked, its identity and existing network too,
+//! and rendered with Vintner's bundled templates into inline files, planned like any source.
 
 mod apply;
 mod artifact;
 mod cost;
+mod network_check;
 mod plan;
 mod request;
+mod vine;
 mod workdir;
 
 pub use apply::ApplyHandler;
 pub use plan::{DestroyHandler, PlanHandler};
 pub use request::{ApplyRequest, GitSourceSpec, Source, TerraformRequest};
+pub use vine::{VINE_FIELD, VineTemplates};
 
 use grape_terraform::TerraformError;
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::artifact::PlanArtifact;
 use super::request::TerraformRequest;
-use super::{cost, tf_error, workdir};
+use super::{cost, tf_error, vine, workdir};
 use crate::{JobContext, JobError, JobHandler};
 
 /// Plans a configuration, estimates its cost, and uploads the saved plan as the job's artifact.
@@ -16,7 +16,7 @@ pub struct PlanHandler;
 #[async_trait]
 impl JobHandler for PlanHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request = TerraformRequest::from_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let request = vine::request(ctx, true)?;
         let prepared = workdir::prepare(ctx, &request, None).await?;
         let plan = plan(ctx, &prepared.wd, &request, false).await?;
         let summary = plan_result(&plan.typed);
@@ -61,7 +61,7 @@ pub struct DestroyHandler;
 #[async_trait]
 impl JobHandler for DestroyHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request = TerraformRequest::from_payload(&ctx.job.job_type, &ctx.job.payload)?;
+        let request = vine::request(ctx, false)?;
         let wd = workdir::prepare(ctx, &request, None).await?.wd;
         let plan = plan(ctx, &wd, &request, true).await?;
         let destroyed: Vec<&str> = plan.typed.changes().map(|rc| rc.address.as_str()).collect();

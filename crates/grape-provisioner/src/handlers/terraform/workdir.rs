@@ -81,11 +81,7 @@ pub(super) async fn read_lock_file(wd: &WorkingDir) -> Result<Option<String>, Jo
 /// The S3 state backend for `state_key`, from the runtime's settings.
 fn backend(ctx: &JobContext, state_key: &str) -> Result<S3Backend, JobError> {
     let Some(settings) = &ctx.settings.state_backend else {
-        return Err(JobError::Failed(
-            "no Terraform state backend is configured: set SUPABASE_S3_ENDPOINT, SUPABASE_S3_REGION, \
-             SUPABASE_STORAGE_KEY_ID and SUPABASE_STORAGE_SECRET_KEY on the worker"
-                .into(),
-        ));
+        return Err(no_state_backend());
     };
     let invalid =
         |e: grape_terraform::BackendError| JobError::Failed(format!("state backend: {e}"));
@@ -101,6 +97,15 @@ fn backend(ctx: &JobContext, state_key: &str) -> Result<S3Backend, JobError> {
         backend = backend.with_endpoint(endpoint).map_err(invalid)?;
     }
     Ok(backend)
+}
+
+/// The failure of a Terraform job on a host without a state backend.
+pub(super) fn no_state_backend() -> JobError {
+    JobError::Failed(
+        "no Terraform state backend is configured: set SUPABASE_S3_ENDPOINT, SUPABASE_S3_REGION, \
+         SUPABASE_STORAGE_KEY_ID and SUPABASE_STORAGE_SECRET_KEY on the worker"
+            .into(),
+    )
 }
 
 /// Writes or checks out the source under `workspace/src`; returns the configuration directory

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod vine;
+
+pub use vine::{VineCommand, VineInitArgs, VinePlanArgs, VineRenderArgs};
+
 use crate::output::Format;
 
 /// Grape: submit and follow Trellis jobs, manage workers and cloud identities, run Terraform.
@@ -56,6 +60,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Destroy what a Terraform configuration manages (a DESTROY job).
     Destroy(PlanArgs),
+    /// Vines — one environment of a project, from a vine.yaml: init, plan, apply, destroy,
+    /// render, schema.
+    #[command(subcommand)]
+    Vine(VineCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
