@@ -61,8 +61,13 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
     peers::run(ws, &peers::Args::default())?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("demo: building trellis, tendril and grape");
+    // The whole workspace with its tests: the same feature set as `cargo xtask ci`'s test build,
+    // so one build serves both (a `-p` selection would rebuild the AWS SDK with other features).
     util::run(util::command(&cargo).current_dir(&ws.root).args([
-        "build", "--quiet", "-p", "trellis", "-p", "tendril", "-p", "grape",
+        "build",
+        "--quiet",
+        "--workspace",
+        "--all-targets",
     ]))?;
     let bin = target_dir(ws).join("debug");
     let dir = tempfile::Builder::new().prefix("vintner-demo-").tempdir()?;

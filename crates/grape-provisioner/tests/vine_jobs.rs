@@ -222,3 +222,18 @@ async fn an_existing_network_is_checked_against_the_identitys_cached_discovery()
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn the_vines_terraform_version_is_checked_against_the_terraform_in_use() {
+    let h = standin().await;
+    let mut old = vine();
+    old["terraform_version"] = json!("< 1.0");
+    let (_, outcome) = plan(&h, job(JobType::Plan, json!({"vine": old}), Some(IDENTITY))).await;
+    let reason = outcome
+        .expect_err("a Terraform outside the constraint")
+        .to_string();
+    assert!(
+        reason.contains("Unsupported Terraform Core version"),
+        "{reason}"
+    );
+}
