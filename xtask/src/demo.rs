@@ -162,28 +162,25 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<()> {
         .stderr(Stdio::from(std::fs::File::create(
             dir.path().join("tendril.log"),
         )?));
-    match &mirror {
-        Some(mirror) => {
-            let rc = dir.path().join("terraformrc");
-            std::fs::write(&rc, mirror_rc(mirror))?;
-            tendril.env("TF_CLI_CONFIG_FILE", rc);
-            eprintln!(
-                "demo: templates: Vintner's AWS set with hashicorp/aws from the mirror {} \
-                 (planned and applied on moto)",
-                mirror.display()
-            );
-        }
-        None => {
-            tendril.env("TENDRIL_VINE_TEMPLATES", "standin");
-            eprintln!(
-                "demo: templates: the stand-in set (terraform_data, same variables and outputs): {}",
-                if args.standin {
-                    "--standin"
-                } else {
-                    "no hashicorp/aws provider mirror on this machine"
-                }
-            );
-        }
+    if let Some(mirror) = &mirror {
+        let rc = dir.path().join("terraformrc");
+        std::fs::write(&rc, mirror_rc(mirror))?;
+        tendril.env("TF_CLI_CONFIG_FILE", rc);
+        eprintln!(
+            "demo: templates: Vintner's AWS set with hashicorp/aws from the mirror {} \
+             (planned and applied on moto)",
+            mirror.display()
+        );
+    } else {
+        tendril.env("TENDRIL_VINE_TEMPLATES", "standin");
+        eprintln!(
+            "demo: templates: the stand-in set (terraform_data, same variables and outputs): {}",
+            if args.standin {
+                "--standin"
+            } else {
+                "no hashicorp/aws provider mirror on this machine"
+            }
+        );
     }
     let _tendril = Service {
         name: "tendril",

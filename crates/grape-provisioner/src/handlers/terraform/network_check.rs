@@ -138,7 +138,7 @@ mod tests {
 
     use super::aws_network;
 
-    fn doc(version: u32, subnets: Value) -> Value {
+    fn doc(version: u32, subnets: &Value) -> Value {
         json!({
             "format_version": version,
             "discovered_at": "2026-12-01T10:00:00Z",
@@ -162,7 +162,7 @@ mod tests {
     fn a_vpc_with_private_subnets_in_two_zones_passes() {
         let d = doc(
             2,
-            json!([
+            &json!([
                 subnet("s1", "eu-west-1a", false),
                 subnet("s2", "eu-west-1b", false),
                 subnet("s3", "eu-west-1a", true)
@@ -178,18 +178,18 @@ mod tests {
             subnet("s1", "eu-west-1a", false),
             subnet("s2", "eu-west-1b", false)
         ]);
-        let old = aws_network(&doc(0, two.clone()), "vpc-1", "eu-west-1").unwrap_err();
+        let old = aws_network(&doc(0, &two), "vpc-1", "eu-west-1").unwrap_err();
         assert!(old.contains("older than this worker"), "{old}");
-        let missing = aws_network(&doc(2, two.clone()), "vpc-2", "eu-west-1").unwrap_err();
+        let missing = aws_network(&doc(2, &two), "vpc-2", "eu-west-1").unwrap_err();
         assert!(missing.contains("no such VPC in eu-west-1"), "{missing}");
-        let region = aws_network(&doc(2, two), "vpc-1", "us-east-1").unwrap_err();
+        let region = aws_network(&doc(2, &two), "vpc-1", "us-east-1").unwrap_err();
         assert!(region.contains("is in eu-west-1"), "{region}");
         let one_zone = json!([
             subnet("s1", "eu-west-1a", false),
             subnet("s2", "eu-west-1a", false),
             subnet("s3", "eu-west-1b", true)
         ]);
-        let zones = aws_network(&doc(2, one_zone), "vpc-1", "eu-west-1").unwrap_err();
+        let zones = aws_network(&doc(2, &one_zone), "vpc-1", "eu-west-1").unwrap_err();
         assert!(zones.contains("at least two availability zones"), "{zones}");
     }
 }

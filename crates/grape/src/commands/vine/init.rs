@@ -231,10 +231,9 @@ fn choose_identity(
     }
     loop {
         let text = prompt.line("Cloud identity (number or id)", Some("1"))?;
-        if let Some(i) = text.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) {
-            if let Some(identity) = identities.get(i) {
-                return Ok((identity.id.to_string(), Some(identity.clone())));
-            }
+        let picked = text.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
+        if let Some(identity) = picked.and_then(|i| identities.get(i)) {
+            return Ok((identity.id.to_string(), Some(identity.clone())));
         }
         if let Some(identity) = identities.iter().find(|i| i.id.to_string() == text) {
             return Ok((text, Some(identity.clone())));
