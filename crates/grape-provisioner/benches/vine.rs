@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use grape_api::{JobType, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::PlanHandler;
-use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
+use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
 use grape_provisioner::vine::{StateBackend, TemplateSet};
 use grape_provisioner::{JobLog, ProvisionerSettings, StateBackendSettings, VineTemplates};
 use grape_testkit::Moto;
@@ -94,7 +94,8 @@ async fn handler_plan(setup: &Setup, payload: Value, dir: &Path) -> Duration {
         settings: Arc::new(settings),
         services: Arc::new(FileArtifacts::new(dir.join("artifacts"))),
         work_dir: dir.join("work"),
-        cloud: None,
+        // No identity is assumed: the tools get the setup's environment only.
+        cloud: Some(Arc::new(StaticCloudEnv::default())),
     };
     let mut job = local_job(JobType::Plan, payload);
     job.cloud_identity_id = Some(
