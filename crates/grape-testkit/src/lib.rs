@@ -23,6 +23,7 @@ pub mod net;
 pub mod peers;
 pub mod postgres;
 mod process;
+pub mod static_files;
 pub mod trellis;
 
 pub use error::TestkitError;
@@ -38,3 +39,4 @@ pub use peers::{
     tf_provider_mirror, workspace_root,
 };
 pub use postgres::PgDatabase;
+pub use static_files::StaticFiles;
