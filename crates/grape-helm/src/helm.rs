@@ -264,20 +264,10 @@ impl Helm {
         sink: &dyn LineSink,
         cancel: &CancellationToken,
     ) -> Result<grape_process::ExitReport, HelmError> {
-        self.ensure_dirs()?;
-        let file = self.write_kubeconfig()?;
-        let report = self
-            .command(args, file.as_ref().map(KubeconfigFile::path))
-            .timeout(timeout)
-            .run(sink, cancel)
-            .await
-            .map_err(|source| HelmError::Spawn {
-                command: command.to_owned(),
-                source,
-            })?;
-        drop(file);
-        check(command, &report)?;
-        Ok(report)
+        self.execute(command, args, |cmd| async move {
+            cmd.timeout(timeout).run(sink, cancel).await
+        })
+        .await
     }
 
     async fn output(
@@ -287,19 +277,36 @@ impl Helm {
         sink: &dyn LineSink,
         cancel: &CancellationToken,
     ) -> Result<Output, HelmError> {
+        self.execute(command, args, |cmd| async move {
+            cmd.output_with_stderr_sink(sink, cancel).await
+        })
+        .await
+    }
+
+    /// Runs `args` with the kubeconfig file written for the duration of `start`, then checks
+    /// how Helm ended.
+    async fn execute<T, F, Fut>(
+        &self,
+        command: &str,
+        args: &[String],
+        start: F,
+    ) -> Result<T, HelmError>
+    where
+        T: Ended,
+        F: FnOnce(Command) -> Fut,
+        Fut: std::future::Future<Output = Result<T, grape_process::ProcessError>>,
+    {
         self.ensure_dirs()?;
         let file = self.write_kubeconfig()?;
-        let output = self
-            .command(args, file.as_ref().map(KubeconfigFile::path))
-            .output_with_stderr_sink(sink, cancel)
+        let ended = start(self.command(args, file.as_ref().map(KubeconfigFile::path)))
             .await
             .map_err(|source| HelmError::Spawn {
                 command: command.to_owned(),
                 source,
             })?;
         drop(file);
-        check(command, &output.report)?;
-        Ok(output)
+        check(command, ended.report())?;
+        Ok(ended)
     }
 
     fn write_kubeconfig(&self) -> Result<Option<KubeconfigFile>, HelmError> {
@@ -307,6 +314,23 @@ impl Helm {
             .as_ref()
             .map(|k| k.write(&self.dir, "kubeconfig"))
             .transpose()
+    }
+}
+
+/// What a finished run gives: its exit report, and maybe more.
+trait Ended {
+    fn report(&self) -> &grape_process::ExitReport;
+}
+
+impl Ended for grape_process::ExitReport {
+    fn report(&self) -> &grape_process::ExitReport {
+        self
+    }
+}
+
+impl Ended for Output {
+    fn report(&self) -> &grape_process::ExitReport {
+        &self.report
     }
 }
 

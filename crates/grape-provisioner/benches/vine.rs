@@ -189,17 +189,10 @@ async fn compare(name: &str, setup: &Setup) {
     );
 }
 
-/// A Terraform CLI configuration that installs `hashicorp/*` from `mirror`.
+/// A Terraform CLI configuration file in `dir` installing `hashicorp/*` from `mirror`.
 fn mirror_rc(mirror: &Path, dir: &Path) -> String {
     let rc = dir.join("terraformrc");
-    std::fs::write(
-        &rc,
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
-            mirror.display()
-        ),
-    )
-    .expect("terraformrc");
+    std::fs::write(&rc, grape_testkit::peers::provider_mirror_rc(mirror)).expect("terraformrc");
     rc.display().to_string()
 }
 

@@ -156,6 +156,15 @@ pub fn tf_provider_mirror() -> Option<PathBuf> {
         .filter(|dir| dir.join("registry.terraform.io").is_dir())
 }
 
+/// A Terraform CLI configuration (`TF_CLI_CONFIG_FILE` text) that installs
+/// `registry.terraform.io/hashicorp/*` from the filesystem mirror `mirror` and nothing else.
+pub fn provider_mirror_rc(mirror: &Path) -> String {
+    format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
+        mirror.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::{INSTALL_COMMAND, find_peer_in};

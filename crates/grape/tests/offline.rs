@@ -266,14 +266,19 @@ fn vine_file(dir: &Path, name: &str, extra: &str) -> std::path::PathBuf {
     path
 }
 
+/// Makes the vine file's `cluster.node_max_size` 0 (invalid).
+fn zero_max_size(file: &Path) {
+    let text = std::fs::read_to_string(file)
+        .unwrap()
+        .replace("node_max_size: 3", "node_max_size: 0");
+    std::fs::write(file, text).unwrap();
+}
+
 #[test]
 fn a_bad_vine_file_exits_2_naming_each_field_before_anything_is_sent() {
     let home = tempfile::tempdir().unwrap();
     let file = vine_file(home.path(), "vine.yaml", "colour: blue\n");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("node_max_size: 3", "node_max_size: 0");
-    std::fs::write(&file, text).unwrap();
+    zero_max_size(&file);
     // The server is unreachable: a 2 (not a 3) shows nothing was sent.
     let url = dead_url();
     for args in [
@@ -292,10 +297,7 @@ fn a_bad_vine_file_exits_2_naming_each_field_before_anything_is_sent() {
         assert!(err.contains("grape vine schema"), "{err}");
     }
     let file = vine_file(home.path(), "max.yaml", "");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("node_max_size: 3", "node_max_size: 0");
-    std::fs::write(&file, text).unwrap();
+    zero_max_size(&file);
     let out = grape_at(home.path(), &url)
         .args(["vine", "plan"])
         .arg(&file)

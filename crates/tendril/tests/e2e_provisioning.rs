@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::{Tendril, TendrilOptions, all_logs, submit, trellis, wait_terminal};
 use grape_api::{CloudProvider, CreateIdentityRequest, JobStatus, JobType, SubmitJobRequest};
 use grape_testkit::Moto;
+use grape_testkit::trellis::TrellisServer;
 use serde_json::json;
 
 const STATE_SECRET: &str = "e2e-state-secret-key";
@@ -119,8 +120,12 @@ fn assert_ran_as_the_identity(log: &[String]) {
 
 const INFRACOST_KEY: &str = "ico-e2e-key-0123456789";
 
-#[tokio::test]
-async fn plan_with_cost_then_apply_of_the_saved_plan_through_trellis_and_a_tendril() {
+/// moto with the state bucket, a trellis, and a worker `name` (started with `extra_args`) that
+/// estimates costs with the stand-in `infracost` in the returned directory.
+async fn costed_worker(
+    name: &str,
+    extra_args: &[&str],
+) -> (Moto, TrellisServer, tempfile::TempDir, Tendril) {
     let moto = Moto::start().await.expect("moto");
     moto.create_bucket("terraform-state")
         .await
@@ -136,9 +141,17 @@ async fn plan_with_cost_then_apply_of_the_saved_plan_through_trellis_and_a_tendr
     let mut opts = options(&moto);
     opts.extra_args
         .extend(["--infracost-bin".into(), infracost.display().to_string()]);
+    opts.extra_args
+        .extend(extra_args.iter().map(|a| (*a).to_owned()));
     opts.extra_env
         .push(("INFRACOST_API_KEY".into(), INFRACOST_KEY.into()));
-    let _worker = Tendril::start(&server, "e2e-terraform", opts).await;
+    let worker = Tendril::start(&server, name, opts).await;
+    (moto, server, tools, worker)
+}
+
+#[tokio::test]
+async fn plan_with_cost_then_apply_of_the_saved_plan_through_trellis_and_a_tendril() {
+    let (_moto, server, tools, _worker) = costed_worker("e2e-terraform", &[]).await;
     let user = server.user_client();
     let main = r#"
 variable "name" { type = string }

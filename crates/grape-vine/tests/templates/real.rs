@@ -206,14 +206,7 @@ async fn the_stand_in_set_plans_and_applies_with_state_under_the_vine_key() {
 /// The AWS provider tier: only with the provider mirror (it cannot come from a registry here).
 fn mirror_env(mirror: &Path, moto: &str, rc_dir: &Path) -> Vec<(String, String)> {
     let rc = rc_dir.join("terraformrc");
-    std::fs::write(
-        &rc,
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/hashicorp/*\"]\n  }}\n}}\n",
-            mirror.display()
-        ),
-    )
-    .expect("terraformrc");
+    std::fs::write(&rc, grape_testkit::peers::provider_mirror_rc(mirror)).expect("terraformrc");
     vec![
         ("TF_CLI_CONFIG_FILE".into(), rc.display().to_string()),
         ("AWS_ACCESS_KEY_ID".into(), "testing".into()),

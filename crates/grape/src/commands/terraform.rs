@@ -146,15 +146,18 @@ pub(super) fn show_plan(ctx: &Ctx, job: &Job, local: bool, apply_command: &str) 
     ));
 }
 
+/// `--identity ID` of `grape plan|destroy`.
+fn identity_arg(args: &PlanArgs) -> CliResult<Option<Uuid>> {
+    args.identity
+        .as_deref()
+        .map(|i| parse_id(i, "identity"))
+        .transpose()
+}
+
 /// `grape plan DIR`.
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     let payload = source_payload(args)?;
-    let identity = args
-        .identity
-        .as_deref()
-        .map(|i| parse_id(i, "identity"))
-        .transpose()?;
-    let job = run_job(ctx, JobType::Plan, payload, identity, args.local).await?;
+    let job = run_job(ctx, JobType::Plan, payload, identity_arg(args)?, args.local).await?;
     show_plan(ctx, &job, args.local, "grape apply");
     Ok(())
 }
@@ -213,12 +216,14 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
 /// `grape destroy DIR`.
 pub async fn destroy(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
     let payload = source_payload(args)?;
-    let identity = args
-        .identity
-        .as_deref()
-        .map(|i| parse_id(i, "identity"))
-        .transpose()?;
-    let job = run_job(ctx, JobType::Destroy, payload, identity, args.local).await?;
+    let job = run_job(
+        ctx,
+        JobType::Destroy,
+        payload,
+        identity_arg(args)?,
+        args.local,
+    )
+    .await?;
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Destroy");
     }

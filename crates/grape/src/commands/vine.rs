@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use grape_api::JobType;
+use grape_api::{Job, JobType};
 use grape_provisioner::vine::{self, Format, StateBackend, TemplateSet, Vine};
 use grape_provisioner::{VINE_FIELD, VineTemplates};
 use serde_json::{Value, json};
@@ -70,15 +70,9 @@ fn payload(vine: &Vine) -> CliResult<Value> {
 
 /// `grape vine plan FILE`.
 async fn plan(ctx: &Ctx, args: &VinePlanArgs) -> CliResult<()> {
-    let vine = read_vine(&args.file)?;
-    let payload = payload(&vine)?;
-    let identity = Some(vine.cloud_identity_id);
-    if args.detach {
-        submit(ctx, JobType::Plan, payload, identity, false).await?;
-        return Ok(());
+    if let Some(job) = run(ctx, JobType::Plan, args).await? {
+        show_plan(ctx, &job, args.local, "grape vine apply");
     }
-    let job = run_job(ctx, JobType::Plan, payload, identity, args.local).await?;
-    show_plan(ctx, &job, args.local, "grape vine apply");
     Ok(())
 }
 
@@ -89,18 +83,26 @@ async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
 
 /// `grape vine destroy FILE`.
 async fn destroy(ctx: &Ctx, args: &VinePlanArgs) -> CliResult<()> {
+    if let Some(job) = run(ctx, JobType::Destroy, args).await?
+        && !ctx.printer.json()
+    {
+        print_changes(&ctx.printer, job.result.as_ref(), "Destroy");
+    }
+    Ok(())
+}
+
+/// Runs a PLAN or DESTROY of the vine file as the vine's identity; `None` when detached.
+async fn run(ctx: &Ctx, job_type: JobType, args: &VinePlanArgs) -> CliResult<Option<Job>> {
     let vine = read_vine(&args.file)?;
     let payload = payload(&vine)?;
     let identity = Some(vine.cloud_identity_id);
     if args.detach {
-        submit(ctx, JobType::Destroy, payload, identity, false).await?;
-        return Ok(());
+        submit(ctx, job_type, payload, identity, false).await?;
+        return Ok(None);
     }
-    let job = run_job(ctx, JobType::Destroy, payload, identity, args.local).await?;
-    if !ctx.printer.json() {
-        print_changes(&ctx.printer, job.result.as_ref(), "Destroy");
-    }
-    Ok(())
+    run_job(ctx, job_type, payload, identity, args.local)
+        .await
+        .map(Some)
 }
 
 /// `grape vine render FILE --out DIR`: the templates, `terraform.tfvars.json` and the backend

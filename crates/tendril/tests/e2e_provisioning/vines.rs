@@ -4,36 +4,14 @@
 //! `terraform_data` with the same variables and outputs), as no provider can be installed here.
 
 use grape_api::{JobStatus, JobType};
-use grape_testkit::Moto;
 use serde_json::json;
 
-use super::common::{Tendril, trellis};
-use super::{INFRACOST_KEY, STATE_SECRET, log_texts, options, run_as, sandbox_identity};
+use super::{INFRACOST_KEY, STATE_SECRET, costed_worker, log_texts, run_as, sandbox_identity};
 
 #[tokio::test]
 async fn a_vine_is_planned_with_its_cost_applied_and_its_stale_plan_refused() {
-    let moto = Moto::start().await.expect("moto");
-    moto.create_bucket("terraform-state")
-        .await
-        .expect("create bucket");
-    let server = trellis().await;
-    let tools = tempfile::tempdir().expect("tempdir");
-    let infracost = grape_testkit::write_fake_infracost(
-        tools.path(),
-        INFRACOST_KEY,
-        grape_testkit::FakeInfracostOutput::Breakdown,
-    )
-    .expect("fake infracost");
-    let mut opts = options(&moto);
-    opts.extra_args.extend([
-        "--infracost-bin".into(),
-        infracost.display().to_string(),
-        "--vine-templates".into(),
-        "standin".into(),
-    ]);
-    opts.extra_env
-        .push(("INFRACOST_API_KEY".into(), INFRACOST_KEY.into()));
-    let _worker = Tendril::start(&server, "e2e-vines", opts).await;
+    let (_moto, server, _tools, _worker) =
+        costed_worker("e2e-vines", &["--vine-templates", "standin"]).await;
     let user = server.user_client();
     let identity = sandbox_identity(&user).await;
     let vine = json!({
