@@ -66,25 +66,34 @@ impl Req {
         Ok(self)
     }
 
-    /// Compresses the body with gzip when it is larger than `threshold` bytes.
-    pub fn gzip_over(mut self, call: &'static str, threshold: usize) -> Result<Self> {
-        if let Some(body) = &self.body
+    /// Compresses the body with gzip when it is larger than `threshold` bytes — on a blocking
+    /// thread (`spawn_blocking`), not on the async runtime's, when a runtime is there.
+    pub async fn gzip_over(mut self, call: &'static str, threshold: usize) -> Result<Self> {
+        if let Some(body) = self.body.clone()
             && body.len() > threshold
         {
-            let mut enc = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
-                flate2::Compression::fast(),
-            );
-            enc.write_all(body)
-                .map_err(|source| ApiError::Encode { call, source })?;
-            let out = enc
-                .finish()
-                .map_err(|source| ApiError::Encode { call, source })?;
+            let compressed = match tokio::runtime::Handle::try_current() {
+                Ok(handle) => handle
+                    .spawn_blocking(move || gzip(&body))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                Err(_) => gzip(&body),
+            };
+            let out = compressed.map_err(|source| ApiError::Encode { call, source })?;
             self.body = Some(Bytes::from(out));
             self.gzip = true;
         }
         Ok(self)
     }
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(body)?;
+    enc.finish()
 }
 
 /// A base URL, an HTTP client and the options.
@@ -221,22 +230,51 @@ impl Http {
     }
 }
 
-/// Reads and decodes a JSON body.
+/// The largest answer a client reads: a plan artifact (64 MiB) and its envelope. A bigger one
+/// is [`ApiError::AnswerTooLarge`], never a worker out of memory.
+pub const MAX_ANSWER_BYTES: usize = 80 * 1024 * 1024;
+
+/// Error answers are read up to this many bytes (their message is cut to 200 characters).
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Reads a body of at most `limit` bytes.
+pub(crate) async fn read_bounded(
+    call: &'static str,
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    let too_large = ApiError::AnswerTooLarge { call, limit };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|source| ApiError::Transport {
+        call,
+        source: source.without_url(),
+    })? {
+        if out.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads (at most [`MAX_ANSWER_BYTES`]) and decodes a JSON body.
 pub(crate) async fn decode<T: DeserializeOwned>(
     call: &'static str,
     resp: reqwest::Response,
 ) -> Result<T> {
-    let bytes = resp.bytes().await.map_err(|source| ApiError::Transport {
-        call,
-        source: source.without_url(),
-    })?;
+    let bytes = read_bounded(call, resp, MAX_ANSWER_BYTES).await?;
     serde_json::from_slice(&bytes).map_err(|source| ApiError::Decode { call, source })
 }
 
 /// Turns an error answer into [`ApiError::Status`].
 async fn status_error(call: &'static str, resp: reqwest::Response) -> ApiError {
     let status = resp.status();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_bounded(call, resp, MAX_ERROR_BYTES)
+        .await
+        .unwrap_or_default();
     let (message, current_status) = if let Ok(b) = serde_json::from_slice::<ErrorBody>(&body) {
         (b.error, b.current_status)
     } else {

@@ -76,7 +76,8 @@ impl Executor {
             }
         }));
         let cancel = self.state.job_token();
-        if let Err(e) = self.outbox.job_started(id) {
+        let outbox = self.outbox.clone();
+        if let Err(e) = blocking(move || outbox.job_started(id)).await {
             tracing::error!(error = %e, "cannot journal the job in the outbox");
         }
         let redactor = self.redactor();
@@ -122,6 +123,7 @@ impl Executor {
             },
         };
         let update = update.filter(|_| !ended.is_fired());
+        let mut keep_journal = false;
         if let Some(mut update) = update {
             if let Some(error) = &update.error {
                 update.error = Some(redactor.redact(error).into_owned());
@@ -133,7 +135,8 @@ impl Executor {
             if let Some(result) = &mut update.result {
                 redactor.redact_json(result);
             }
-            if let Err(e) = self.outbox.record_final_status(id, &update) {
+            let (outbox, journaled) = (self.outbox.clone(), update.clone());
+            if let Err(e) = blocking(move || outbox.record_final_status(id, &journaled)).await {
                 tracing::error!(error = %e, "cannot journal the final status in the outbox");
             }
             drop(log);
@@ -143,10 +146,19 @@ impl Executor {
                 tracing::warn!(
                     lines = summary.lines,
                     delivered = summary.lines_delivered,
+                    dropped = summary.lines_dropped,
                     rejected = summary.rejected.as_deref(),
-                    "log not fully delivered; the outbox keeps the rest"
+                    timed_out = summary.timed_out,
+                    journal_error = summary.journal_error.as_deref(),
+                    "log not fully delivered"
                 );
             }
+            // Lines still owed and held by a healthy journal stay in the outbox: the next start
+            // delivers them (Trellis takes late lines within its tail window).
+            keep_journal = summary.timed_out
+                && summary.rejected.is_none()
+                && summary.journal_error.is_none()
+                && !ended.is_fired();
             if ended.is_fired() {
                 abandoned(&ended, &update);
             } else {
@@ -172,8 +184,13 @@ impl Executor {
             let summary = pipeline.finish(None).await;
             self.state.metrics.log_finished(summary.lines_delivered);
         }
-        if let Err(e) = self.outbox.job_done(id) {
-            tracing::error!(error = %e, "cannot clear the job from the outbox");
+        if keep_journal {
+            tracing::warn!("the outbox keeps the job's undelivered log lines for the next start");
+        } else {
+            let outbox = self.outbox.clone();
+            if let Err(e) = blocking(move || outbox.job_done(id)).await {
+                tracing::error!(error = %e, "cannot clear the job from the outbox");
+            }
         }
         self.state.clear_current();
         remove_dir(workspace).await;
@@ -346,6 +363,20 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Runs blocking outbox work (files, fsync) off the async runtime's threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::outbox::OutboxError> + Send + 'static,
+) -> Result<T, crate::outbox::OutboxError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(crate::outbox::OutboxError::Io {
+            action: "run",
+            path: PathBuf::from("outbox"),
+            source: std::io::Error::other(e),
+        }),
     }
 }
 
