@@ -14,6 +14,8 @@
 //! lines were dropped and why follows as soon as there is room again, or when the log closes.
 
 use super::journal::{JOURNAL_BUFFER_BYTES, JournalWriter};
+use super::take::take_from;
+pub(crate) use super::take::Take;
 use super::text::line_size;
 use chrono::Utc;
 use grape_api::{LogLine, LogStream};
@@ -21,24 +23,6 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::time::Instant;
-
-/// What the delivery task should take next.
-#[derive(Debug)]
-pub(crate) enum Take {
-    /// Nothing pending.
-    Nothing,
-    /// These lines, from memory.
-    Lines(Vec<LogLine>),
-    /// Read up to `count` lines from the journal, starting at `offset` (seq `from`).
-    Spilled {
-        /// First seq of the range.
-        from: u64,
-        /// Journal offset of that line.
-        offset: u64,
-        /// Lines available (handed to the OS).
-        count: u64,
-    },
-}
 
 /// Byte bounds of a buffer.
 #[derive(Debug, Clone, Copy)]
@@ -376,25 +360,6 @@ impl Buffer {
             self.oldest = None;
         }
     }
-}
-
-/// Pops up to `max_lines` / `max_bytes` (at least one line) from the front of `queue`.
-fn take_from(
-    queue: &mut VecDeque<LogLine>,
-    max_lines: usize,
-    max_bytes: usize,
-) -> (Vec<LogLine>, usize) {
-    let mut out = Vec::new();
-    let mut bytes = 0;
-    while let Some(front) = queue.front() {
-        let size = line_size(&front.text);
-        if !out.is_empty() && (out.len() >= max_lines || bytes + size > max_bytes) {
-            break;
-        }
-        bytes += size;
-        out.extend(queue.pop_front());
-    }
-    (out, bytes)
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod buffer;
 mod deliver;
 mod ended;
 pub(crate) mod journal;
+mod take;
 mod text;
 
 use crate::outbox::Outbox;
