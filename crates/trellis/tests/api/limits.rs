@@ -19,7 +19,7 @@ fn line(seq: u64, text: String) -> LogLine {
     }
 }
 
-both_backends!(log_pages_are_bounded_by_bytes, log_pages);
+both_backends!(log_pages_are_bounded_by_bytes, super::log_pages);
 async fn log_pages(backend: Backend) {
     let env = start(backend).await;
     let w = worker(&env, "pages", None).await;
