@@ -130,16 +130,13 @@ impl<'a> LineAssembler<'a> {
 
     /// The end of a line (at its newline, or at the end of the stream).
     fn end_line(&mut self, last_part: &str) {
-        match self.truncating.take() {
-            Some(t) => {
-                let total = t.total + last_part.len() as u64;
-                self.emit(truncated(&t.head, total));
-            }
-            None => {
-                let redacted = self.redactor.redact(last_part);
-                let line = truncate_line(&redacted).into_owned();
-                self.emit(line);
-            }
+        if let Some(t) = self.truncating.take() {
+            let total = t.total + last_part.len() as u64;
+            self.emit(truncated(&t.head, total));
+        } else {
+            let redacted = self.redactor.redact(last_part);
+            let line = truncate_line(&redacted).into_owned();
+            self.emit(line);
         }
     }
 
