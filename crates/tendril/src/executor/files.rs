@@ -38,4 +38,3 @@ pub(super) async fn remove_dir(dir: PathBuf) {
         Err(e) => tracing::warn!(dir = %shown, error = %e, "cannot remove the job directory"),
     }
 }
-

@@ -14,8 +14,8 @@
 //! lines were dropped and why follows as soon as there is room again, or when the log closes.
 
 use super::journal::{JOURNAL_BUFFER_BYTES, JournalWriter};
-use super::take::take_from;
 pub(crate) use super::take::Take;
+use super::take::take_from;
 use super::text::line_size;
 use chrono::Utc;
 use grape_api::{LogLine, LogStream};
