@@ -332,4 +332,61 @@ mod tests {
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
+
+    /// Serves one connection with `head` then `body_len` bytes, then closes it.
+    async fn serve_once(head: String, body_len: usize) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if conn.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                left -= n;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_past_their_bound_are_an_error_not_a_worker_out_of_memory() {
+        // Announced too big: refused before reading.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n".into(),
+            0,
+        )
+        .await;
+        let resp = reqwest::get(&url).await.unwrap();
+        let err = decode::<serde_json::Value>("test_call", resp)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::AnswerTooLarge { limit, .. } if limit == MAX_ANSWER_BYTES),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "test_call: the answer is larger than 83886080 bytes"
+        );
+        // Not announced (read to the end of the connection): stopped at the bound.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".into(),
+            3 << 20,
+        )
+        .await;
+        let resp = reqwest::get(&url).await.unwrap();
+        let err = read_bounded("test_call", resp, 1 << 20).await.unwrap_err();
+        assert!(
+            matches!(err, ApiError::AnswerTooLarge { limit, .. } if limit == 1 << 20),
+            "{err:?}"
+        );
+    }
 }
