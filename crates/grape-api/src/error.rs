@@ -15,6 +15,14 @@ pub enum ApiError {
         #[source]
         source: reqwest::Error,
     },
+    /// The answer was larger than a client reads ([`crate::MAX_ANSWER_BYTES`]).
+    #[error("{call}: the answer is larger than {limit} bytes")]
+    AnswerTooLarge {
+        /// The API call.
+        call: &'static str,
+        /// The bound, in bytes.
+        limit: usize,
+    },
     /// The server answered with an error status.
     #[error("{call}: HTTP {status}: {message}")]
     Status {
@@ -132,6 +140,7 @@ impl ApiError {
             ApiError::Transport { call, .. }
             | ApiError::Status { call, .. }
             | ApiError::Decode { call, .. }
+            | ApiError::AnswerTooLarge { call, .. }
             | ApiError::UndecodableJob { call, .. }
             | ApiError::Encode { call, .. }
             | ApiError::Stream { call, .. } => call,

@@ -66,25 +66,34 @@ impl Req {
         Ok(self)
     }
 
-    /// Compresses the body with gzip when it is larger than `threshold` bytes.
-    pub fn gzip_over(mut self, call: &'static str, threshold: usize) -> Result<Self> {
-        if let Some(body) = &self.body
+    /// Compresses the body with gzip when it is larger than `threshold` bytes — on a blocking
+    /// thread (`spawn_blocking`), not on the async runtime's, when a runtime is there.
+    pub async fn gzip_over(mut self, call: &'static str, threshold: usize) -> Result<Self> {
+        if let Some(body) = self.body.clone()
             && body.len() > threshold
         {
-            let mut enc = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
-                flate2::Compression::fast(),
-            );
-            enc.write_all(body)
-                .map_err(|source| ApiError::Encode { call, source })?;
-            let out = enc
-                .finish()
-                .map_err(|source| ApiError::Encode { call, source })?;
+            let compressed = match tokio::runtime::Handle::try_current() {
+                Ok(handle) => handle
+                    .spawn_blocking(move || gzip(&body))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                Err(_) => gzip(&body),
+            };
+            let out = compressed.map_err(|source| ApiError::Encode { call, source })?;
             self.body = Some(Bytes::from(out));
             self.gzip = true;
         }
         Ok(self)
     }
+}
+
+fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(body)?;
+    enc.finish()
 }
 
 /// A base URL, an HTTP client and the options.
@@ -221,22 +230,51 @@ impl Http {
     }
 }
 
-/// Reads and decodes a JSON body.
+/// The largest answer a client reads: a plan artifact (64 MiB) and its envelope. A bigger one
+/// is [`ApiError::AnswerTooLarge`], never a worker out of memory.
+pub const MAX_ANSWER_BYTES: usize = 80 * 1024 * 1024;
+
+/// Error answers are read up to this many bytes (their message is cut to 200 characters).
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Reads a body of at most `limit` bytes.
+pub(crate) async fn read_bounded(
+    call: &'static str,
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    let too_large = ApiError::AnswerTooLarge { call, limit };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|source| ApiError::Transport {
+        call,
+        source: source.without_url(),
+    })? {
+        if out.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads (at most [`MAX_ANSWER_BYTES`]) and decodes a JSON body.
 pub(crate) async fn decode<T: DeserializeOwned>(
     call: &'static str,
     resp: reqwest::Response,
 ) -> Result<T> {
-    let bytes = resp.bytes().await.map_err(|source| ApiError::Transport {
-        call,
-        source: source.without_url(),
-    })?;
+    let bytes = read_bounded(call, resp, MAX_ANSWER_BYTES).await?;
     serde_json::from_slice(&bytes).map_err(|source| ApiError::Decode { call, source })
 }
 
 /// Turns an error answer into [`ApiError::Status`].
 async fn status_error(call: &'static str, resp: reqwest::Response) -> ApiError {
     let status = resp.status();
-    let body = resp.bytes().await.unwrap_or_default();
+    let body = read_bounded(call, resp, MAX_ERROR_BYTES)
+        .await
+        .unwrap_or_default();
     let (message, current_status) = if let Ok(b) = serde_json::from_slice::<ErrorBody>(&body) {
         (b.error, b.current_status)
     } else {
@@ -293,5 +331,62 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+
+    /// Serves one connection with `head` then `body_len` bytes, then closes it.
+    async fn serve_once(head: String, body_len: usize) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if conn.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                left -= n;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn answers_past_their_bound_are_an_error_not_a_worker_out_of_memory() {
+        // Announced too big: refused before reading.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n".into(),
+            0,
+        )
+        .await;
+        let resp = reqwest::get(&url).await.unwrap();
+        let err = decode::<serde_json::Value>("test_call", resp)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ApiError::AnswerTooLarge { limit, .. } if limit == MAX_ANSWER_BYTES),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "test_call: the answer is larger than 83886080 bytes"
+        );
+        // Not announced (read to the end of the connection): stopped at the bound.
+        let url = serve_once(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n".into(),
+            3 << 20,
+        )
+        .await;
+        let resp = reqwest::get(&url).await.unwrap();
+        let err = read_bounded("test_call", resp, 1 << 20).await.unwrap_err();
+        assert!(
+            matches!(err, ApiError::AnswerTooLarge { limit, .. } if limit == 1 << 20),
+            "{err:?}"
+        );
     }
 }

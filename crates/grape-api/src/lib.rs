@@ -29,7 +29,7 @@ pub use enums::{
     CloudProvider, JobStatus, JobType, LogStream, UnknownVariant, WorkerMode, WorkerStatus,
 };
 pub use error::{ApiError, RawBody, Result};
-pub use http::{WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+pub use http::{MAX_ANSWER_BYTES, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 pub use identity::{IdentitySettings, SettingsError};
 pub use options::{ClientOptions, RetryPolicy};
 pub use secret::Secret;

@@ -82,11 +82,8 @@ impl WorkerApiClient {
         if is_no_content(&resp) {
             return Ok(None);
         }
-        let body = resp.bytes().await.map_err(|source| ApiError::Transport {
-            call: CALL,
-            source: source.without_url(),
-        })?;
-        decode_claim(CALL, body).map(Some)
+        let body = crate::http::read_bounded(CALL, resp, crate::http::MAX_ANSWER_BYTES).await?;
+        decode_claim(CALL, body.into()).map(Some)
     }
 
     /// `POST /api/workers/heartbeat`: the answer lists the held jobs the user asked to cancel.
@@ -114,7 +111,8 @@ impl WorkerApiClient {
         let threshold = self.http.options().gzip_threshold;
         let req = Req::new(Method::POST, format!("/api/jobs/{job_id}/logs"))
             .json(CALL, &batch)?
-            .gzip_over(CALL, threshold)?;
+            .gzip_over(CALL, threshold)
+            .await?;
         self.http.json(CALL, &req, &self.auth).await
     }
 
@@ -128,7 +126,8 @@ impl WorkerApiClient {
         let threshold = self.http.options().gzip_threshold;
         let req = Req::new(Method::POST, format!("/api/jobs/{job_id}/plan-artifact"))
             .json(CALL, plan)?
-            .gzip_over(CALL, threshold)?;
+            .gzip_over(CALL, threshold)
+            .await?;
         self.http.json(CALL, &req, &self.auth).await
     }
 

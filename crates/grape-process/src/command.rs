@@ -16,6 +16,11 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 /// them open); then the process group is killed and reading stops.
 pub const DEFAULT_PIPE_DRAIN: Duration = Duration::from_secs(2);
 
+/// Default bound of the stdout [`Command::output`] captures (e.g. `terraform show -json` of a
+/// big plan): 256 MiB. Past it the process group is killed and the run fails with
+/// [`crate::ProcessError::OutputTooLarge`].
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 256 * 1024 * 1024;
+
 /// A child process to run: program, arguments, working directory and an explicit environment.
 ///
 /// The child starts from an EMPTY environment: it gets only what [`Command::env`],
@@ -36,6 +41,7 @@ pub struct Command {
     pub(crate) grace: Duration,
     pub(crate) timeout: Option<Duration>,
     pub(crate) pipe_drain: Duration,
+    pub(crate) max_output: usize,
     pub(crate) redactor: Redactor,
 }
 
@@ -66,6 +72,7 @@ impl Command {
             grace: DEFAULT_GRACE,
             timeout: None,
             pipe_drain: DEFAULT_PIPE_DRAIN,
+            max_output: DEFAULT_MAX_OUTPUT_BYTES,
             redactor: Redactor::new(),
         }
     }
@@ -148,6 +155,13 @@ impl Command {
     #[must_use]
     pub fn pipe_drain(mut self, d: Duration) -> Self {
         self.pipe_drain = d;
+        self
+    }
+
+    /// The most stdout [`Command::output`] captures (default [`DEFAULT_MAX_OUTPUT_BYTES`]).
+    #[must_use]
+    pub fn max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
         self
     }
 

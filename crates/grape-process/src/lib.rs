@@ -10,8 +10,11 @@
 //! - the child leads its own process group, is killed when the run future is dropped, and gets
 //!   SIGKILL when the spawning thread (the worker) dies, even on `kill -9` (PR_SET_PDEATHSIG);
 //! - stdout and stderr are read concurrently, line by line as they come; invalid UTF-8 is
-//!   replaced, never dropped; `\r\n` is trimmed; a final line without newline is delivered; lines
-//!   longer than [`MAX_LINE_BYTES`] reach the sink in pieces, cut after redaction;
+//!   replaced, never dropped; `\r\n` is trimmed; a final line without newline is delivered; a
+//!   line longer than [`MAX_LINE_BYTES`] is cut after redaction and ends with a marker
+//!   ([`truncate_line`]); the rest of it is discarded as it is read, never buffered;
+//! - captured stdout ([`Command::output`]) is bounded ([`DEFAULT_MAX_OUTPUT_BYTES`], 256 MiB):
+//!   past it the group is killed and the run fails with [`ProcessError::OutputTooLarge`];
 //! - cancel or timeout: SIGINT to the group, wait the grace, SIGKILL to the group;
 //! - after the main child exited, the pipes are drained for a bounded time
 //!   ([`Command::pipe_drain`]), then the group is killed — grandchildren cannot hang a run;
@@ -29,8 +32,8 @@ mod redact;
 mod report;
 mod run;
 
-pub use command::{Command, DEFAULT_GRACE, DEFAULT_PIPE_DRAIN};
-pub use lines::MAX_LINE_BYTES;
+pub use command::{Command, DEFAULT_GRACE, DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PIPE_DRAIN};
+pub use lines::{MAX_LINE_BYTES, truncate_line};
 pub use redact::{MIN_SECRET_LEN, REDACTED, Redactor, is_secret_env_name};
 pub use report::{ExitReport, Output, ProcessError, STDERR_TAIL_LINES};
 pub use tokio_util::sync::CancellationToken;
@@ -47,7 +50,7 @@ pub enum OutputStream {
 /// Receives every line (already redacted) as it is read. Must not block for long: it is called
 /// from the task that reads the pipes.
 pub trait LineSink: Send + Sync {
-    /// One line (without its newline), or one piece of a line longer than [`MAX_LINE_BYTES`].
+    /// One line (without its newline), at most [`MAX_LINE_BYTES`] (see [`truncate_line`]).
     fn line(&self, stream: OutputStream, text: &str);
 }
 

@@ -86,6 +86,17 @@ pub enum ProcessError {
         #[source]
         source: io::Error,
     },
+    /// The captured stdout grew past its bound ([`crate::Command::max_output`]); the process
+    /// group was killed.
+    #[error(
+        "{program} wrote more than {limit} bytes to stdout, the limit of captured output (its process group was killed)"
+    )]
+    OutputTooLarge {
+        /// The program as given to [`crate::Command::new`].
+        program: String,
+        /// The bound, in bytes.
+        limit: usize,
+    },
     /// Reading the pipes of, signalling or waiting for the running process failed.
     #[error("i/o error while running {program}")]
     Io {

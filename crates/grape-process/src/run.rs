@@ -23,6 +23,8 @@ use crate::{
 enum Stop {
     Cancelled,
     TimedOut,
+    /// The captured stdout grew past its bound.
+    OutputLimit,
 }
 
 /// Kills the whole process group when dropped: at the end of every run (stragglers that outlive
@@ -135,16 +137,31 @@ impl Command {
         );
         let mut captured = Vec::new();
         let (exited_tx, exited_rx) = watch::channel(false);
+        // Fired when the captured stdout passes its bound: the group is stopped.
+        let too_large = CancellationToken::new();
 
         let supervise = async {
-            let r = supervise(&mut child, group.0, cancel, self.timeout, self.grace).await;
+            let stops = Stops {
+                cancel,
+                too_large: &too_large,
+                timeout: self.timeout,
+            };
+            let r = supervise(&mut child, group.0, stops, self.grace).await;
             let _ = exited_tx.send(true);
             r
         };
         let read = async {
             let out = async {
                 match stdout {
-                    Some(r) if capture_stdout => capture(r, &mut captured).await,
+                    Some(r) if capture_stdout => {
+                        let r = capture(r, &mut captured, self.max_output).await;
+                        if r.as_ref()
+                            .is_err_and(|e| e.kind() == io::ErrorKind::FileTooLarge)
+                        {
+                            too_large.cancel();
+                        }
+                        r
+                    }
                     Some(r) => pump(r, &mut out_lines).await,
                     None => Ok(()),
                 }
@@ -174,6 +191,12 @@ impl Command {
         out_lines.finish();
         err_lines.finish();
         let (status, stop) = status.map_err(io_err)?;
+        if stop == Some(Stop::OutputLimit) || too_large.is_cancelled() {
+            return Err(ProcessError::OutputTooLarge {
+                program,
+                limit: self.max_output,
+            });
+        }
         read.map_err(io_err)?;
         write.map_err(io_err)?;
 
@@ -233,19 +256,32 @@ fn die_with_parent(c: &mut tokio::process::Command) {
     }
 }
 
-/// Waits for the child; on cancel or timeout interrupts the group, then kills it after `grace`.
+/// What interrupts a child.
+struct Stops<'a> {
+    cancel: &'a CancellationToken,
+    too_large: &'a CancellationToken,
+    timeout: Option<Duration>,
+}
+
+/// Waits for the child; on cancel, timeout or too much output interrupts the group, then kills
+/// it after `grace`.
 async fn supervise(
     child: &mut Child,
     pgid: Pid,
-    cancel: &CancellationToken,
-    timeout: Option<Duration>,
+    stops: Stops<'_>,
     grace: Duration,
 ) -> io::Result<(ExitStatus, Option<Stop>)> {
     let stop = tokio::select! {
         status = child.wait() => return Ok((status?, None)),
-        () = cancel.cancelled() => Stop::Cancelled,
-        () = sleep_opt(timeout) => Stop::TimedOut,
+        () = stops.cancel.cancelled() => Stop::Cancelled,
+        () = stops.too_large.cancelled() => Stop::OutputLimit,
+        () = sleep_opt(stops.timeout) => Stop::TimedOut,
     };
+    if stop == Stop::OutputLimit {
+        // Nothing more is read: waiting for an interrupted child to exit would gain nothing.
+        signal_group(pgid, Signal::SIGKILL)?;
+        return Ok((child.wait().await?, Some(stop)));
+    }
     signal_group(pgid, Signal::SIGINT)?;
     let status = tokio::select! {
         status = child.wait() => status?,
@@ -289,12 +325,19 @@ async fn pump(mut r: impl AsyncRead + Unpin, lines: &mut LineAssembler<'_>) -> i
     }
 }
 
-async fn capture(mut r: impl AsyncRead + Unpin, out: &mut Vec<u8>) -> io::Result<()> {
+/// Reads all of `r` into `out`; fails (`FileTooLarge`) rather than hold more than `limit` bytes.
+async fn capture(mut r: impl AsyncRead + Unpin, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = r.read(&mut buf).await?;
         if n == 0 {
             return Ok(());
+        }
+        if out.len() + n > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                "captured stdout over its limit",
+            ));
         }
         out.extend_from_slice(&buf[..n]);
     }

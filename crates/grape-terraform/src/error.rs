@@ -102,6 +102,18 @@ pub enum TerraformError {
         #[source]
         source: ProcessError,
     },
+    /// The captured stdout (e.g. `terraform show -json` of a big plan) passed grape-process's
+    /// bound ([`grape_process::DEFAULT_MAX_OUTPUT_BYTES`], 256 MiB); Terraform was killed.
+    #[error(
+        "terraform {command} wrote more than {limit} bytes ({} MiB) of output, the limit of what is captured",
+        limit / (1024 * 1024)
+    )]
+    OutputTooLarge {
+        /// The subcommand, e.g. `show`.
+        command: String,
+        /// The bound, in bytes.
+        limit: usize,
+    },
     /// Terraform ran and failed; its error diagnostics say why.
     #[error("terraform {command} failed: {}", describe_failure(diagnostics, exit))]
     Failed {

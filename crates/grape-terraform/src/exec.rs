@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use grape_process::{ExitReport, Output};
+use grape_process::{ExitReport, Output, ProcessError};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -134,9 +134,15 @@ impl WorkingDir {
             .args(args)
             .output_with_stderr_sink(&sink, cancel)
             .await
-            .map_err(|source| TerraformError::Process {
-                command: command.clone(),
-                source,
+            .map_err(|source| match source {
+                ProcessError::OutputTooLarge { limit, .. } => TerraformError::OutputTooLarge {
+                    command: command.clone(),
+                    limit,
+                },
+                source => TerraformError::Process {
+                    command: command.clone(),
+                    source,
+                },
             })?;
         let r = &out.report;
         let ok =

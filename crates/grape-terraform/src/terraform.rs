@@ -44,6 +44,7 @@ pub struct TerraformBuilder {
     env: BTreeMap<String, String>,
     grace: Duration,
     timeout: Option<Duration>,
+    max_output: usize,
     redactor: Redactor,
 }
 
@@ -55,6 +56,7 @@ impl Default for TerraformBuilder {
             env: BTreeMap::new(),
             grace: DEFAULT_GRACE,
             timeout: None,
+            max_output: grape_process::DEFAULT_MAX_OUTPUT_BYTES,
             redactor: Redactor::new(),
         }
     }
@@ -109,6 +111,15 @@ impl TerraformBuilder {
         self
     }
 
+    /// The most output a captured run (`show -json`, `output -json`, …) may write (default
+    /// [`grape_process::DEFAULT_MAX_OUTPUT_BYTES`], 256 MiB); past it the run fails with
+    /// [`TerraformError::OutputTooLarge`].
+    #[must_use]
+    pub fn max_output(mut self, bytes: usize) -> Self {
+        self.max_output = bytes;
+        self
+    }
+
     /// The redactor applied to every line and captured output (shared with the job's log).
     #[must_use]
     pub fn redactor(mut self, r: Redactor) -> Self {
@@ -135,6 +146,7 @@ impl TerraformBuilder {
             env: self.env,
             grace: self.grace,
             timeout: self.timeout,
+            max_output: self.max_output,
             redactor: self.redactor,
             version: None,
         })
@@ -180,6 +192,7 @@ pub struct Terraform {
     env: BTreeMap<String, String>,
     grace: Duration,
     timeout: Option<Duration>,
+    max_output: usize,
     redactor: Redactor,
     version: Option<Version>,
 }
@@ -249,6 +262,7 @@ impl Terraform {
             .envs(extra.iter().copied())
             .grace(self.grace)
             .timeout(self.timeout)
+            .max_output(self.max_output)
             .redactor(self.redactor.clone())
     }
 }

@@ -51,6 +51,7 @@ pub struct TrellisBuilder {
     claim_ack_timeout: Option<Duration>,
     metrics_listen: bool,
     log_tail_window: Option<Duration>,
+    shutdown_timeout: Option<Duration>,
     startup_timeout: Duration,
 }
 
@@ -64,6 +65,7 @@ impl Default for TrellisBuilder {
             claim_ack_timeout: None,
             metrics_listen: false,
             log_tail_window: None,
+            shutdown_timeout: None,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -116,6 +118,13 @@ impl TrellisBuilder {
     #[must_use]
     pub fn log_tail_window(mut self, d: Duration) -> Self {
         self.log_tail_window = Some(d);
+        self
+    }
+
+    /// `--shutdown-timeout` (the server's default, 30 s, when not set).
+    #[must_use]
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = Some(d);
         self
     }
 
@@ -229,6 +238,12 @@ impl TrellisServer {
             .args(
                 o.log_tail_window
                     .map(|d| ["--log-tail-window".to_owned(), humantime(d)])
+                    .into_iter()
+                    .flatten(),
+            )
+            .args(
+                o.shutdown_timeout
+                    .map(|d| ["--shutdown-timeout".to_owned(), humantime(d)])
                     .into_iter()
                     .flatten(),
             )
@@ -395,6 +410,25 @@ impl TrellisServer {
         }
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// Sends SIGTERM and waits up to `within` (a hang guard) for the server to exit: its exit
+    /// status, or `None` when it was still running then (it is killed).
+    pub async fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(pid) = i32::try_from(child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     /// Kills the server at once (SIGKILL), as a crash would.

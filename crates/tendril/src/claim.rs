@@ -139,6 +139,7 @@ pub(crate) async fn run(executor: Arc<Executor>, timings: Timings) {
         state.tick();
         let began = Instant::now();
         let wait = long_poll.then_some(timings.claim_wait);
+        tracing::debug!(?wait, "claiming a job");
         let claimed = tokio::select! {
             biased;
             r = api.claim_job(wait) => r,

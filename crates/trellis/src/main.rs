@@ -57,6 +57,10 @@ struct ServeArgs {
     /// the claim is requeued at the worker's next heartbeat (the claim's answer was lost).
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     claim_ack_timeout: Duration,
+    /// After SIGINT/SIGTERM, requests in flight get this long to finish; then open connections
+    /// (long-polls, log streams, slow clients) are dropped and the process exits.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "TRELLIS_SHUTDOWN_TIMEOUT")]
+    shutdown_timeout: Duration,
     /// Log batches of an ended job are accepted from its worker for this long after it ended,
     /// then answered 409 (at least --job-stale-after; default: --job-stale-after + 5m for the
     /// worker's outbox replay).
@@ -166,6 +170,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.sweep_interval = args.sweep_interval;
     config.claim_ack_timeout = args.claim_ack_timeout;
     config.log_tail_window = args.log_tail_window;
+    config.shutdown_timeout = args.shutdown_timeout;
     Ok(config)
 }
 
@@ -209,6 +214,8 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(serve(config));
+    // Tasks of connections dropped at the shutdown deadline must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

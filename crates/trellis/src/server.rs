@@ -81,12 +81,15 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests and closes the database.
+    /// Serves until `shutdown` completes, then drains in-flight requests and closes the
+    /// database — for at most [`ServerConfig::shutdown_timeout`]: then the connections still
+    /// open are dropped and this returns.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let state = self.state.clone();
+        let timeout = state.config.shutdown_timeout;
         let sweeper = tokio::spawn(crate::sweeper::run(state.clone()));
         let token = state.shutdown.clone();
         let app = router(state.clone());
@@ -99,23 +102,35 @@ impl Server {
                     .await
             })
         });
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // End long-polls and log streams so the drain is quick.
-                token.cancel();
-            })
-            .await
-            .map_err(ServeError::Serve);
-        state.shutdown.cancel();
-        if let Some(task) = metrics
-            && let Ok(Err(e)) = task.await
-        {
-            tracing::warn!(error = %e, "the metrics listener failed");
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            // End long-polls and log streams so the drain is quick.
+            token.cancel();
+        });
+        let deadline = async {
+            state.shutdown.cancelled().await;
+            tokio::time::sleep(timeout).await;
+        };
+        let drain = async {
+            let result = serve.await.map_err(ServeError::Serve);
+            state.shutdown.cancel();
+            if let Some(task) = metrics
+                && let Ok(Err(e)) = task.await
+            {
+                tracing::warn!(error = %e, "the metrics listener failed");
+            }
+            let _ = sweeper.await;
+            state.store.close().await;
+            result
+        };
+        tokio::select! {
+            result = drain => result,
+            () = deadline => {
+                tracing::warn!(timeout = %humantime::format_duration(timeout),
+                    "shutdown deadline reached: dropping the connections still open");
+                Ok(())
+            }
         }
-        let _ = sweeper.await;
-        state.store.close().await;
-        result
     }
 }
 

@@ -231,3 +231,38 @@ async fn arguments_and_environment_carry_no_secret() {
         "only the plan file (which Terraform needs) may hold variable values"
     );
 }
+
+/// `terraform show -json` of a plan too big to hold: an error naming the limit, and the
+/// process is killed (a stand-in binary that writes JSON for ever; no real Terraform needed).
+#[tokio::test]
+async fn show_output_past_its_limit_is_an_error_naming_the_limit() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("terraform");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nprintf '{\"resource_changes\":['\nwhile :; do printf '{\"address\":\"a.b\"},'; done\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let tf = Terraform::builder()
+        .binary(&fake)
+        .max_output(4 << 20)
+        .build_unchecked()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = tf
+        .working_dir(dir.path())
+        .show_plan(
+            std::path::Path::new("plan.tfplan"),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TerraformError::OutputTooLarge { ref command, limit } if command == "show" && limit == 4 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("4194304 bytes (4 MiB)"), "{err}");
+}

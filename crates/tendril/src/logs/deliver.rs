@@ -1,8 +1,9 @@
 //! The delivery task of one pipeline: batches by size or time, sends, retries until
 //! acknowledged, records the acknowledged seq, fires the cancel token.
 
-use super::buffer::{Take, line_size};
+use super::buffer::Take;
 use super::journal::{JournalReader, write_acked};
+use super::text::line_size;
 use super::{LogConfig, Shared};
 use grape_api::{ApiError, LogAck, LogLine, RetryPolicy, WorkerApiClient};
 use std::io;
@@ -12,6 +13,9 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+/// Reads of the spool tried before its lines are given up as lost.
+const SPOOL_ATTEMPTS: u32 = 3;
 
 /// Why the delivery task stopped before delivering everything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +101,7 @@ impl Delivery {
         let policy = retry_policy(&self.config);
         let mut reader: Option<JournalReader> = None;
         let mut ready: Option<Vec<LogLine>> = None;
+        let mut spool_failures = 0u32;
         loop {
             let batch = match ready.take() {
                 Some(batch) => batch,
@@ -107,9 +112,19 @@ impl Delivery {
                     }
                     Ok(None) => return Stop::Drained,
                     Err(e) => {
-                        // Only the journal can fail here; the lines stay where they are: retry.
-                        tracing::error!(job_id = %self.job_id, error = %e, "cannot read the log spool");
-                        tokio::time::sleep(policy.backoff(3)).await;
+                        // Only reading the spool back can fail here: retried a few times (the
+                        // reader is opened again), then its lines are reported lost.
+                        reader = None;
+                        spool_failures += 1;
+                        if spool_failures >= SPOOL_ATTEMPTS {
+                            let lost = self.shared.lock().spool_lost(&e);
+                            tracing::error!(job_id = %self.job_id, error = %e, lost,
+                                "cannot read the log spool; its lines are lost");
+                            spool_failures = 0;
+                        } else {
+                            tracing::warn!(job_id = %self.job_id, error = %e, "cannot read the log spool; retrying");
+                            tokio::time::sleep(policy.backoff(spool_failures)).await;
+                        }
                         continue;
                     }
                 },
@@ -208,7 +223,14 @@ impl Delivery {
 
     /// Hands the journal to the OS and fsyncs it (a batch boundary).
     async fn sync_journal(&self) {
-        let handle = self.shared.lock().flush_journal();
+        let handle = {
+            let mut b = self.shared.lock();
+            if b.journal_error().is_some() {
+                // Given up: the lines are in memory, nothing to sync.
+                return;
+            }
+            b.flush_journal()
+        };
         let res = match handle {
             Ok(Some(file)) => tokio::task::spawn_blocking(move || file.sync_data())
                 .await
@@ -231,7 +253,7 @@ impl Delivery {
         let max_bytes = self.config.max_batch_bytes;
         loop {
             let notified = self.shared.wake.notified();
-            let step = self.decide(max_lines, max_bytes)?;
+            let step = self.decide(max_lines, max_bytes);
             let take = match step {
                 Step::Done => return Ok(None),
                 Step::Take(take) => Some(take),
@@ -263,29 +285,27 @@ impl Delivery {
     }
 
     /// What to do now, decided under the lock (no await while it is held).
-    fn decide(&self, max_lines: usize, max_bytes: usize) -> io::Result<Step> {
+    fn decide(&self, max_lines: usize, max_bytes: usize) -> Step {
         let mut b = self.shared.lock();
         // Lines reach the OS (and survive a kill -9) within one flush interval.
-        if let Err(e) = b.write_journal() {
-            tracing::warn!(job_id = %self.job_id, error = %e, "cannot write the log journal");
-        }
+        b.write_journal();
         let (lines, bytes, oldest) = b.pending();
         let due = oldest.map(|t| Instant::from_std(t) + self.config.flush_interval);
         if lines == 0 {
-            return Ok(if b.closed {
+            return if b.is_closed() {
                 Step::Done
             } else {
                 Step::Wait(None)
-            });
+            };
         }
-        if b.closed
+        if b.is_closed()
             || lines >= self.config.send_at_lines
             || bytes >= max_bytes
             || due.is_some_and(|d| d <= Instant::now())
         {
-            return Ok(Step::Take(b.take(max_lines, max_bytes)?));
+            return Step::Take(b.take(max_lines, max_bytes));
         }
-        Ok(Step::Wait(due))
+        Step::Wait(due)
     }
 
     fn read_spilled(

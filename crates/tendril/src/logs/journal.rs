@@ -1,7 +1,7 @@
 //! The on-disk log of one job, `log.jsonl`: every accepted line, appended in seq order (one
 //! [`LogLine`] as JSON per line), plus `acked`, the highest seq Trellis acknowledged.
 //!
-//! The same file is the spool of the memory buffer (lines beyond `memory_lines` are read back
+//! The same file is the spool of the memory buffer (lines beyond `memory_bytes` are read back
 //! from it) and the journal of the outbox (its tail after `acked` is what a restarted worker
 //! delivers). Durability: lines reach the OS (survive `kill -9`) at every batch boundary and when
 //! the final status is journaled; they are fsync'ed (survive a host crash) before each batch is
@@ -9,7 +9,7 @@
 
 use grape_api::LogLine;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the log journal in a job's outbox directory.
@@ -17,13 +17,40 @@ pub const LOG_FILE: &str = "log.jsonl";
 /// Name of the file holding the highest acknowledged seq.
 pub const ACKED_FILE: &str = "acked";
 
-/// Appends lines to `log.jsonl`.
+/// Bytes the journal buffers before it hands them to the OS.
+pub(crate) const JOURNAL_BUFFER_BYTES: usize = 64 * 1024;
+
+/// The file IO under a [`JournalWriter`] — a seam, so tests can inject a failing disk.
+pub(crate) trait JournalIo: Send + std::fmt::Debug {
+    /// Appends all of `bytes`, or fails (a part may have been written: the writer is then given
+    /// up, and what follows the last complete line is ignored by every reader).
+    fn append_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// A handle to fsync the file with, outside the lock guarding the writer (None: nothing to
+    /// sync).
+    fn sync_handle(&self) -> io::Result<Option<File>>;
+}
+
+/// The real journal file.
+#[derive(Debug)]
+struct FileIo(File);
+
+impl JournalIo for FileIo {
+    fn append_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.write_all(bytes)
+    }
+
+    fn sync_handle(&self) -> io::Result<Option<File>> {
+        self.0.try_clone().map(Some)
+    }
+}
+
+/// Appends lines to `log.jsonl`. Appending only encodes into a buffer; [`JournalWriter::flush`]
+/// hands it to the OS, so the caller knows exactly which lines reached the file.
 #[derive(Debug)]
 pub(crate) struct JournalWriter {
-    out: BufWriter<File>,
-    /// A second handle on the same file, to fsync without holding the buffer's lock.
-    sync: File,
-    /// Logical end of the file (bytes written, buffered ones included).
+    io: Box<dyn JournalIo>,
+    buf: Vec<u8>,
+    /// Logical end of the file (bytes appended, buffered ones included).
     end: u64,
     path: PathBuf,
 }
@@ -38,13 +65,17 @@ impl JournalWriter {
             .write(true)
             .truncate(true)
             .open(&path)?;
-        let sync = file.try_clone()?;
-        Ok(Self {
-            out: BufWriter::with_capacity(64 * 1024, file),
-            sync,
+        Ok(Self::with_io(path, Box::new(FileIo(file))))
+    }
+
+    /// A writer over `io`, a journal at `path` (tests inject failing IO here).
+    pub(crate) fn with_io(path: PathBuf, io: Box<dyn JournalIo>) -> Self {
+        Self {
+            io,
+            buf: Vec::with_capacity(JOURNAL_BUFFER_BYTES),
             end: 0,
             path,
-        })
+        }
     }
 
     /// Path of the journal.
@@ -52,24 +83,35 @@ impl JournalWriter {
         &self.path
     }
 
-    /// Appends one line; returns the offset where it starts.
+    /// Appends one line to the buffer; returns the offset where it starts.
     pub(crate) fn append(&mut self, line: &LogLine) -> io::Result<u64> {
-        let mut bytes = serde_json::to_vec(line).map_err(io::Error::other)?;
-        bytes.push(b'\n');
-        self.out.write_all(&bytes)?;
-        let start = self.end;
-        self.end += bytes.len() as u64;
-        Ok(start)
+        let start = self.buf.len();
+        serde_json::to_writer(&mut self.buf, line).map_err(io::Error::other)?;
+        self.buf.push(b'\n');
+        let offset = self.end;
+        self.end += (self.buf.len() - start) as u64;
+        Ok(offset)
     }
 
-    /// Hands the buffered bytes to the OS (they then survive the death of the process).
+    /// Bytes appended but not handed to the OS yet.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Hands the buffered bytes to the OS (they then survive the death of the process). After
+    /// an error the writer must not be used any more.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let res = self.io.append_all(&self.buf);
+        self.buf.clear();
+        res
     }
 
     /// A handle to fsync the file with, outside the lock guarding this writer.
-    pub(crate) fn sync_handle(&self) -> io::Result<File> {
-        self.sync.try_clone()
+    pub(crate) fn sync_handle(&self) -> io::Result<Option<File>> {
+        self.io.sync_handle()
     }
 }
 

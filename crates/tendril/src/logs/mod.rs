@@ -1,15 +1,22 @@
-//! The log pipeline of one job: sink → redact → split (64 KiB) → number (seq from 1) → journal
-//! → bounded memory buffer (spilling to the journal) → batches → `POST /api/jobs/{id}/logs`,
-//! retried until acknowledged.
+//! The log pipeline of one job: sink → redact → truncate (64 KiB, with a marker) → number (seq
+//! from 1) → journal → memory buffer bounded in bytes (spilling to the journal) → batches →
+//! `POST /api/jobs/{id}/logs`, retried until acknowledged.
 //!
 //! # Guarantees
 //! - Every line handed to the sink is delivered exactly once as far as the job's log is
 //!   concerned: resends are safe because Trellis ignores a seq it already stores.
 //! - Lines are redacted before anything else happens to them: no secret reaches the journal,
 //!   the spool or the server.
-//! - Memory stays bounded during an outage: at most `memory_lines` pending lines, one batch
-//!   in flight and the next one ready; the rest waits in the journal file and is read back in
-//!   order.
+//! - Memory stays bounded in bytes during an outage: at most `memory_bytes` of pending lines,
+//!   one batch in flight and the next one ready; the rest waits in the journal file and is read
+//!   back in order.
+//! - A journal that cannot be written (disk full) loses no accepted line: the lines it had not
+//!   written yet go back to memory, and pending lines stay there up to `max_memory_bytes`
+//!   (64 MiB). Past that, lines are dropped before they are numbered and a `system` line says
+//!   how many and why; a spool that cannot be read back is reported the same way. Nothing is
+//!   retried for ever on the worker's own disk.
+//! - [`LogPipeline::finish`] returns by its deadline (`finish_timeout`, 10 min, by default):
+//!   a job's final status is always reported, even when its log cannot be delivered.
 //! - One batch is in flight at a time, so Trellis stores a job's lines in seq order (its live
 //!   readers follow `seq > last seen`); under a backlog the next batch is prepared (taken, read
 //!   back, fsync'ed) while the previous one is in flight and leaves as soon as it is
@@ -27,12 +34,14 @@ mod buffer;
 mod deliver;
 mod ended;
 pub(crate) mod journal;
+mod take;
+mod text;
 
 use crate::outbox::Outbox;
-use buffer::{Buffer, split_line};
+use buffer::{Bounds, Buffer};
 use deliver::{Delivery, Stop};
 use grape_api::{LogStream, WorkerApiClient};
-use grape_process::{MAX_LINE_BYTES, Redactor};
+use grape_process::{Redactor, truncate_line};
 use grape_provisioner::LogSink;
 use std::io;
 use std::path::PathBuf;
@@ -45,9 +54,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub(crate) use buffer::line_size;
 pub(crate) use deliver::{is_permanent, retry_policy, send_until_acked};
 pub use ended::JobEnded;
+pub(crate) use text::line_size;
 
 /// Trellis accepts at most this many lines in one batch.
 pub const SERVER_MAX_BATCH_LINES: usize = 5_000;
@@ -67,8 +76,15 @@ pub struct LogConfig {
     /// A batch is sent as soon as its JSON reaches about this many bytes (at most 1 MiB less
     /// room for the envelope; a single line always fits).
     pub max_batch_bytes: usize,
-    /// Pending lines kept in memory; more wait in the journal file (the spool).
-    pub memory_lines: usize,
+    /// Bytes of pending lines kept in memory (as counted in a batch body); more wait in the
+    /// journal file (the spool).
+    pub memory_bytes: usize,
+    /// Bytes of pending lines kept in memory in all once the journal cannot be written (disk
+    /// full); past it lines are dropped, and a `system` line says how many.
+    pub max_memory_bytes: usize,
+    /// [`LogPipeline::finish`] gives up delivering after this long (the final status is
+    /// reported anyway; what a healthy journal holds stays in the outbox).
+    pub finish_timeout: Duration,
     /// First delay before resending a batch that was not acknowledged.
     pub retry_initial_backoff: Duration,
     /// Upper bound of the delay between two resends (exponential backoff with jitter).
@@ -82,7 +98,9 @@ impl Default for LogConfig {
             send_at_lines: 1_000,
             max_batch_lines: SERVER_MAX_BATCH_LINES,
             max_batch_bytes: 512 * 1024,
-            memory_lines: 10_000,
+            memory_bytes: 8 * 1024 * 1024,
+            max_memory_bytes: 64 * 1024 * 1024,
+            finish_timeout: Duration::from_secs(600),
             retry_initial_backoff: Duration::from_millis(200),
             retry_max_backoff: Duration::from_secs(10),
         }
@@ -96,7 +114,8 @@ impl LogConfig {
         self.send_at_lines = self.send_at_lines.clamp(1, self.max_batch_lines);
         // A 64 KiB line of control characters is 384 KiB of JSON: room for it plus a full batch.
         self.max_batch_bytes = self.max_batch_bytes.clamp(1, SERVER_MAX_BATCH_BYTES / 2);
-        self.memory_lines = self.memory_lines.max(1);
+        self.memory_bytes = self.memory_bytes.max(1);
+        self.max_memory_bytes = self.max_memory_bytes.max(self.memory_bytes);
         self
     }
 }
@@ -112,6 +131,8 @@ pub struct LogStats {
     pub backlog: u64,
     /// Lines that went through the spool file because the memory buffer was full.
     pub lines_spilled: u64,
+    /// Lines dropped (journal unwritable and memory bound reached) or lost (spool unreadable).
+    pub lines_dropped: u64,
 }
 
 /// What [`LogPipeline::finish`] reports.
@@ -125,8 +146,14 @@ pub struct LogSummary {
     pub lines_spilled: u64,
     /// Every accepted line was acknowledged.
     pub delivered_all: bool,
+    /// Lines dropped or lost on the worker (each time reported by a `system` line).
+    pub lines_dropped: u64,
     /// Trellis refused the lines for good (a 4xx), with its message.
     pub rejected: Option<String>,
+    /// Delivery was still going on at the deadline.
+    pub timed_out: bool,
+    /// Why the journal was not written (then it does not hold every line).
+    pub journal_error: Option<String>,
 }
 
 /// State shared by the sink, the delivery task and the outbox.
@@ -157,10 +184,17 @@ impl Shared {
         }
     }
 
+    /// [`Shared::sync_journal`] off the async runtime's threads.
+    pub(crate) async fn sync_journal_blocking(self: Arc<Self>) -> io::Result<()> {
+        tokio::task::spawn_blocking(move || self.sync_journal())
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e)))
+    }
+
     fn stats(&self) -> LogStats {
-        let (accepted, spilled) = {
+        let (accepted, spilled, dropped) = {
             let b = self.lock();
-            (b.accepted(), b.spilled_total())
+            (b.accepted(), b.spilled_total(), b.dropped_total())
         };
         let delivered = self.delivered.load(Ordering::Acquire);
         LogStats {
@@ -168,11 +202,12 @@ impl Shared {
             lines_delivered: delivered,
             backlog: accepted.saturating_sub(delivered),
             lines_spilled: spilled,
+            lines_dropped: dropped,
         }
     }
 
     fn close(&self) {
-        self.lock().closed = true;
+        self.lock().close();
         self.wake.notify_one();
     }
 }
@@ -186,19 +221,16 @@ struct PipelineSink {
 impl LogSink for PipelineSink {
     fn line(&self, stream: LogStream, text: &str) {
         let text = self.redactor.redact(text);
-        for piece in split_line(&text, MAX_LINE_BYTES) {
-            let (lines, bytes) = {
-                let mut b = self.shared.lock();
-                b.push(stream.clone(), piece.to_owned());
-                let (lines, bytes, _) = b.pending();
-                (lines, bytes)
-            };
-            if lines == 1
-                || lines >= self.shared.send_at_lines
-                || bytes >= self.shared.max_batch_bytes
-            {
-                self.shared.wake.notify_one();
-            }
+        let text = truncate_line(&text).into_owned();
+        let (lines, bytes) = {
+            let mut b = self.shared.lock();
+            b.push(stream, text);
+            let (lines, bytes, _) = b.pending();
+            (lines, bytes)
+        };
+        if lines == 1 || lines >= self.shared.send_at_lines || bytes >= self.shared.max_batch_bytes
+        {
+            self.shared.wake.notify_one();
         }
     }
 }
@@ -211,11 +243,13 @@ pub struct LogPipeline {
     shared: Arc<Shared>,
     redactor: Redactor,
     task: Option<JoinHandle<Stop>>,
+    finish_timeout: Duration,
 }
 
 /// Starts the delivery task of one job's log. Lines are redacted with `redactor` before they
-/// are numbered (seq from 1), journaled in the job's outbox directory, buffered in memory
-/// (at most `config.memory_lines`; more are read back from the journal, which is the spool),
+/// are truncated to 64 KiB, numbered (seq from 1), journaled in the job's outbox directory,
+/// buffered in memory (at most `config.memory_bytes`; more are read back from the journal, which
+/// is the spool),
 /// delivered in batches to `POST /api/jobs/{id}/logs`, retried until acknowledged. A
 /// `cancel_requested` acknowledgement cancels `on_cancel_requested`; so does the end of the job
 /// on the server (which also fires [`LogPipeline::ended`]).
@@ -233,17 +267,18 @@ pub fn start(
 ) -> LogPipeline {
     let config = config.clamped();
     let dir = outbox.job_dir(job_id);
-    let journal = match journal::JournalWriter::create(&dir) {
-        Ok(j) => Some(j),
-        Err(e) => {
-            tracing::error!(%job_id, dir = %dir.display(), error = %e,
-                "cannot create the log journal; lines will only be kept in memory");
-            None
-        }
+    let journal = journal::JournalWriter::create(&dir).map_err(|e| {
+        tracing::error!(%job_id, dir = %dir.display(), error = %e,
+            "cannot create the log journal; lines will only be kept in memory");
+        e.to_string()
+    });
+    let journal_path = journal.as_ref().ok().map(|j| j.path().to_owned());
+    let bounds = Bounds {
+        memory_bytes: config.memory_bytes,
+        max_memory_bytes: config.max_memory_bytes,
     };
-    let journal_path = journal.as_ref().map(|j| j.path().to_owned());
     let shared = Arc::new(Shared {
-        buffer: Mutex::new(Buffer::new(config.memory_lines, journal)),
+        buffer: Mutex::new(Buffer::new(bounds, journal)),
         wake: Notify::new(),
         delivered: AtomicU64::new(0),
         rejected: Mutex::new(None),
@@ -253,6 +288,7 @@ pub fn start(
         max_batch_bytes: config.max_batch_bytes,
     });
     outbox.attach_log(job_id, &shared);
+    let finish_timeout = config.finish_timeout;
     let delivery = Delivery {
         shared: Arc::clone(&shared),
         api,
@@ -267,6 +303,7 @@ pub fn start(
         shared,
         redactor,
         task: Some(task),
+        finish_timeout,
     }
 }
 
@@ -295,23 +332,22 @@ impl LogPipeline {
     }
 
     /// Stops waiting for more lines, delivers everything pending (retrying while Trellis is
-    /// unreachable, until `deadline` if given), then returns. Lines not delivered by then stay
-    /// in the outbox for [`Outbox::recover`]. Lines handed to a sink after this call are still
-    /// journaled but not sent by this pipeline.
+    /// unreachable), until `deadline` — by default `finish_timeout` from now — then returns.
+    /// Lines not delivered by then stay in the outbox for [`Outbox::recover`] when the journal
+    /// holds them. Lines handed to a sink after this call are still journaled but not sent by
+    /// this pipeline.
     pub async fn finish(mut self, deadline: Option<Instant>) -> LogSummary {
         self.shared.close();
+        let deadline = deadline.unwrap_or_else(|| Instant::now() + self.finish_timeout);
+        let mut timed_out = false;
         let stop = match self.task.take() {
             Some(mut task) => {
-                let res = match deadline {
-                    Some(d) => {
-                        let res = tokio::time::timeout_at(d, &mut task).await.ok();
-                        if res.is_none() {
-                            task.abort();
-                        }
-                        res
-                    }
-                    None => Some(task.await),
-                };
+                let res = tokio::time::timeout_at(deadline, &mut task).await.ok();
+                if res.is_none() {
+                    tracing::warn!(job_id = %self.job_id, "log delivery still going on at its deadline; giving up");
+                    timed_out = true;
+                    task.abort();
+                }
                 match res {
                     Some(Ok(stop)) => Some(stop),
                     Some(Err(e)) => {
@@ -323,12 +359,11 @@ impl LogPipeline {
             }
             None => None,
         };
-        if let Ok(Some(file)) = self.shared.lock().flush_journal()
-            && let Err(e) = file.sync_data()
-        {
+        if let Err(e) = Arc::clone(&self.shared).sync_journal_blocking().await {
             tracing::warn!(job_id = %self.job_id, error = %e, "cannot sync the log journal");
         }
         let stats = self.shared.stats();
+        let journal_error = self.shared.lock().journal_error().map(str::to_owned);
         let rejected = self
             .shared
             .rejected
@@ -340,7 +375,10 @@ impl LogPipeline {
             lines_delivered: stats.lines_delivered,
             lines_spilled: stats.lines_spilled,
             delivered_all: stop == Some(Stop::Drained) && stats.backlog == 0,
+            lines_dropped: stats.lines_dropped,
             rejected,
+            timed_out,
+            journal_error,
         }
     }
 }

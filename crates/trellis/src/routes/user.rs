@@ -25,6 +25,38 @@ use uuid::Uuid;
 
 /// Lines per log page / stream read.
 const LOG_PAGE: u32 = 5000;
+/// Bytes of one log page answer (its JSON) or stream read, at most: 4 MiB. A page always holds
+/// at least one line (a line is at most 64 KiB of text, 384 KiB of JSON).
+pub const LOG_PAGE_BYTES: usize = 4 * 1024 * 1024;
+/// JSON bytes of a page besides its lines.
+const PAGE_ENVELOPE: usize = 256;
+
+/// The lines of a page that fit in [`LOG_PAGE_BYTES`] of JSON (at least one).
+fn fit_page(mut lines: Vec<grape_api::LogLine>) -> Vec<grape_api::LogLine> {
+    let mut total = PAGE_ENVELOPE;
+    let mut keep = 0;
+    for line in &lines {
+        // `{"seq":N,"ts":"…","stream":"stdout","text":"…"}` and a comma: under 96 + the text.
+        total += 96 + json_text_len(&line.text);
+        if keep > 0 && total > LOG_PAGE_BYTES {
+            break;
+        }
+        keep += 1;
+    }
+    lines.truncate(keep);
+    lines
+}
+
+/// Bytes of `text` once JSON-escaped, as serde_json writes it (quotes excluded).
+fn json_text_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum()
+}
 
 /// Submit a job (→ QUEUED).
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = SubmitJobRequest, security(("bearer" = [])),
@@ -121,7 +153,7 @@ pub struct LogQuery {
     pub after_seq: Option<u64>,
 }
 
-/// Stored log lines after `after_seq` (at most 5,000 per page).
+/// Stored log lines after `after_seq` (at most 5,000 and 4 MiB of JSON per page).
 #[utoipa::path(get, path = "/api/jobs/{id}/logs", tag = "jobs", params(("id" = Uuid, Path), LogQuery), security(("bearer" = [])),
     responses((status = 200, body = LogPage), (status = 404, body = ErrorBody)))]
 pub async fn logs(
@@ -137,10 +169,10 @@ pub async fn logs(
         .ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
     let lines = state
         .store
-        .get_logs(id, q.after_seq.unwrap_or(0), LOG_PAGE)
+        .get_logs(id, q.after_seq.unwrap_or(0), LOG_PAGE, LOG_PAGE_BYTES)
         .await?;
     Ok(Json(LogPage {
-        lines,
+        lines: fit_page(lines),
         last_seq: job.last_seq as u64,
         job_status: job.status(),
     }))
@@ -173,7 +205,12 @@ pub async fn stream(
             notified.as_mut().enable();
             // Read the status first: a job seen ended has all its lines already stored.
             let job = state.store.get_job(id).await.ok()??;
-            let lines = state.store.get_logs(id, after, LOG_PAGE).await.ok()?;
+            let lines = state
+                .store
+                .get_logs(id, after, LOG_PAGE, LOG_PAGE_BYTES)
+                .await
+                .ok()?;
+            let lines = fit_page(lines);
             if let Some(last) = lines.last() {
                 after = last.seq;
                 let mut out = String::with_capacity(lines.len() * 128);

@@ -142,24 +142,32 @@ impl Store {
         })
     }
 
-    /// Up to `limit` lines of a job with seq > `after_seq`, in seq order.
+    /// Up to `limit` lines of a job with seq > `after_seq`, in seq order, and no more than
+    /// about `max_bytes` of text (each line counted as its text's bytes + 96; the first line
+    /// always comes): the database hands over a bounded page, whatever the lines' sizes.
     pub async fn get_logs(
         &self,
         job_id: Uuid,
         after_seq: u64,
         limit: u32,
+        max_bytes: usize,
     ) -> Result<Vec<LogLine>, StoreError> {
+        let max_bytes = i64::try_from(max_bytes).unwrap_or(i64::MAX);
         match self {
             // sqlx hands SQLite rows over one by one from its worker thread; one row holding
             // the page as a JSON array reads several times faster.
             Store::Sqlite(pool) => {
                 let sql = "SELECT json_group_array(json_array(seq, ts, stream, text) ORDER BY seq) \
+                    FROM (SELECT seq, ts, stream, text, \
+                        SUM(length(CAST(text AS BLOB)) + 96) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS upto, \
+                        ROW_NUMBER() OVER (ORDER BY seq) AS rn \
                     FROM (SELECT seq, ts, stream, text FROM job_logs WHERE job_id = ?1 AND seq > ?2 \
-                    ORDER BY seq LIMIT ?3)";
+                    ORDER BY seq LIMIT ?3)) WHERE upto <= ?4 OR rn = 1";
                 let (page,): (String,) = sqlx::query_as(sql)
                     .bind(job_id)
                     .bind(after_seq as i64)
                     .bind(i64::from(limit))
+                    .bind(max_bytes)
                     .fetch_one(pool)
                     .await?;
                 let rows: Vec<(i64, DateTime<Utc>, String, String)> =
@@ -181,12 +189,16 @@ impl Store {
                     .collect())
             }
             Store::Postgres(pool) => {
-                let sql = "SELECT seq, ts, stream, text FROM job_logs WHERE job_id = $1 AND seq > $2 \
-                    ORDER BY seq LIMIT $3";
+                let sql = "SELECT seq, ts, stream, text FROM (SELECT seq, ts, stream, text, \
+                        SUM(octet_length(text) + 96) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) AS upto, \
+                        ROW_NUMBER() OVER (ORDER BY seq) AS rn \
+                    FROM (SELECT seq, ts, stream, text FROM job_logs WHERE job_id = $1 AND seq > $2 \
+                    ORDER BY seq LIMIT $3) page) sized WHERE upto <= $4 OR rn = 1 ORDER BY seq";
                 let rows = sqlx::query_as::<_, LogRow>(sql)
                     .bind(job_id)
                     .bind(after_seq as i64)
                     .bind(i64::from(limit))
+                    .bind(max_bytes)
                     .fetch_all(pool)
                     .await?;
                 Ok(rows.into_iter().map(LogRow::into_line).collect())

@@ -9,5 +9,6 @@ mod concurrency;
 mod errors;
 mod history;
 mod lifecycle;
+mod limits;
 mod liveness;
 mod operator_access;
