@@ -107,6 +107,8 @@ async fn submit(
         job_type,
         payload,
         cloud_identity_id,
+        team: None,
+        labels: Vec::new(),
     };
     submit_and_follow(ctx, &api, &request, true).await
 }

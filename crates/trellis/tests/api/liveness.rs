@@ -13,6 +13,8 @@ fn exec() -> SubmitJobRequest {
         job_type: JobType::Exec,
         payload: json!({}),
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 

@@ -11,3 +11,4 @@ mod history;
 mod lifecycle;
 mod liveness;
 mod operator_access;
+mod teams;
