@@ -16,9 +16,9 @@
 //! Claims of one server process only: several Trellis processes on one PostgreSQL database each
 //! wake their own waiting claims (a claim of another process finds the job at its next poll).
 
-use crate::store::ClaimScope;
 #[cfg(test)]
 use crate::store::ClaimFilter;
+use crate::store::ClaimScope;
 use grape_api::JobType;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -371,7 +371,11 @@ mod tests {
         let platform = r.register(Uuid::new_v4(), scope(None, &[]));
         let k = Uuid::new_v4();
         r.job_queued(sig(k, JobType::Exec));
-        assert_eq!(pending(&r, &platform), vec![k], "a platform claim takes any team's job");
+        assert_eq!(
+            pending(&r, &platform),
+            vec![k],
+            "a platform claim takes any team's job"
+        );
     }
 
     #[tokio::test]

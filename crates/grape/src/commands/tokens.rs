@@ -20,13 +20,13 @@ fn admin_api(ctx: &Ctx, args: &AdminTokenArgs) -> CliResult<Api> {
 /// Maps an error: 401 names the admin token, 403 says an admin is needed.
 fn token_err(api: &Api, e: &grape_api::ApiError, what: Option<&str>) -> CliError {
     match e.status() {
-        Some(401) => CliError::unreachable(format!(
-            "Trellis at {} rejected the admin token.",
-            api.url
-        ))
-        .hint(format!(
-            "check {ENV_ADMIN_TOKEN}: an admin token (the server's or one with role admin)"
-        )),
+        Some(401) => {
+            CliError::unreachable(format!("Trellis at {} rejected the admin token.", api.url)).hint(
+                format!(
+                    "check {ENV_ADMIN_TOKEN}: an admin token (the server's or one with role admin)"
+                ),
+            )
+        }
         Some(403) => CliError::failed("this token may not manage tokens: it is not an admin's.")
             .hint(format!("set {ENV_ADMIN_TOKEN} to an admin token")),
         _ => CliError::from_api(e, &api.url, what),

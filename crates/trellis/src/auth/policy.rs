@@ -91,7 +91,11 @@ impl Denied {
 }
 
 /// Whether `principal` may do `action` on a resource of `resource_team`.
-pub fn authorize(principal: &Principal, action: Action<'_>, resource_team: &str) -> Result<(), Denied> {
+pub fn authorize(
+    principal: &Principal,
+    action: Action<'_>,
+    resource_team: &str,
+) -> Result<(), Denied> {
     if principal.role == Role::Admin {
         return Ok(());
     }
@@ -116,7 +120,10 @@ pub fn authorize(principal: &Principal, action: Action<'_>, resource_team: &str)
                  and the admin token, and the API token may not submit or retry them"
             )));
         }
-        Action::RegisterWorker | Action::DeleteWorker | Action::ManageTokens | Action::ReadMetrics => {
+        Action::RegisterWorker
+        | Action::DeleteWorker
+        | Action::ManageTokens
+        | Action::ReadMetrics => {
             return Err(Denied::Forbidden(
                 "this needs an admin token (TRELLIS_ADMIN_TOKEN or a token with role admin)"
                     .to_owned(),
@@ -172,14 +179,25 @@ mod tests {
         };
         let plan = JobType::Plan;
         let deploy = JobType::DeployWorker;
-        for act in [Action::ReadJob, Action::CancelJob, Action::ReadIdentity, Action::ListWorkers] {
+        for act in [
+            Action::ReadJob,
+            Action::CancelJob,
+            Action::ReadIdentity,
+            Action::ListWorkers,
+        ] {
             assert_eq!(authorize(&a, act, "a"), Ok(()));
             assert_eq!(authorize(&a, act, "b"), Err(Denied::Hidden), "{act:?}");
             assert_eq!(authorize(&admin, act, "b"), Ok(()));
         }
         assert_eq!(authorize(&a, Action::SubmitJob(&plan), "a"), Ok(()));
-        assert!(matches!(authorize(&a, Action::SubmitJob(&plan), "b"), Err(Denied::Forbidden(_))));
-        assert_eq!(authorize(&a, Action::RetryJob(&plan), "b"), Err(Denied::Hidden));
+        assert!(matches!(
+            authorize(&a, Action::SubmitJob(&plan), "b"),
+            Err(Denied::Forbidden(_))
+        ));
+        assert_eq!(
+            authorize(&a, Action::RetryJob(&plan), "b"),
+            Err(Denied::Hidden)
+        );
         for act in [
             Action::SubmitJob(&deploy),
             Action::RetryJob(&deploy),
@@ -188,7 +206,10 @@ mod tests {
             Action::ManageTokens,
             Action::ReadMetrics,
         ] {
-            assert!(matches!(authorize(&a, act, "a"), Err(Denied::Forbidden(_))), "{act:?}");
+            assert!(
+                matches!(authorize(&a, act, "a"), Err(Denied::Forbidden(_))),
+                "{act:?}"
+            );
             assert_eq!(authorize(&admin, act, "z"), Ok(()));
         }
         assert_eq!(list_scope(&a, Some("b")), Some("a"));

@@ -171,10 +171,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/cloud-identities/{id}", get(user::get_identity))
         .route("/api/tokens", post(tokens::create).get(tokens::list))
-        .route(
-            "/api/tokens/{id}",
-            axum::routing::delete(tokens::revoke),
-        )
+        .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))

@@ -45,7 +45,14 @@ pub async fn create(
     let token = new_user_token(id);
     let row = state
         .store
-        .insert_token(id, name, &req.team, &req.role, &hash_token(&token), Utc::now())
+        .insert_token(
+            id,
+            name,
+            &req.team,
+            &req.role,
+            &hash_token(&token),
+            Utc::now(),
+        )
         .await?;
     tracing::info!(token_id = %id, team = %row.team, role = %row.role, "API token created");
     Ok((

@@ -257,7 +257,9 @@ pub async fn cancel(
 ) -> Result<Json<Job>, ApiErr> {
     // A job's team never changes: checked once, before the transaction.
     let row = visible_job(&state, &caller, id).await?;
-    caller.authorize(Action::CancelJob, &row.team, || format!("job {id} not found"))?;
+    caller.authorize(Action::CancelJob, &row.team, || {
+        format!("job {id} not found")
+    })?;
     let job = action(state.store.cancel(id, Utc::now()).await?, "cancel", id)?.to_job();
     state.wake_streams();
     Ok(Json(job))
@@ -290,7 +292,10 @@ pub async fn workers(
     caller: UserAuth,
 ) -> Result<Json<WorkerList>, ApiErr> {
     let since = state.online_since(Utc::now());
-    let rows = state.store.list_workers(list_scope(&caller.0, None)).await?;
+    let rows = state
+        .store
+        .list_workers(list_scope(&caller.0, None))
+        .await?;
     Ok(Json(WorkerList {
         workers: rows.iter().map(|w| w.to_worker(since)).collect(),
     }))

@@ -67,7 +67,11 @@ impl Store {
 
     /// All workers (of `team`, when given), by registration time.
     pub async fn list_workers(&self, team: Option<&str>) -> Result<Vec<WorkerRow>, StoreError> {
-        let filter = if team.is_some() { "WHERE team = $1 " } else { "" };
+        let filter = if team.is_some() {
+            "WHERE team = $1 "
+        } else {
+            ""
+        };
         let sql = format!("SELECT {WORKER_COLUMNS} FROM workers {filter}ORDER BY created_at, id");
         with_db!(self, pool, q => {
             let mut query = sqlx::query_as::<_, WorkerRow>(q(&sql));
@@ -191,7 +195,11 @@ impl Store {
         &self,
         team: Option<&str>,
     ) -> Result<Vec<CloudIdentity>, StoreError> {
-        let filter = if team.is_some() { "WHERE team = $1 " } else { "" };
+        let filter = if team.is_some() {
+            "WHERE team = $1 "
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT {IDENTITY_COLUMNS} FROM cloud_identities {filter}ORDER BY created_at DESC, id"
         );

@@ -109,7 +109,10 @@ async fn tokens_create_list_revoke(backend: Backend) {
     let (id, secret, a) = token(&env, "team-a", TokenRole::User).await;
     assert!(secret.expose().starts_with("trl_"));
     // The token works, as a user of its team.
-    let job = a.submit_job(&exec(&[])).await.expect("submit with the token");
+    let job = a
+        .submit_job(&exec(&[]))
+        .await
+        .expect("submit with the token");
     assert_eq!(job.team, "team-a");
     // The listing shows it, never a secret.
     let listed = admin.list_tokens().await.expect("list");
@@ -272,7 +275,9 @@ async fn another_teams_resources_are_not_found(backend: Backend) {
         StatusCode::NOT_FOUND
     );
     // Retry of a failed job of another team: 404.
-    let claimed = claim_briefly(&worker_a).await.expect("team-a worker claims");
+    let claimed = claim_briefly(&worker_a)
+        .await
+        .expect("team-a worker claims");
     worker_a
         .update_job_status(claimed.id, &StatusUpdate::failed("boom"))
         .await
@@ -281,7 +286,12 @@ async fn another_teams_resources_are_not_found(backend: Backend) {
     let retried = a.retry_job(claimed.id).await.expect("own team retries");
     assert_eq!(retried.team, "team-a");
     // The admin sees every team.
-    let all = env.server.admin_client().list_jobs(None, None).await.unwrap();
+    let all = env
+        .server
+        .admin_client()
+        .list_jobs(None, None)
+        .await
+        .unwrap();
     assert!(all.iter().all(|j| j.team == "team-a") && all.len() == 3);
 }
 both_backends!(cross_team_404, super::another_teams_resources_are_not_found);
@@ -301,7 +311,9 @@ async fn artifacts_stay_in_their_team(backend: Backend) {
         })
         .await
         .expect("plan");
-    let held = claim_briefly(&platform).await.expect("platform claims team-a's PLAN");
+    let held = claim_briefly(&platform)
+        .await
+        .expect("platform claims team-a's PLAN");
     assert_eq!((held.id, held.team.as_str()), (plan.id, "team-a"));
     platform
         .update_job_status(plan.id, &StatusUpdate::running())
@@ -331,7 +343,10 @@ async fn artifacts_stay_in_their_team(backend: Backend) {
     };
     // Team b's APPLY naming team a's PLAN: to it, the artifact does not exist.
     let foreign = apply(&b).await;
-    assert_eq!(claim_briefly(&platform).await.map(|j| j.id), Some(foreign.id));
+    assert_eq!(
+        claim_briefly(&platform).await.map(|j| j.id),
+        Some(foreign.id)
+    );
     let err = platform.download_plan_artifact(plan.id).await;
     assert!(
         matches!(err, Ok(None)) || err.as_ref().is_err_and(|e| status_of(e) == Some(404)),
@@ -344,7 +359,10 @@ async fn artifacts_stay_in_their_team(backend: Backend) {
     // Team a's own APPLY gets it.
     let own = apply(&a).await;
     assert_eq!(claim_briefly(&platform).await.map(|j| j.id), Some(own.id));
-    let got = platform.download_plan_artifact(plan.id).await.expect("download");
+    let got = platform
+        .download_plan_artifact(plan.id)
+        .await
+        .expect("download");
     assert_eq!(got, Some(json!({"format": "grape.plan.v2"})));
 }
 both_backends!(artifacts, super::artifacts_stay_in_their_team);
@@ -361,8 +379,13 @@ async fn self_hosted_workers_claim_their_teams_jobs(backend: Backend) {
     };
     let job = b.submit_job(&exec(&[])).await.expect("submit");
     assert_eq!(job.team, "team-b");
-    assert!(claim_briefly(&worker_a).await.is_none(), "team a got team b's job");
-    let got = claim_briefly(&worker_b).await.expect("team b's worker claims it");
+    assert!(
+        claim_briefly(&worker_a).await.is_none(),
+        "team a got team b's job"
+    );
+    let got = claim_briefly(&worker_b)
+        .await
+        .expect("team b's worker claims it");
     assert_eq!((got.id, got.team.as_str()), (job.id, "team-b"));
     assert!(waiting_a.await.unwrap().expect("claim").is_none());
     // A platform (cloud-hosted) worker claims any team's job.
@@ -371,7 +394,12 @@ async fn self_hosted_workers_claim_their_teams_jobs(backend: Backend) {
     assert!(claim_briefly(&worker_a).await.is_none());
     assert_eq!(claim_briefly(&platform).await.map(|j| j.id), Some(job2.id));
     // A job of team `default` (the API token) goes to a default worker only.
-    let job3 = env.server.user_client().submit_job(&exec(&[])).await.unwrap();
+    let job3 = env
+        .server
+        .user_client()
+        .submit_job(&exec(&[]))
+        .await
+        .unwrap();
     assert_eq!(job3.team, "default");
     assert!(claim_briefly(&worker_b).await.is_none());
     let default_worker = team_worker(&env, "default", WorkerMode::SelfHosted, &[]).await;
@@ -380,7 +408,10 @@ async fn self_hosted_workers_claim_their_teams_jobs(backend: Backend) {
         Some(job3.id)
     );
 }
-both_backends!(team_claims, super::self_hosted_workers_claim_their_teams_jobs);
+both_backends!(
+    team_claims,
+    super::self_hosted_workers_claim_their_teams_jobs
+);
 
 async fn labels_must_all_be_offered(backend: Backend) {
     let env = start(backend).await;
