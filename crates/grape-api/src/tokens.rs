@@ -79,7 +79,7 @@ mod tests {
         let v = serde_json::to_value(&t).unwrap();
         assert_eq!(v["role"], "user");
         assert_eq!(v["token"], "s3cret");
-        assert_eq!(format!("{t:?}").contains("s3cret"), false);
+        assert!(!format!("{t:?}").contains("s3cret"));
         let back: CreatedToken = serde_json::from_value(v).unwrap();
         assert_eq!(back, t);
     }

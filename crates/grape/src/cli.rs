@@ -191,7 +191,18 @@ pub enum TokensCommand {
     /// List the tokens (never their secrets).
     List(AdminTokenArgs),
     /// Revoke a token: it is refused from now on.
-    Revoke(AdminIdArgs),
+    Revoke(TokenIdArgs),
+}
+
+/// `grape tokens revoke`.
+#[derive(Debug, Args)]
+pub struct TokenIdArgs {
+    /// The token id (from `grape tokens list`).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Admin token.
+    #[command(flatten)]
+    pub admin: AdminTokenArgs,
 }
 
 /// `grape tokens create`.

@@ -5,7 +5,7 @@ use grape_api::{CreateTokenRequest, TokenRole};
 
 use super::workers::admin_token;
 use super::{Api, Ctx, parse_id};
-use crate::cli::{AdminIdArgs, AdminTokenArgs, TokenCreateArgs};
+use crate::cli::{AdminTokenArgs, TokenCreateArgs, TokenIdArgs};
 use crate::config::ENV_ADMIN_TOKEN;
 use crate::error::{CliError, CliResult};
 use crate::output::time_cell;
@@ -17,7 +17,7 @@ fn admin_api(ctx: &Ctx, args: &AdminTokenArgs) -> CliResult<Api> {
     Api::new(resolved.require_url()?, token)
 }
 
-/// Maps an error: 401 names the admin token, 403 says an admin is needed.
+/// Maps an error: 401 names the admin token, 403 says an admin is needed (both exit 3).
 fn token_err(api: &Api, e: &grape_api::ApiError, what: Option<&str>) -> CliError {
     match e.status() {
         Some(401) => {
@@ -27,8 +27,10 @@ fn token_err(api: &Api, e: &grape_api::ApiError, what: Option<&str>) -> CliError
                 ),
             )
         }
-        Some(403) => CliError::failed("this token may not manage tokens: it is not an admin's.")
-            .hint(format!("set {ENV_ADMIN_TOKEN} to an admin token")),
+        Some(403) => {
+            CliError::unreachable("this token may not manage tokens: it is not an admin's.")
+                .hint(format!("set {ENV_ADMIN_TOKEN} to an admin token"))
+        }
         _ => CliError::from_api(e, &api.url, what),
     }
 }
@@ -100,7 +102,7 @@ pub async fn list(ctx: &Ctx, args: &AdminTokenArgs) -> CliResult<()> {
 }
 
 /// `grape tokens revoke ID`.
-pub async fn revoke(ctx: &Ctx, args: &AdminIdArgs) -> CliResult<()> {
+pub async fn revoke(ctx: &Ctx, args: &TokenIdArgs) -> CliResult<()> {
     let id = parse_id(&args.id, "token")?;
     let api = admin_api(ctx, &args.admin)?;
     api.client

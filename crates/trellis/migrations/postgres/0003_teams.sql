@@ -6,8 +6,11 @@ ALTER TABLE jobs ADD COLUMN labels JSONB NOT NULL DEFAULT '[]';
 ALTER TABLE workers ADD COLUMN team TEXT NOT NULL DEFAULT 'default';
 ALTER TABLE cloud_identities ADD COLUMN team TEXT NOT NULL DEFAULT 'default';
 ALTER TABLE plan_artifacts ADD COLUMN team TEXT NOT NULL DEFAULT 'default';
--- The claim of a self-hosted worker probes its team's queue in order; a team's job list too.
+-- The claim of a self-hosted worker probes its team's queue in order (a platform worker's, every
+-- team's: `jobs_queue`, now with the id tiebreak of the claim's ORDER BY); a team's job list too.
 CREATE INDEX jobs_team_queue ON jobs (status, team, created_at, id);
+DROP INDEX jobs_queue;
+CREATE INDEX jobs_queue ON jobs (status, created_at, id);
 CREATE INDEX jobs_team ON jobs (team, created_at);
 CREATE INDEX cloud_identities_team ON cloud_identities (team, created_at);
 

@@ -71,7 +71,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: UserAuth,
 ) -> Result<Json<TokenList>, ApiErr> {
-    caller.authorize(Action::ManageTokens, &caller.team().to_owned(), String::new)?;
+    caller.authorize(Action::ManageTokens, caller.team(), String::new)?;
     let rows = state.store.list_tokens().await?;
     Ok(Json(TokenList {
         tokens: rows.iter().map(crate::store::TokenRow::to_token).collect(),
@@ -86,7 +86,7 @@ pub async fn revoke(
     caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiErr> {
-    caller.authorize(Action::ManageTokens, &caller.team().to_owned(), String::new)?;
+    caller.authorize(Action::ManageTokens, caller.team(), String::new)?;
     if state.store.revoke_token(id, Utc::now()).await? {
         tracing::info!(token_id = %id, "API token revoked");
         Ok(StatusCode::NO_CONTENT)

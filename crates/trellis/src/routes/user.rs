@@ -50,16 +50,17 @@ pub async fn submit(
     caller.authorize(Action::SubmitJob(&req.job_type), &team, String::new)?;
     let labels = canonical_labels(&req.labels).map_err(ApiErr::bad_request)?;
     // Another team's identity is as unknown as a missing one.
-    if let Some(identity) = req.cloud_identity_id
-        && !state
+    if let Some(identity) = req.cloud_identity_id {
+        let same_team = state
             .store
             .get_identity(identity)
             .await?
-            .is_some_and(|i| i.team == team)
-    {
-        return Err(ApiErr::bad_request(format!(
-            "unknown cloud identity {identity}"
-        )));
+            .is_some_and(|i| i.team == team);
+        if !same_team {
+            return Err(ApiErr::bad_request(format!(
+                "unknown cloud identity {identity}"
+            )));
+        }
     }
     let job = NewJob {
         job_type: &req.job_type,

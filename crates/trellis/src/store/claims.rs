@@ -145,15 +145,15 @@ impl Store {
             next += 1;
             p
         };
-        let mut conds = String::new();
+        let mut conds: Vec<String> = Vec::new();
         if scope.team.is_some() {
-            conds.push_str(&format!(" AND team = {}", param()));
+            conds.push(format!(" AND team = {}", param()));
         }
         // The job's labels must all be offered by the worker (none: any worker). A filter on
         // the rows the queue index yields in order: the common job without labels passes at
         // the first look.
         let offered = param();
-        conds.push_str(&match self {
+        conds.push(match self {
             Store::Sqlite(_) => format!(
                 " AND (labels = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.labels) AS l \
                  WHERE l.value NOT IN (SELECT value FROM json_each({offered}))))"
@@ -162,7 +162,7 @@ impl Store {
         });
         if !types.is_empty() {
             let ph: Vec<String> = types.iter().map(|_| param()).collect();
-            conds.push_str(&format!(" AND job_type IN ({})", ph.join(", ")));
+            conds.push(format!(" AND job_type IN ({})", ph.join(", ")));
         }
         let skip_locked = match self {
             Store::Sqlite(_) => "",
@@ -174,6 +174,7 @@ impl Store {
         } else {
             ""
         };
+        let conds = conds.concat();
         let sql = format!(
             "UPDATE jobs SET status = 'CLAIMED', worker_id = $1, claimed_at = $2, updated_at = $2, \
              last_activity_at = $2, claim_request_id = $3 WHERE status = 'QUEUED' AND id = \
