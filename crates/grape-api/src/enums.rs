@@ -216,6 +216,16 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// The role of a per-user API token (lower case on the wire).
+    TokenRole, "token role" {
+        /// Every user endpoint, for the token's team only.
+        User => "user",
+        /// Everything, for every team.
+        Admin => "admin",
+    }
+}
+
+wire_enum! {
     /// Cloud provider of a cloud identity (lower case on the wire).
     CloudProvider, "cloud provider" {
         /// Amazon Web Services.

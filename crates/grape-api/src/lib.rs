@@ -4,7 +4,8 @@
 //!   SCREAMING_SNAKE_CASE on the wire (lower case for [`LogStream`], [`WorkerMode`],
 //!   [`CloudProvider`]) and keep unknown values in an `Unknown(String)` variant.
 //! - [`WorkerApiClient`]: the six calls of a Tendril plus [`WorkerApiClient::register`].
-//! - [`UserApiClient`]: the calls of a user (grape CLI); [`AdminClient`]: registration, deletion.
+//! - [`UserApiClient`]: the calls of a user (grape CLI), and the admin's token management
+//!   ([`tokens`]); [`AdminClient`]: registration, deletion.
 //! - [`Secret`]: tokens, redacted in `Debug`/`Display`; errors ([`ApiError`]) never hold one.
 //!   [`SecretSetting`]: a program's secret setting, from its variable or a `--…-file`, never argv.
 //!
@@ -21,12 +22,14 @@ pub mod options;
 pub mod secret;
 pub mod secret_setting;
 pub mod sse;
+pub mod tokens;
 pub mod types;
 mod user;
 mod worker;
 
 pub use enums::{
-    CloudProvider, JobStatus, JobType, LogStream, UnknownVariant, WorkerMode, WorkerStatus,
+    CloudProvider, JobStatus, JobType, LogStream, TokenRole, UnknownVariant, WorkerMode,
+    WorkerStatus,
 };
 pub use error::{ApiError, RawBody, Result};
 pub use http::{MAX_ANSWER_BYTES, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
@@ -35,6 +38,7 @@ pub use options::{ClientOptions, RetryPolicy};
 pub use secret::Secret;
 pub use secret_setting::{SecretSetting, SecretSettingError};
 pub use sse::LogLineStream;
+pub use tokens::{ApiToken, CreateTokenRequest, CreatedToken, TokenList};
 pub use types::*;
 pub use user::UserApiClient;
 pub use worker::{AdminClient, MAX_CLAIM_WAIT, WorkerApiClient};

@@ -14,6 +14,15 @@ use uuid::Uuid;
 /// The name of the APPLY payload field that names the PLAN job whose artifact it applies.
 pub const PLAN_JOB_ID_FIELD: &str = "plan_job_id";
 
+/// The team of every resource an older Trellis stored, of `TRELLIS_API_TOKEN` and of the
+/// bootstrap admin: a single-team set-up needs no configuration.
+pub const DEFAULT_TEAM: &str = "default";
+
+/// [`DEFAULT_TEAM`] as a serde default.
+pub fn default_team() -> String {
+    DEFAULT_TEAM.to_owned()
+}
+
 /// A job as Trellis reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -25,6 +34,12 @@ pub struct Job {
     pub job_type: JobType,
     /// Current status.
     pub status: JobStatus,
+    /// The team the job belongs to (the submitting token's team; `default` from older peers).
+    #[serde(default = "default_team")]
+    pub team: String,
+    /// Labels a worker must all carry to claim the job (empty: any worker of the team).
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// Job-type specific input.
     #[serde(default)]
     pub payload: Value,
@@ -84,6 +99,9 @@ pub struct CloudIdentity {
     pub id: Uuid,
     /// Display name.
     pub name: String,
+    /// The team the identity belongs to (the creating token's team).
+    #[serde(default = "default_team")]
+    pub team: String,
     /// Cloud provider.
     pub provider: CloudProvider,
     /// Provider settings; never a long-lived secret.
@@ -120,9 +138,14 @@ pub struct RegisterRequest {
     pub name: String,
     /// How the worker is hosted.
     pub mode: WorkerMode,
-    /// Free-form labels.
+    /// Labels `key: value`. The worker claims a job only when every job label is one of its
+    /// labels, written `key=value` or just `key`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// The worker's team (default `default`). A self-hosted worker claims only its team's jobs;
+    /// a cloud-hosted (platform) worker claims any team's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// `POST /api/tendrils/register` answer (201). The token is shown only once.
@@ -325,6 +348,13 @@ pub struct SubmitJobRequest {
     /// The identity to run as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_identity_id: Option<Uuid>,
+    /// The team the job belongs to: the token's team when absent; only an admin may name
+    /// another team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Labels a worker must all carry to claim the job (`key=value` or `key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 /// `GET /api/jobs` answer.
@@ -345,6 +375,9 @@ pub struct Worker {
     pub name: String,
     /// Hosting mode given at registration.
     pub mode: WorkerMode,
+    /// The team given at registration.
+    #[serde(default = "default_team")]
+    pub team: String,
     /// Labels given at registration.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,

@@ -6,6 +6,7 @@ use crate::http::{Auth, Http, Req};
 use crate::options::ClientOptions;
 use crate::secret::Secret;
 use crate::sse::{LogLineStream, log_stream};
+use crate::tokens::{ApiToken, CreateTokenRequest, CreatedToken, TokenList};
 use crate::types::{
     CloudIdentity, CreateIdentityRequest, Health, IdentityList, Job, JobList, LogPage,
     SubmitJobRequest, Worker, WorkerList,
@@ -163,6 +164,28 @@ impl UserApiClient {
         const CALL: &str = "get_identity";
         let req = Req::new(Method::GET, format!("/api/cloud-identities/{id}"));
         self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `POST /api/tokens` (an admin token) → the new token, shown this once.
+    pub async fn create_token(&self, request: &CreateTokenRequest) -> Result<CreatedToken> {
+        const CALL: &str = "create_token";
+        let req = Req::new(Method::POST, "/api/tokens").json(CALL, request)?;
+        self.http.json(CALL, &req, &self.auth).await
+    }
+
+    /// `GET /api/tokens` (an admin token): every token, without its secret.
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        const CALL: &str = "list_tokens";
+        let req = Req::new(Method::GET, "/api/tokens");
+        let list: TokenList = self.http.json(CALL, &req, &self.auth).await?;
+        Ok(list.tokens)
+    }
+
+    /// `DELETE /api/tokens/{id}` (an admin token): the token gets 401 from now on.
+    pub async fn revoke_token(&self, id: Uuid) -> Result<()> {
+        const CALL: &str = "revoke_token";
+        let req = Req::new(Method::DELETE, format!("/api/tokens/{id}"));
+        self.http.send(CALL, &req, &self.auth).await.map(|_| ())
     }
 
     /// `GET /healthz` (no token needed).

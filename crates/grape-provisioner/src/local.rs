@@ -28,6 +28,8 @@ pub fn local_job(job_type: JobType, payload: Value) -> Job {
         id: Uuid::new_v4(),
         job_type,
         status: JobStatus::Running,
+        team: grape_api::DEFAULT_TEAM.to_owned(),
+        labels: Vec::new(),
         payload,
         cloud_identity_id: None,
         identity: None,

@@ -58,6 +58,7 @@ impl Harness {
         job.identity = Some(CloudIdentity {
             id,
             name: "test account".into(),
+            team: "default".into(),
             provider: CloudProvider::Aws,
             settings: json!({
                 "role_arn": role_arn,

@@ -376,6 +376,7 @@ impl TrellisServer {
             name: name.to_owned(),
             mode: WorkerMode::SelfHosted,
             labels: std::collections::BTreeMap::default(),
+            team: None,
         };
         let resp = WorkerApiClient::register(
             &self.url,

@@ -93,6 +93,8 @@ fn exec(argv: &[&str]) -> SubmitJobRequest {
         job_type: JobType::Exec,
         payload: serde_json::json!({ "argv": argv }),
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 
@@ -155,6 +157,7 @@ async fn run() -> BenchResult<()> {
             name: "bench".into(),
             mode: WorkerMode::SelfHosted,
             labels: std::collections::BTreeMap::default(),
+            team: None,
         })
         .await?;
     let user = UserApiClient::new(&url, Secret::new(API_TOKEN))?;

@@ -128,6 +128,7 @@ async fn resolve_credentials(config: &Config) -> Result<WorkerCredentials, Runti
         name: reg.name.clone(),
         mode: config.mode.clone(),
         labels: std::collections::BTreeMap::default(),
+        team: None,
     };
     let answer = WorkerApiClient::register(
         &config.trellis_url,

@@ -86,6 +86,8 @@ async fn run_as(
             job_type,
             payload,
             cloud_identity_id: Some(identity),
+            team: None,
+            labels: Vec::new(),
         })
         .await
         .expect("submit");

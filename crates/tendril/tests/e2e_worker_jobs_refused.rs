@@ -116,6 +116,8 @@ async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
             job_type,
             payload,
             cloud_identity_id: None,
+            team: None,
+            labels: Vec::new(),
         };
         assert_forbidden(&user.submit_job(&request).await.expect_err("submitted"));
     }

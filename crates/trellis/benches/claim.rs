@@ -87,6 +87,7 @@ impl Running {
             name: name.into(),
             mode: WorkerMode::SelfHosted,
             labels: std::collections::BTreeMap::new(),
+            team: None,
         };
         let reg = WorkerApiClient::register(
             &self.url,
@@ -133,6 +134,8 @@ fn job() -> SubmitJobRequest {
         job_type: JobType::Exec,
         payload: serde_json::json!({"bench": true}),
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod sweeper;
+pub mod teams;
 pub mod waiters;
 
 pub use config::ServerConfig;

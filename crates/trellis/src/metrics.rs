@@ -57,7 +57,7 @@ impl Metrics {
 pub async fn render(state: &AppState) -> Result<String, crate::store::StoreError> {
     let now = chrono::Utc::now();
     let counts = state.store.job_counts().await?;
-    let workers = state.store.list_workers().await?;
+    let workers = state.store.list_workers(None).await?;
     let since = state.online_since(now);
     let mut out = String::new();
     let _ = writeln!(

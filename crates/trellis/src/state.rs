@@ -3,10 +3,9 @@
 use crate::auth::hash_token;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
-use crate::store::{Requeued, Store};
-use crate::waiters::ClaimWaiters;
+use crate::store::{JobRow, Requeued, Store};
+use crate::waiters::{ClaimWaiters, Signal};
 use chrono::{DateTime, Utc};
-use grape_api::JobType;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -66,8 +65,13 @@ impl AppState {
     }
 
     /// A job became QUEUED: wakes one waiting claim that can take it.
-    pub fn job_queued(&self, id: Uuid, job_type: JobType) {
-        self.waiters.job_queued(id, job_type);
+    pub fn job_queued(&self, job: &JobRow) {
+        self.waiters.job_queued(Signal {
+            job_id: job.id,
+            job_type: job.job_type(),
+            team: job.team.clone(),
+            labels: job.labels.0.clone(),
+        });
     }
 
     /// Jobs were taken back from workers: the requeued ones wake waiting claims; log streams
@@ -76,7 +80,12 @@ impl AppState {
         let mut cancelled = false;
         for j in jobs {
             if j.queued {
-                self.waiters.job_queued(j.id, j.job_type);
+                self.waiters.job_queued(Signal {
+                    job_id: j.id,
+                    job_type: j.job_type,
+                    team: j.team,
+                    labels: j.labels,
+                });
             } else {
                 cancelled = true;
             }

@@ -1,9 +1,10 @@
 //! Long-polling claims waiting for a job, and the targeted wake-up that hands each newly queued
 //! job to one waiting claim that can run it.
 //!
-//! Every waiting claim registers (worker, job types it may take) before it queries the queue.
-//! When a job is queued, [`ClaimWaiters::job_queued`] sends a *signal* (job id and type) to one
-//! registered claim whose job types fit — an idle one first, oldest first — and to no other, so
+//! Every waiting claim registers (worker, the job types, team and labels it may take) before it
+//! queries the queue. When a job is queued, [`ClaimWaiters::job_queued`] sends a *signal* (job
+//! id, type, team, labels) to one registered claim it fits — an idle one first, oldest first —
+//! and to no other, so
 //! a job wakes one claim and claims that cannot take it keep waiting. A signal is never lost:
 //!
 //! - the woken claim queries the queue after taking the signal; finding nothing means the job
@@ -15,7 +16,9 @@
 //! Claims of one server process only: several Trellis processes on one PostgreSQL database each
 //! wake their own waiting claims (a claim of another process finds the job at its next poll).
 
+#[cfg(test)]
 use crate::store::ClaimFilter;
+use crate::store::ClaimScope;
 use grape_api::JobType;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -29,12 +32,22 @@ pub struct Signal {
     pub job_id: Uuid,
     /// Its type.
     pub job_type: JobType,
+    /// Its team.
+    pub team: String,
+    /// Its labels.
+    pub labels: Vec<String>,
+}
+
+impl Signal {
+    fn fits(&self, scope: &ClaimScope) -> bool {
+        scope.fits(&self.job_type, &self.team, &self.labels)
+    }
 }
 
 #[derive(Debug)]
 struct Waiter {
     worker: Uuid,
-    filter: ClaimFilter,
+    filter: ClaimScope,
     notify: Arc<Notify>,
     /// Signals received and not yet taken by a queue query.
     pending: Vec<Signal>,
@@ -58,7 +71,7 @@ struct Inner {
 impl Inner {
     /// Gives `signal` to one fitting waiter (an idle one first); false when none fits.
     fn dispatch(&mut self, signal: Signal) -> bool {
-        let fits = |w: &Waiter| fits(&w.filter, &signal.job_type);
+        let fits = |w: &Waiter| signal.fits(&w.filter);
         let chosen = self
             .waiters
             .iter()
@@ -71,13 +84,6 @@ impl Inner {
         w.pending.push(signal);
         w.notify.notify_one();
         true
-    }
-}
-
-fn fits(filter: &ClaimFilter, job_type: &JobType) -> bool {
-    match filter {
-        ClaimFilter::Any => true,
-        ClaimFilter::Only(types) => types.contains(job_type),
     }
 }
 
@@ -111,9 +117,10 @@ impl ClaimWaiters {
         }
     }
 
-    /// Registers a waiting claim of `worker` for jobs fitting `filter`. Register before
-    /// querying the queue, so a job queued after the query wakes it.
-    pub fn register(self: &Arc<Self>, worker: Uuid, filter: ClaimFilter) -> WaitGuard {
+    /// Registers a waiting claim of `worker` for jobs fitting `filter` (types, team, labels).
+    /// Register before querying the queue, so a job queued after the query wakes it.
+    pub fn register(self: &Arc<Self>, worker: Uuid, filter: impl Into<ClaimScope>) -> WaitGuard {
+        let filter = filter.into();
         let notify = Arc::new(Notify::new());
         let mut inner = self.lock();
         let id = inner.next;
@@ -135,9 +142,9 @@ impl ClaimWaiters {
         }
     }
 
-    /// A job became QUEUED: wakes one waiting claim that can take it.
-    pub fn job_queued(&self, job_id: Uuid, job_type: JobType) {
-        let delivered = self.lock().dispatch(Signal { job_id, job_type });
+    /// A job became QUEUED: wakes one waiting claim that can take it (type, team, labels).
+    pub fn job_queued(&self, signal: Signal) {
+        let delivered = self.lock().dispatch(signal);
         self.count(delivered);
     }
 
@@ -171,7 +178,7 @@ pub struct WaitGuard {
 impl WaitGuard {
     /// Starts a queue query with the worker's current `filter`: takes the pending signals that
     /// fit it (the others pass on at once).
-    pub fn begin_query(&self, filter: &ClaimFilter) {
+    pub fn begin_query(&self, filter: &ClaimScope) {
         let mut inner = self.registry.lock();
         let Some(w) = inner.waiters.get_mut(&self.id) else {
             return;
@@ -179,7 +186,7 @@ impl WaitGuard {
         w.filter = filter.clone();
         let (fit, unfit): (Vec<_>, Vec<_>) = std::mem::take(&mut w.pending)
             .into_iter()
-            .partition(|s| fits(filter, &s.job_type));
+            .partition(|s| s.fits(filter));
         w.in_flight.extend(fit);
         for s in unfit {
             let delivered = inner.dispatch(s);
@@ -231,6 +238,20 @@ mod tests {
         ClaimFilter::Only(t.to_vec())
     }
 
+    fn any() -> ClaimScope {
+        ClaimFilter::Any.into()
+    }
+
+    /// A job of `job_type` in team `default` without labels.
+    fn sig(job_id: Uuid, job_type: JobType) -> Signal {
+        Signal {
+            job_id,
+            job_type,
+            team: "default".into(),
+            labels: Vec::new(),
+        }
+    }
+
     fn pending(r: &ClaimWaiters, g: &WaitGuard) -> Vec<Uuid> {
         r.lock().waiters[&g.id]
             .pending
@@ -244,10 +265,10 @@ mod tests {
         let r = Arc::new(ClaimWaiters::default());
         let a = r.register(Uuid::new_v4(), ClaimFilter::Any);
         let b = r.register(Uuid::new_v4(), ClaimFilter::Any);
-        a.begin_query(&ClaimFilter::Any);
+        a.begin_query(&any());
         let j = Uuid::new_v4();
         // Queued while a's first query runs; that query finds and claims it.
-        r.job_queued(j, JobType::Exec);
+        r.job_queued(sig(j, JobType::Exec));
         assert_eq!(pending(&r, &a), [j]);
         a.claimed(j);
         drop(a);
@@ -262,19 +283,19 @@ mod tests {
         let any1 = r.register(Uuid::new_v4(), ClaimFilter::Any);
         let any2 = r.register(Uuid::new_v4(), ClaimFilter::Any);
         let (j1, j2, j3) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        r.job_queued(j1, JobType::Exec);
+        r.job_queued(sig(j1, JobType::Exec));
         assert!(
             pending(&r, &plan).is_empty(),
             "a PLAN-only claim is not woken by EXEC"
         );
         assert_eq!(pending(&r, &any1), vec![j1]);
         assert!(pending(&r, &any2).is_empty());
-        r.job_queued(j2, JobType::Exec);
+        r.job_queued(sig(j2, JobType::Exec));
         assert_eq!(pending(&r, &any2), vec![j2], "an idle waiter is preferred");
-        r.job_queued(j3, JobType::Plan);
+        r.job_queued(sig(j3, JobType::Plan));
         assert_eq!(pending(&r, &plan), vec![j3]);
         let none = r.register(Uuid::new_v4(), only(&[]));
-        r.job_queued(Uuid::new_v4(), JobType::Apply);
+        r.job_queued(sig(Uuid::new_v4(), JobType::Apply));
         assert!(pending(&r, &none).is_empty());
         assert_eq!(
             r.stats(),
@@ -290,16 +311,16 @@ mod tests {
         let r = Arc::new(ClaimWaiters::default());
         let a = r.register(Uuid::new_v4(), ClaimFilter::Any);
         let (j1, j2) = (Uuid::new_v4(), Uuid::new_v4());
-        r.job_queued(j1, JobType::Exec);
+        r.job_queued(sig(j1, JobType::Exec));
         let b = r.register(Uuid::new_v4(), ClaimFilter::Any);
         // `a` claims an older job, not j1: j1 passes on to `b` when `a` leaves.
-        a.begin_query(&ClaimFilter::Any);
+        a.begin_query(&any());
         a.claimed(Uuid::new_v4());
         drop(a);
         assert_eq!(pending(&r, &b), vec![j1]);
         // `b` finds nothing: j1 is gone; a signal arriving during its query stays pending.
-        b.begin_query(&ClaimFilter::Any);
-        r.job_queued(j2, JobType::Exec);
+        b.begin_query(&any());
+        r.job_queued(sig(j2, JobType::Exec));
         b.found_nothing();
         assert_eq!(pending(&r, &b), vec![j2]);
         // `b` leaves without a query (timeout): j2 passes on, here to no one.
@@ -320,10 +341,41 @@ mod tests {
         let a = r.register(Uuid::new_v4(), ClaimFilter::Any);
         let b = r.register(Uuid::new_v4(), only(&[JobType::Plan]));
         let j = Uuid::new_v4();
-        r.job_queued(j, JobType::Plan);
+        r.job_queued(sig(j, JobType::Plan));
         assert_eq!(pending(&r, &a), vec![j]);
-        a.begin_query(&only(&[JobType::Exec]));
+        a.begin_query(&only(&[JobType::Exec]).into());
         assert_eq!(pending(&r, &b), vec![j]);
+    }
+
+    #[test]
+    fn a_job_wakes_only_a_claim_of_its_team_that_offers_its_labels() {
+        let r = Arc::new(ClaimWaiters::default());
+        let scope = |team: Option<&str>, labels: &[&str]| ClaimScope {
+            types: ClaimFilter::Any,
+            team: team.map(str::to_owned),
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        let other_team = r.register(Uuid::new_v4(), scope(Some("b"), &["gpu"]));
+        let no_gpu = r.register(Uuid::new_v4(), scope(Some("a"), &[]));
+        let right = r.register(Uuid::new_v4(), scope(Some("a"), &["gpu"]));
+        let j = Uuid::new_v4();
+        r.job_queued(Signal {
+            job_id: j,
+            job_type: JobType::Exec,
+            team: "a".into(),
+            labels: vec!["gpu".into()],
+        });
+        assert!(pending(&r, &other_team).is_empty());
+        assert!(pending(&r, &no_gpu).is_empty());
+        assert_eq!(pending(&r, &right), vec![j]);
+        let platform = r.register(Uuid::new_v4(), scope(None, &[]));
+        let k = Uuid::new_v4();
+        r.job_queued(sig(k, JobType::Exec));
+        assert_eq!(
+            pending(&r, &platform),
+            vec![k],
+            "a platform claim takes any team's job"
+        );
     }
 
     #[tokio::test]
@@ -331,7 +383,7 @@ mod tests {
         let r = Arc::new(ClaimWaiters::default());
         let worker = Uuid::new_v4();
         let a = r.register(worker, ClaimFilter::Any);
-        r.job_queued(Uuid::new_v4(), JobType::Exec);
+        r.job_queued(sig(Uuid::new_v4(), JobType::Exec));
         a.wait().await;
         r.kick(worker);
         a.wait().await;

@@ -15,7 +15,7 @@ use crate::output::Format;
 #[command(name = "grape", version, about, propagate_version = true)]
 #[command(
     after_help = "Environment: TRELLIS_URL (server), GRAPE_TOKEN (API token), \
-TRELLIS_ADMIN_TOKEN (worker registration), NO_COLOR (no colours).\n\
+TRELLIS_ADMIN_TOKEN (worker registration, tokens), NO_COLOR (no colours).\n\
 Exit codes: 0 success, 1 job failed or request refused, 2 usage error, 3 Trellis unreachable or auth error."
 )]
 pub struct Cli {
@@ -54,6 +54,9 @@ pub enum Command {
     /// Add, show, test and refresh cloud identities.
     #[command(subcommand)]
     Identities(IdentitiesCommand),
+    /// Create, list and revoke per-user API tokens (needs an admin token).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Plan a Terraform configuration (a PLAN job) and show the changes.
     Plan(PlanArgs),
     /// Apply a reviewed plan (an APPLY job of a PLAN job's result).
@@ -108,6 +111,12 @@ pub struct SubmitArgs {
     /// The cloud identity the job runs as.
     #[arg(long, value_name = "ID")]
     pub identity: Option<String>,
+    /// A label every worker that claims the job must carry (`key=value` or `key`; repeatable).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// The team of the job (an admin token only; default: the token's team).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
     /// Follow the job's log until it ends and exit with its outcome.
     #[arg(long, short = 'f')]
     pub follow: bool,
@@ -174,6 +183,48 @@ pub struct RegisterArgs {
     /// A label `key=value` (repeatable).
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// The worker's team (default `default`): a self-hosted worker claims only its team's jobs.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Admin token.
+    #[command(flatten)]
+    pub admin: AdminTokenArgs,
+}
+
+/// `grape tokens …`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; prints it once.
+    Create(TokenCreateArgs),
+    /// List the tokens (never their secrets).
+    List(AdminTokenArgs),
+    /// Revoke a token: it is refused from now on.
+    Revoke(TokenIdArgs),
+}
+
+/// `grape tokens revoke`.
+#[derive(Debug, Args)]
+pub struct TokenIdArgs {
+    /// The token id (from `grape tokens list`).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Admin token.
+    #[command(flatten)]
+    pub admin: AdminTokenArgs,
+}
+
+/// `grape tokens create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// The team the token acts for.
+    #[arg(long, value_name = "TEAM")]
+    pub team: String,
+    /// `user` (its team only) or `admin` (every team).
+    #[arg(long, value_parser = ["user", "admin"])]
+    pub role: String,
+    /// A name to recognise the token by.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     /// Admin token.
     #[command(flatten)]
     pub admin: AdminTokenArgs,

@@ -133,6 +133,8 @@ pub async fn run_discovery(ctx: &Ctx, id: &str, verify: bool) -> CliResult<()> {
         job_type,
         payload: json!({ "cloud_identity_id": id }),
         cloud_identity_id: Some(id),
+        team: None,
+        labels: Vec::new(),
     };
     let job = api
         .client

@@ -108,6 +108,8 @@ pub async fn submit(ctx: &Ctx, args: &SubmitArgs) -> CliResult<()> {
         job_type,
         payload,
         cloud_identity_id,
+        team: args.team.clone(),
+        labels: args.labels.clone(),
     };
     let job = submit_and_follow(ctx, &api, &request, args.follow).await?;
     if args.follow { outcome(&job) } else { Ok(()) }

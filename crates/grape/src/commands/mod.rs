@@ -7,6 +7,7 @@ pub mod identities;
 pub mod jobs;
 mod local;
 pub mod terraform;
+pub mod tokens;
 pub mod vine;
 pub mod worker;
 pub mod workers;
@@ -18,7 +19,9 @@ use clap::CommandFactory;
 use grape_api::{ClientOptions, RetryPolicy, Secret, UserApiClient};
 use uuid::Uuid;
 
-use crate::cli::{Cli, Command, IdentitiesCommand, JobsCommand, WorkerCommand, WorkersCommand};
+use crate::cli::{
+    Cli, Command, IdentitiesCommand, JobsCommand, TokensCommand, WorkerCommand, WorkersCommand,
+};
 use crate::config::Resolved;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
@@ -144,6 +147,11 @@ pub async fn dispatch(cli: Cli, printer: Printer) -> CliResult<()> {
             IdentitiesCommand::Show(a) => identities::show(&ctx, &a.id).await,
             IdentitiesCommand::Test(a) => identities::run_discovery(&ctx, &a.id, true).await,
             IdentitiesCommand::Refresh(a) => identities::run_discovery(&ctx, &a.id, false).await,
+        },
+        Command::Tokens(cmd) => match cmd {
+            TokensCommand::Create(a) => tokens::create(&ctx, &a).await,
+            TokensCommand::List(a) => tokens::list(&ctx, &a).await,
+            TokensCommand::Revoke(a) => tokens::revoke(&ctx, &a).await,
         },
         Command::Plan(a) => terraform::plan(&ctx, &a).await,
         Command::Apply(a) => terraform::apply(&ctx, &a).await,

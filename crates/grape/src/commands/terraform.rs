@@ -109,6 +109,8 @@ pub(super) async fn submit(
         job_type,
         payload,
         cloud_identity_id,
+        team: None,
+        labels: Vec::new(),
     };
     submit_and_follow(ctx, &api, &request, follow_it).await
 }

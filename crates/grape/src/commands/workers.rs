@@ -61,7 +61,7 @@ pub async fn list(ctx: &Ctx) -> CliResult<()> {
 }
 
 /// The admin token from stdin or `TRELLIS_ADMIN_TOKEN` (never from an argument).
-fn admin_token(args: &AdminTokenArgs) -> CliResult<Secret> {
+pub(crate) fn admin_token(args: &AdminTokenArgs) -> CliResult<Secret> {
     let token = if args.admin_token_stdin {
         read_stdin("the admin token")?
     } else {
@@ -110,6 +110,7 @@ pub async fn register(ctx: &Ctx, args: &RegisterArgs) -> CliResult<()> {
         name: args.name.clone(),
         mode: WorkerMode::from_wire(&args.mode),
         labels,
+        team: args.team.clone(),
     };
     let resp = client.register_worker(&request).await.map_err(|e| {
         let mut err = CliError::from_api(&e, &url, None);

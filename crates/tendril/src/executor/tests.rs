@@ -86,6 +86,8 @@ async fn unknown_type_and_panic_fail_the_job_and_the_workspace_is_private() {
                 job_type,
                 payload,
                 cloud_identity_id: None,
+                team: None,
+                labels: Vec::new(),
             })
             .await
             .expect("submit");

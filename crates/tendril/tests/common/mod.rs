@@ -214,6 +214,8 @@ pub async fn submit(user: &UserApiClient, job_type: JobType, payload: Value) -> 
         job_type,
         payload,
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     })
     .await
     .expect("submit job")

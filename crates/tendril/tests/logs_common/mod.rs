@@ -101,6 +101,8 @@ impl Trellis {
                 job_type: JobType::Exec,
                 payload: serde_json::json!({"argv": ["true"]}),
                 cloud_identity_id: None,
+                team: None,
+                labels: Vec::new(),
             })
             .await
             .unwrap();

@@ -1,5 +1,6 @@
 //! The HTTP router and the OpenAPI document.
 
+pub mod tokens;
 pub mod user;
 pub mod worker;
 
@@ -21,7 +22,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 #[openapi(
     info(title = "Trellis API", description = "Control plane of Vintner: job queue and worker registry. \
         Worker endpoints authenticate with X-Worker-ID and X-Worker-Token; user endpoints with \
-        `Authorization: Bearer` (TRELLIS_API_TOKEN; register/delete workers: TRELLIS_ADMIN_TOKEN). \
+        `Authorization: Bearer` (TRELLIS_API_TOKEN, a user of team `default`; a token of `/api/tokens`, \
+        a user of its team or an admin; register/delete workers and tokens: an admin, such as \
+        TRELLIS_ADMIN_TOKEN). Another team's job, log, identity or worker answers 404. \
         Every error is `{\"error\": …}`. A successful CONNECTION_TEST or FETCH_RESOURCES job of a \
         cloud identity whose `result` has a `discovery` object stores it (with `result.identity`) \
         in the identity's `credentials`, transactionally with the status change."),
@@ -29,7 +32,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         worker::register, worker::heartbeat, worker::claim, worker::update_status, worker::append_logs,
         worker::upload_artifact, worker::download_artifact,
         user::submit, user::list, user::get, user::logs, user::stream, user::cancel, user::retry,
-        user::workers, user::delete_worker, user::create_identity, user::list_identities, user::get_identity, healthz, metrics,
+        user::workers, user::delete_worker, user::create_identity, user::list_identities, user::get_identity,
+        tokens::create, tokens::list, tokens::revoke, healthz, metrics,
     ),
     modifiers(&Security),
 )]
@@ -166,6 +170,8 @@ pub fn router(state: AppState) -> Router {
             post(user::create_identity).get(user::list_identities),
         )
         .route("/api/cloud-identities/{id}", get(user::get_identity))
+        .route("/api/tokens", post(tokens::create).get(tokens::list))
+        .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))

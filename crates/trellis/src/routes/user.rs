@@ -1,11 +1,13 @@
 //! User endpoints: jobs, logs (page and SSE stream), cancel, retry, workers, cloud identities.
 
 use super::worker::with_identity;
-use crate::auth::{AdminAuth, UserAuth};
+use crate::auth::policy::list_scope;
+use crate::auth::{Action, UserAuth};
 use crate::error::ApiErr;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::UserAction;
+use crate::store::{JobRow, NewJob, UserAction};
+use crate::teams::{canonical_labels, validate_team};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -74,25 +76,34 @@ pub async fn submit(
             JobType::expected()
         )));
     }
-    caller.may_submit(&req.job_type)?;
-    if let Some(identity) = req.cloud_identity_id
-        && state.store.get_identity(identity).await?.is_none()
-    {
-        return Err(ApiErr::bad_request(format!(
-            "unknown cloud identity {identity}"
-        )));
+    // The token's team, unless an admin names another.
+    let team = req.team.clone().unwrap_or_else(|| caller.team().to_owned());
+    validate_team(&team).map_err(ApiErr::bad_request)?;
+    caller.authorize(Action::SubmitJob(&req.job_type), &team, String::new)?;
+    let labels = canonical_labels(&req.labels).map_err(ApiErr::bad_request)?;
+    // Another team's identity is as unknown as a missing one.
+    if let Some(identity) = req.cloud_identity_id {
+        let same_team = state
+            .store
+            .get_identity(identity)
+            .await?
+            .is_some_and(|i| i.team == team);
+        if !same_team {
+            return Err(ApiErr::bad_request(format!(
+                "unknown cloud identity {identity}"
+            )));
+        }
     }
-    let row = state
-        .store
-        .insert_job(
-            &req.job_type,
-            &req.payload,
-            req.cloud_identity_id,
-            None,
-            Utc::now(),
-        )
-        .await?;
-    state.job_queued(row.id, row.job_type());
+    let job = NewJob {
+        job_type: &req.job_type,
+        payload: &req.payload,
+        cloud_identity_id: req.cloud_identity_id,
+        retry_of: None,
+        team: &team,
+        labels: &labels,
+    };
+    let row = state.store.insert_job(&job, Utc::now()).await?;
+    state.job_queued(&row);
     Ok((
         StatusCode::CREATED,
         Json(with_identity(&state, row.to_job()).await?),
@@ -106,14 +117,16 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
+    /// Only jobs of this team (an admin; a user sees its own team's jobs only).
+    pub team: Option<String>,
 }
 
-/// List jobs, newest first.
+/// List jobs, newest first: a user's own team's, an admin's of every team (or of `team`).
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<JobList>, ApiErr> {
     let status = match q.status.as_deref() {
@@ -124,7 +137,8 @@ pub async fn list(
         ),
     };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = state.store.list_jobs(status.as_ref(), limit).await?;
+    let team = list_scope(&caller.0, q.team.as_deref().filter(|t| !t.is_empty()));
+    let rows = state.store.list_jobs(status.as_ref(), team, limit).await?;
     Ok(Json(JobList {
         jobs: rows.iter().map(crate::store::JobRow::to_job).collect(),
     }))
@@ -135,15 +149,23 @@ pub async fn list(
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Job>, ApiErr> {
+    let row = visible_job(&state, &caller, id).await?;
+    Ok(Json(with_identity(&state, row.to_job()).await?))
+}
+
+/// The job `id` if the caller may read it; 404 when it does not exist or is another team's.
+async fn visible_job(state: &AppState, caller: &UserAuth, id: Uuid) -> Result<JobRow, ApiErr> {
+    let not_found = || format!("job {id} not found");
     let row = state
         .store
         .get_job(id)
         .await?
-        .ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
-    Ok(Json(with_identity(&state, row.to_job()).await?))
+        .ok_or_else(|| ApiErr::not_found(not_found()))?;
+    caller.authorize(Action::ReadJob, &row.team, not_found)?;
+    Ok(row)
 }
 
 /// Query of the log endpoints.
@@ -158,15 +180,11 @@ pub struct LogQuery {
     responses((status = 200, body = LogPage), (status = 404, body = ErrorBody)))]
 pub async fn logs(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Json<LogPage>, ApiErr> {
-    let job = state
-        .store
-        .get_job(id)
-        .await?
-        .ok_or_else(|| ApiErr::not_found(format!("job {id} not found")))?;
+    let job = visible_job(&state, &caller, id).await?;
     let lines = state
         .store
         .get_logs(id, q.after_seq.unwrap_or(0), LOG_PAGE, LOG_PAGE_BYTES)
@@ -184,13 +202,11 @@ pub async fn logs(
     responses((status = 200, description = "text/event-stream"), (status = 404, body = ErrorBody)))]
 pub async fn stream(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> Result<Response, ApiErr> {
-    if state.store.get_job(id).await?.is_none() {
-        return Err(ApiErr::not_found(format!("job {id} not found")));
-    }
+    visible_job(&state, &caller, id).await?;
     let init = (state, q.after_seq.unwrap_or(0), false);
     // Each page of lines goes out as one body chunk rather than one chunk per event: with a
     // chunk per line, the per-chunk wake-ups of both ends cost more than everything else.
@@ -261,11 +277,11 @@ fn push_event(out: &mut String, event: &str, id: Option<u64>, data: &str) {
     out.push_str("\n\n");
 }
 
-fn action(result: UserAction, what: &str, id: Uuid) -> Result<Job, ApiErr> {
+fn action(result: UserAction, what: &str, id: Uuid) -> Result<Box<JobRow>, ApiErr> {
     match result {
         UserAction::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
         UserAction::Conflict(s) => Err(ApiErr::conflict(format!("cannot {what} a {s} job"), s)),
-        UserAction::Done(row) => Ok(row.to_job()),
+        UserAction::Done(row) => Ok(row),
     }
 }
 
@@ -274,10 +290,15 @@ fn action(result: UserAction, what: &str, id: Uuid) -> Result<Job, ApiErr> {
     responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Job>, ApiErr> {
-    let job = action(state.store.cancel(id, Utc::now()).await?, "cancel", id)?;
+    // A job's team never changes: checked once, before the transaction.
+    let row = visible_job(&state, &caller, id).await?;
+    caller.authorize(Action::CancelJob, &row.team, || {
+        format!("job {id} not found")
+    })?;
+    let job = action(state.store.cancel(id, Utc::now()).await?, "cancel", id)?.to_job();
     state.wake_streams();
     Ok(Json(job))
 }
@@ -291,36 +312,47 @@ pub async fn retry(
     caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<(StatusCode, Json<Job>), ApiErr> {
-    if let Some(old) = state.store.get_job(id).await? {
-        caller.may_submit(&old.job_type())?;
-    }
-    let job = action(state.store.retry(id, Utc::now()).await?, "retry", id)?;
-    state.job_queued(job.id, job.job_type.clone());
-    Ok((StatusCode::CREATED, Json(job)))
+    let old = visible_job(&state, &caller, id).await?;
+    caller.authorize(Action::RetryJob(&old.job_type()), &old.team, || {
+        format!("job {id} not found")
+    })?;
+    let new = action(state.store.retry(id, Utc::now()).await?, "retry", id)?;
+    state.job_queued(&new);
+    Ok((StatusCode::CREATED, Json(new.to_job())))
 }
 
-/// Workers with the status computed from their last heartbeat.
+/// Workers with the status computed from their last heartbeat: a user's own team's, an admin's
+/// of every team.
 #[utoipa::path(get, path = "/api/workers", tag = "workers", security(("bearer" = [])),
     responses((status = 200, body = WorkerList), (status = 401, body = ErrorBody)))]
 pub async fn workers(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
 ) -> Result<Json<WorkerList>, ApiErr> {
     let since = state.online_since(Utc::now());
-    let rows = state.store.list_workers().await?;
+    let rows = state
+        .store
+        .list_workers(list_scope(&caller.0, None))
+        .await?;
     Ok(Json(WorkerList {
         workers: rows.iter().map(|w| w.to_worker(since)).collect(),
     }))
 }
 
-/// Delete a worker (admin token); its CLAIMED jobs go back to the queue.
+/// Delete a worker (an admin); its CLAIMED jobs go back to the queue.
 #[utoipa::path(delete, path = "/api/workers/{id}", tag = "workers", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_worker(
     State(state): State<AppState>,
-    _a: AdminAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<StatusCode, ApiErr> {
+    let not_found = || format!("worker {id} not found");
+    let team = match state.store.get_worker(id).await? {
+        Some(w) => w.team,
+        None => caller.team().to_owned(),
+    };
+    caller.authorize(Action::DeleteWorker, &team, not_found)?;
     match state.store.delete_worker(id, Utc::now()).await? {
         Some(taken_back) => {
             state.kick_claims(id);
@@ -336,9 +368,12 @@ pub async fn delete_worker(
     responses((status = 201, body = CloudIdentity), (status = 400, body = ErrorBody)))]
 pub async fn create_identity(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiJson(req, _): ApiJson<CreateIdentityRequest>,
 ) -> Result<(StatusCode, Json<CloudIdentity>), ApiErr> {
+    // In the caller's own team.
+    let team = caller.team().to_owned();
+    caller.authorize(Action::CreateIdentity, &team, String::new)?;
     if req.name.trim().is_empty() {
         return Err(ApiErr::bad_request("name must not be empty"));
     }
@@ -355,19 +390,21 @@ pub async fn create_identity(
         .map_err(|e| ApiErr::bad_request(e.message))?;
     Ok((
         StatusCode::CREATED,
-        Json(state.store.insert_identity(&req, Utc::now()).await?),
+        Json(state.store.insert_identity(&req, &team, Utc::now()).await?),
     ))
 }
 
-/// Every cloud identity, newest first, with their cached discovery documents.
+/// The cloud identities of the caller's team (an admin: of every team), newest first, with their
+/// cached discovery documents.
 #[utoipa::path(get, path = "/api/cloud-identities", tag = "identities", security(("bearer" = [])),
     responses((status = 200, body = IdentityList), (status = 401, body = ErrorBody)))]
 pub async fn list_identities(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
 ) -> Result<Json<IdentityList>, ApiErr> {
+    let team = list_scope(&caller.0, None);
     Ok(Json(IdentityList {
-        identities: state.store.list_identities().await?,
+        identities: state.store.list_identities(team).await?,
     }))
 }
 
@@ -376,13 +413,15 @@ pub async fn list_identities(
     responses((status = 200, body = CloudIdentity), (status = 404, body = ErrorBody)))]
 pub async fn get_identity(
     State(state): State<AppState>,
-    _u: UserAuth,
+    caller: UserAuth,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<CloudIdentity>, ApiErr> {
-    state
+    let not_found = || format!("cloud identity {id} not found");
+    let identity = state
         .store
         .get_identity(id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiErr::not_found(format!("cloud identity {id} not found")))
+        .ok_or_else(|| ApiErr::not_found(not_found()))?;
+    caller.authorize(Action::ReadIdentity, &identity.team, not_found)?;
+    Ok(Json(identity))
 }

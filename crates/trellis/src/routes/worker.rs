@@ -1,10 +1,12 @@
 //! Worker endpoints: register, heartbeat, claim, status, logs, plan artifacts.
 
-use crate::auth::{AdminAuth, WorkerAuth, generate_token, hash_token};
+use crate::auth::policy::claim_team;
+use crate::auth::{Action, UserAuth, WorkerAuth, generate_token, hash_token};
 use crate::error::ApiErr;
 use crate::extract::{ARTIFACT_LIMIT, ApiJson, ApiPath, DEFAULT_LIMIT, read_body};
 use crate::state::AppState;
-use crate::store::{ArtifactAccess, ClaimFilter, Claimed, LogAppend, StatusChange};
+use crate::store::{ArtifactAccess, ClaimFilter, ClaimScope, Claimed, LogAppend, StatusChange};
+use crate::teams::{offered_labels, validate_team};
 use crate::waiters::WaitGuard;
 use axum::Json;
 use axum::body::Body;
@@ -14,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use grape_api::{
     ClaimRequest, ClaimResponse, ErrorBody, HeartbeatRequest, HeartbeatResponse, Job, LogAck,
-    LogBatch, PlanArtifactAck, RegisterRequest, RegisterResponse, Secret, StatusUpdate,
+    LogBatch, PlanArtifactAck, RegisterRequest, RegisterResponse, Secret, StatusUpdate, WorkerMode,
     WorkerStatus,
 };
 use serde_json::Value;
@@ -26,15 +28,24 @@ pub const MAX_LOG_LINES: usize = 5000;
 /// Longest claim long-poll.
 pub const MAX_WAIT_SECONDS: u32 = 30;
 
-/// Register a worker (admin token); the token is shown once and stored only as a hash.
+/// Register a worker (an admin) into `team` (default `default`); the token is shown once and
+/// stored only as a hash. A self-hosted worker claims only its team's jobs, a cloud-hosted
+/// (platform) one any team's.
 #[utoipa::path(post, path = "/api/tendrils/register", tag = "workers", request_body = RegisterRequest,
     security(("bearer" = [])),
-    responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
-    _admin: AdminAuth,
+    caller: UserAuth,
     ApiJson(req, _): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiErr> {
+    let team = req
+        .team
+        .clone()
+        .unwrap_or_else(|| grape_api::DEFAULT_TEAM.to_owned());
+    caller.authorize(Action::RegisterWorker, &team, String::new)?;
+    validate_team(&team).map_err(ApiErr::bad_request)?;
     if req.name.trim().is_empty() {
         return Err(ApiErr::bad_request("name must not be empty"));
     }
@@ -52,6 +63,7 @@ pub async fn register(
             &req.name,
             &req.mode,
             &req.labels,
+            &team,
             &hash_token(&token),
             Utc::now(),
         )
@@ -124,6 +136,8 @@ pub(crate) async fn with_identity(state: &AppState, mut job: Job) -> Result<Job,
 ///
 /// One job goes to exactly one worker. A worker is offered only the job types its heartbeat
 /// `info` listed (every type before it sent `info`); a DRAINING or OFFLINE worker gets 204.
+/// A self-hosted worker is offered its own team's jobs only, a cloud-hosted one any team's; and
+/// only jobs whose `labels` are all among its registration labels (`key` or `key=value`).
 ///
 /// **Long-poll**: with `wait_seconds` > 0 the request waits until a job it can take is queued
 /// or the time is up (204). A queued job wakes one waiting claim whose worker can run its type
@@ -173,7 +187,11 @@ pub async fn claim(
         if row.status(state.online_since(now)) != WorkerStatus::Online {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
-        let filter = row.job_types().map_or(ClaimFilter::Any, ClaimFilter::Only);
+        let filter = ClaimScope {
+            types: row.job_types().map_or(ClaimFilter::Any, ClaimFilter::Only),
+            team: claim_team(&WorkerMode::from_wire(&row.mode), &row.team).map(str::to_owned),
+            labels: offered_labels(&row.labels.0),
+        };
         // Register before the query, so a job queued after it wakes this claim.
         if wait > 0 && guard.is_none() {
             guard = Some(state.waiters.register(worker, filter.clone()));

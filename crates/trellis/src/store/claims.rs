@@ -1,11 +1,12 @@
 //! The claim (atomic hand-out of the oldest fitting job, re-delivery of a claim whose answer
 //! was lost) and the requeues of CLAIMED jobs (offline, deleted or forgetful workers).
 
-use super::jobs::ClaimFilter;
+use super::jobs::{ClaimFilter, ClaimScope};
 use super::rows::{JOB_COLUMNS, JobRow};
 use super::{Store, StoreError, with_db};
 use chrono::{DateTime, Utc};
 use grape_api::{JobStatus, JobType};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// A job handed to a worker by a claim.
@@ -36,7 +37,14 @@ pub struct Requeued {
     pub job_type: JobType,
     /// QUEUED again (true) or CANCELLED because its cancel had been requested (false).
     pub queued: bool,
+    /// Its team.
+    pub team: String,
+    /// Its labels.
+    pub labels: Vec<String>,
 }
+
+/// The columns `requeue_sql` returns.
+pub(super) type RequeuedRow = (Uuid, String, String, String, Json<Vec<String>>);
 
 /// `UPDATE … RETURNING` for CLAIMED jobs matching `cond` (with `$1` = now): back to QUEUED, or
 /// to CANCELLED when a cancel was requested (it never started; the user wants it stopped).
@@ -50,16 +58,18 @@ pub(super) fn requeue_sql(cond: &str) -> String {
          queued_at = CASE WHEN cancel_requested THEN queued_at ELSE $1 END, \
          finished_at = CASE WHEN cancel_requested THEN $1 ELSE finished_at END, \
          updated_at = $1 \
-         WHERE status = 'CLAIMED' AND ({cond}) RETURNING id, job_type, status"
+         WHERE status = 'CLAIMED' AND ({cond}) RETURNING id, job_type, status, team, labels"
     )
 }
 
-pub(super) fn requeued(rows: Vec<(Uuid, String, String)>) -> Vec<Requeued> {
+pub(super) fn requeued(rows: Vec<RequeuedRow>) -> Vec<Requeued> {
     rows.into_iter()
-        .map(|(id, job_type, status)| Requeued {
+        .map(|(id, job_type, status, team, labels)| Requeued {
             id,
             job_type: JobType::from_wire(&job_type),
             queued: JobStatus::from_wire(&status) == JobStatus::Queued,
+            team,
+            labels: labels.0,
         })
         .collect()
 }
@@ -72,12 +82,12 @@ impl Store {
     pub async fn claim(
         &self,
         worker_id: Uuid,
-        filter: &ClaimFilter,
+        scope: &ClaimScope,
         request_id: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<ClaimOutcome, StoreError> {
         let mut outcome = ClaimOutcome::default();
-        if let Some(job) = self.claim_new(worker_id, filter, request_id, now).await? {
+        if let Some(job) = self.claim_new(worker_id, scope, request_id, now).await? {
             outcome.claimed = Some(Claimed {
                 job,
                 redelivered: false,
@@ -100,10 +110,10 @@ impl Store {
         }
         let sql = requeue_sql("id = $2 AND worker_id = $3");
         let rows = with_db!(self, pool, q => {
-            sqlx::query_as::<_, (Uuid, String, String)>(q(&sql)).bind(now).bind(held.id).bind(worker_id).fetch_all(pool).await?
+            sqlx::query_as::<_, RequeuedRow>(q(&sql)).bind(now).bind(held.id).bind(worker_id).fetch_all(pool).await?
         });
         outcome.released = requeued(rows);
-        if let Some(job) = self.claim_new(worker_id, filter, request_id, now).await? {
+        if let Some(job) = self.claim_new(worker_id, scope, request_id, now).await? {
             outcome.claimed = Some(Claimed {
                 job,
                 redelivered: false,
@@ -119,21 +129,41 @@ impl Store {
     async fn claim_new(
         &self,
         worker_id: Uuid,
-        filter: &ClaimFilter,
+        scope: &ClaimScope,
         request_id: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<Option<JobRow>, StoreError> {
-        let types: &[JobType] = match filter {
+        let types: &[JobType] = match &scope.types {
             ClaimFilter::Any => &[],
             ClaimFilter::Only(t) if t.is_empty() => return Ok(None),
             ClaimFilter::Only(t) => t,
         };
-        let type_clause = if types.is_empty() {
-            String::new()
-        } else {
-            let ph: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 4)).collect();
-            format!(" AND job_type IN ({})", ph.join(", "))
+        // $1..$3 are fixed; the team, the labels and the types follow.
+        let mut next = 4;
+        let mut param = || {
+            let p = format!("${next}");
+            next += 1;
+            p
         };
+        let mut conds: Vec<String> = Vec::new();
+        if scope.team.is_some() {
+            conds.push(format!(" AND team = {}", param()));
+        }
+        // The job's labels must all be offered by the worker (none: any worker). A filter on
+        // the rows the queue index yields in order: the common job without labels passes at
+        // the first look.
+        let offered = param();
+        conds.push(match self {
+            Store::Sqlite(_) => format!(
+                " AND (labels = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(jobs.labels) AS l \
+                 WHERE l.value NOT IN (SELECT value FROM json_each({offered}))))"
+            ),
+            Store::Postgres(_) => format!(" AND labels <@ {offered}::jsonb"),
+        });
+        if !types.is_empty() {
+            let ph: Vec<String> = types.iter().map(|_| param()).collect();
+            conds.push(format!(" AND job_type IN ({})", ph.join(", ")));
+        }
         let skip_locked = match self {
             Store::Sqlite(_) => "",
             Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
@@ -144,14 +174,19 @@ impl Store {
         } else {
             ""
         };
+        let conds = conds.concat();
         let sql = format!(
             "UPDATE jobs SET status = 'CLAIMED', worker_id = $1, claimed_at = $2, updated_at = $2, \
              last_activity_at = $2, claim_request_id = $3 WHERE status = 'QUEUED' AND id = \
-             (SELECT id FROM jobs WHERE status = 'QUEUED'{type_clause} ORDER BY created_at, id \
+             (SELECT id FROM jobs WHERE status = 'QUEUED'{conds} ORDER BY created_at, id \
              LIMIT 1{skip_locked}){key_clause} RETURNING {JOB_COLUMNS}"
         );
         let claimed = with_db!(self, pool, q => {
             let mut query = sqlx::query_as::<_, JobRow>(q(&sql)).bind(worker_id).bind(now).bind(request_id);
+            if let Some(team) = &scope.team {
+                query = query.bind(team.as_str());
+            }
+            query = query.bind(Json(&scope.labels));
             for t in types {
                 query = query.bind(t.as_str());
             }
@@ -196,7 +231,7 @@ impl Store {
              last_heartbeat_at >= $2 AND reported_status <> 'OFFLINE')",
         );
         with_db!(self, pool, q => {
-            let rows = sqlx::query_as::<_, (Uuid, String, String)>(q(&sql)).bind(now).bind(online_since).fetch_all(pool).await?;
+            let rows = sqlx::query_as::<_, RequeuedRow>(q(&sql)).bind(now).bind(online_since).fetch_all(pool).await?;
             Ok(requeued(rows))
         })
     }

@@ -17,6 +17,59 @@ pub enum ClaimFilter {
     Only(Vec<JobType>),
 }
 
+/// What a claim may take: job types, a team (none: any team, a platform worker) and the labels
+/// the worker offers (a job fits when its labels are a subset of these).
+#[derive(Debug, Clone)]
+pub struct ClaimScope {
+    /// Job types.
+    pub types: ClaimFilter,
+    /// Only jobs of this team; `None`: any team's.
+    pub team: Option<String>,
+    /// The labels the worker offers ([`crate::teams::offered_labels`]).
+    pub labels: Vec<String>,
+}
+
+impl ClaimScope {
+    /// Whether a job of this type, team and labels fits.
+    pub fn fits(&self, job_type: &JobType, team: &str, labels: &[String]) -> bool {
+        let types = match &self.types {
+            ClaimFilter::Any => true,
+            ClaimFilter::Only(t) => t.contains(job_type),
+        };
+        types
+            && self.team.as_deref().is_none_or(|t| t == team)
+            && crate::teams::labels_fit(labels, &self.labels)
+    }
+}
+
+impl From<ClaimFilter> for ClaimScope {
+    /// Any team, no labels offered.
+    fn from(types: ClaimFilter) -> Self {
+        Self {
+            types,
+            team: None,
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// A job to insert (QUEUED).
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    /// Type.
+    pub job_type: &'a JobType,
+    /// Payload.
+    pub payload: &'a Value,
+    /// Identity to run as.
+    pub cloud_identity_id: Option<Uuid>,
+    /// The job it retries.
+    pub retry_of: Option<Uuid>,
+    /// Team.
+    pub team: &'a str,
+    /// Labels (canonical).
+    pub labels: &'a [String],
+}
+
 /// Outcome of a status update by a worker.
 #[derive(Debug)]
 pub enum StatusChange {
@@ -58,25 +111,25 @@ impl Store {
     /// Inserts a QUEUED job.
     pub async fn insert_job(
         &self,
-        job_type: &JobType,
-        payload: &Value,
-        cloud_identity_id: Option<Uuid>,
-        retry_of: Option<Uuid>,
+        job: &NewJob<'_>,
         now: DateTime<Utc>,
     ) -> Result<JobRow, StoreError> {
         let sql = format!(
             "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
-             cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at) \
-             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6) RETURNING {JOB_COLUMNS}"
+             cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at, \
+             team, labels) \
+             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6, $7, $8) RETURNING {JOB_COLUMNS}"
         );
         with_db!(self, pool, q => {
             Ok(sqlx::query_as::<_, JobRow>(q(&sql))
                 .bind(Uuid::new_v4())
-                .bind(job_type.as_str())
-                .bind(Json(payload))
-                .bind(cloud_identity_id)
-                .bind(retry_of)
+                .bind(job.job_type.as_str())
+                .bind(Json(job.payload))
+                .bind(job.cloud_identity_id)
+                .bind(job.retry_of)
                 .bind(now)
+                .bind(job.team)
+                .bind(Json(job.labels))
                 .fetch_one(pool)
                 .await?)
         })
@@ -90,20 +143,36 @@ impl Store {
         })
     }
 
-    /// Jobs, newest first, optionally of one status.
+    /// Jobs, newest first, optionally of one status and of one team.
     pub async fn list_jobs(
         &self,
         status: Option<&JobStatus>,
+        team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<JobRow>, StoreError> {
-        let sql = match status {
-            Some(_) => sel("WHERE status = $1 ORDER BY created_at DESC, id LIMIT $2"),
-            None => sel("ORDER BY created_at DESC, id LIMIT $1"),
+        let mut conds = Vec::new();
+        if status.is_some() {
+            conds.push(format!("status = ${}", conds.len() + 1));
+        }
+        if team.is_some() {
+            conds.push(format!("team = ${}", conds.len() + 1));
+        }
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {} ", conds.join(" AND "))
         };
+        let sql = sel(&format!(
+            "{filter}ORDER BY created_at DESC, id LIMIT ${}",
+            conds.len() + 1
+        ));
         with_db!(self, pool, q => {
             let mut query = sqlx::query_as::<_, JobRow>(q(&sql));
             if let Some(s) = status {
                 query = query.bind(s.as_str());
+            }
+            if let Some(t) = team {
+                query = query.bind(t);
             }
             Ok(query.bind(i64::from(limit)).fetch_all(pool).await?)
         })
@@ -189,23 +258,24 @@ impl Store {
         })
     }
 
-    /// A user's retry: a FAILED/CANCELLED job → a new QUEUED job with the same type, payload and
-    /// identity, `retry_of` the old one.
+    /// A user's retry: a FAILED/CANCELLED job → a new QUEUED job with the same type, payload,
+    /// identity, team and labels, `retry_of` the old one.
     pub async fn retry(&self, job_id: Uuid, now: DateTime<Utc>) -> Result<UserAction, StoreError> {
         let Some(row) = self.get_job(job_id).await? else {
             return Ok(UserAction::NotFound);
         };
         match row.status() {
             JobStatus::Failed | JobStatus::Cancelled => {
-                let new = self
-                    .insert_job(
-                        &row.job_type(),
-                        &row.payload.0,
-                        row.cloud_identity_id,
-                        Some(job_id),
-                        now,
-                    )
-                    .await?;
+                let job_type = row.job_type();
+                let job = NewJob {
+                    job_type: &job_type,
+                    payload: &row.payload.0,
+                    cloud_identity_id: row.cloud_identity_id,
+                    retry_of: Some(job_id),
+                    team: &row.team,
+                    labels: &row.labels.0,
+                };
+                let new = self.insert_job(&job, now).await?;
                 Ok(UserAction::Done(Box::new(new)))
             }
             other => Ok(UserAction::Conflict(other)),

@@ -226,18 +226,28 @@ impl Store {
             return Ok(ArtifactAccess::Allowed);
         }
         if read {
-            let held = "SELECT id, payload FROM jobs WHERE worker_id = $1 AND job_type = 'APPLY' \
+            // Only an APPLY of the PLAN's own team: to another team's APPLY naming it, the
+            // PLAN does not exist.
+            let held = "SELECT team, payload FROM jobs WHERE worker_id = $1 AND job_type = 'APPLY' \
                 AND status IN ('CLAIMED', 'RUNNING')";
-            let rows: Vec<(Uuid, Json<Value>)> = with_db!(self, pool, q => {
+            let rows: Vec<(String, Json<Value>)> = with_db!(self, pool, q => {
                 sqlx::query_as(q(held)).bind(worker_id).fetch_all(pool).await?
             });
             let wanted = plan_job_id.to_string();
-            if rows.iter().any(|(_, p)| {
+            let naming = rows.iter().filter(|(_, p)| {
                 p.0.get(grape_api::PLAN_JOB_ID_FIELD)
                     .and_then(Value::as_str)
                     == Some(wanted.as_str())
-            }) {
-                return Ok(ArtifactAccess::Allowed);
+            });
+            let mut other_team = false;
+            for (team, _) in naming {
+                if *team == job.team {
+                    return Ok(ArtifactAccess::Allowed);
+                }
+                other_team = true;
+            }
+            if other_team {
+                return Ok(ArtifactAccess::NotFound);
             }
         }
         Ok(ArtifactAccess::Forbidden)
@@ -251,7 +261,8 @@ impl Store {
         bytes: u64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let sql = "INSERT INTO plan_artifacts (job_id, body, bytes, created_at) VALUES ($1, $2, $3, $4) \
+        let sql = "INSERT INTO plan_artifacts (job_id, body, bytes, created_at, team) VALUES ($1, $2, $3, $4, \
+            COALESCE((SELECT team FROM jobs WHERE id = $1), 'default')) \
             ON CONFLICT (job_id) DO UPDATE SET body = excluded.body, bytes = excluded.bytes, \
             created_at = excluded.created_at";
         with_db!(self, pool, q => {

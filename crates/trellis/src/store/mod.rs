@@ -9,12 +9,14 @@ mod claims;
 mod jobs;
 mod logs;
 mod rows;
+mod tokens;
 mod workers;
 
 pub use claims::{ClaimOutcome, Claimed, Requeued};
-pub use jobs::{ClaimFilter, StatusChange, UserAction};
+pub use jobs::{ClaimFilter, ClaimScope, NewJob, StatusChange, UserAction};
 pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};
+pub use tokens::TokenRow;
 pub use workers::HeartbeatOutcome;
 
 use sqlx::SqlSafeStr;
@@ -81,6 +83,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "claim request id",
         include_str!("../../migrations/sqlite/0002_claim_request_id.sql"),
     ),
+    (
+        3,
+        "teams, labels, api tokens",
+        include_str!("../../migrations/sqlite/0003_teams.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -92,6 +99,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "claim request id",
         include_str!("../../migrations/postgres/0002_claim_request_id.sql"),
+    ),
+    (
+        3,
+        "teams, labels, api tokens",
+        include_str!("../../migrations/postgres/0003_teams.sql"),
     ),
 ];
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// The columns of `jobs` selected everywhere.
 pub(crate) const JOB_COLUMNS: &str = "id, job_type, status, payload, cloud_identity_id, worker_id, \
     error, result, retry_of, cancel_requested, last_seq, created_at, queued_at, claimed_at, \
-    started_at, finished_at, updated_at, last_activity_at";
+    started_at, finished_at, updated_at, last_activity_at, team, labels";
 
 /// A row of `jobs`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -54,6 +54,10 @@ pub struct JobRow {
     pub updated_at: DateTime<Utc>,
     /// Last sign of life (start, log, heartbeat naming the job).
     pub last_activity_at: DateTime<Utc>,
+    /// The team the job belongs to.
+    pub team: String,
+    /// Labels a claiming worker must carry (canonical: sorted, no duplicates).
+    pub labels: Json<Vec<String>>,
 }
 
 impl JobRow {
@@ -78,6 +82,8 @@ impl JobRow {
             id: self.id,
             job_type: self.job_type(),
             status: self.status(),
+            team: self.team.clone(),
+            labels: self.labels.0.clone(),
             payload: self.payload.0.clone(),
             cloud_identity_id: self.cloud_identity_id,
             identity: None,
@@ -118,6 +124,8 @@ pub struct WorkerRow {
     pub last_heartbeat_at: Option<DateTime<Utc>>,
     /// Registration.
     pub created_at: DateTime<Utc>,
+    /// The team given at registration.
+    pub team: String,
 }
 
 impl WorkerRow {
@@ -141,6 +149,7 @@ impl WorkerRow {
             id: self.id,
             name: self.name.clone(),
             mode: WorkerMode::from_wire(&self.mode),
+            team: self.team.clone(),
             labels: self.labels.0.clone(),
             status: self.status(online_since),
             current_job_id: self.current_job_id,
@@ -161,6 +170,7 @@ pub(crate) struct IdentityRow {
     pub credentials: Option<Json<Value>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub team: String,
 }
 
 impl IdentityRow {
@@ -168,6 +178,7 @@ impl IdentityRow {
         CloudIdentity {
             id: self.id,
             name: self.name,
+            team: self.team,
             provider: CloudProvider::from_wire(&self.provider),
             settings: self.settings.0,
             credentials: self.credentials.map(|c| c.0),

@@ -1,6 +1,6 @@
 //! Workers (registration, heartbeats, deletion) and cloud identities.
 
-use super::claims::{Requeued, requeue_sql, requeued};
+use super::claims::{Requeued, RequeuedRow, requeue_sql, requeued};
 use super::rows::{IdentityRow, WorkerRow};
 use super::{Store, StoreError, with_db};
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 const WORKER_COLUMNS: &str = "id, name, mode, labels, token_hash, reported_status, current_job_id, \
-    info, last_heartbeat_at, created_at";
+    info, last_heartbeat_at, created_at, team";
 /// What a heartbeat did.
 #[derive(Debug, Default)]
 pub struct HeartbeatOutcome {
@@ -24,21 +24,24 @@ pub struct HeartbeatOutcome {
     pub abandoned_job_ids: Vec<Uuid>,
 }
 
-const IDENTITY_COLUMNS: &str = "id, name, provider, settings, credentials, created_at, updated_at";
+const IDENTITY_COLUMNS: &str =
+    "id, name, provider, settings, credentials, created_at, updated_at, team";
 
 impl Store {
-    /// Registers a worker whose token hashes to `token_hash`. It is OFFLINE until it heartbeats.
+    /// Registers a worker of `team` whose token hashes to `token_hash`. It is OFFLINE until it
+    /// heartbeats.
     pub async fn insert_worker(
         &self,
         name: &str,
         mode: &WorkerMode,
         labels: &BTreeMap<String, String>,
+        team: &str,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
         let id = Uuid::new_v4();
-        let sql = "INSERT INTO workers (id, name, mode, labels, token_hash, reported_status, created_at) \
-            VALUES ($1, $2, $3, $4, $5, 'OFFLINE', $6)";
+        let sql = "INSERT INTO workers (id, name, mode, labels, token_hash, reported_status, created_at, team) \
+            VALUES ($1, $2, $3, $4, $5, 'OFFLINE', $6, $7)";
         with_db!(self, pool, q => {
             sqlx::query(q(sql))
                 .bind(id)
@@ -47,6 +50,7 @@ impl Store {
                 .bind(Json(labels))
                 .bind(token_hash)
                 .bind(now)
+                .bind(team)
                 .execute(pool)
                 .await?;
         });
@@ -61,11 +65,20 @@ impl Store {
         })
     }
 
-    /// All workers, by registration time.
-    pub async fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError> {
-        let sql = format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY created_at, id");
+    /// All workers (of `team`, when given), by registration time.
+    pub async fn list_workers(&self, team: Option<&str>) -> Result<Vec<WorkerRow>, StoreError> {
+        let filter = if team.is_some() {
+            "WHERE team = $1 "
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {WORKER_COLUMNS} FROM workers {filter}ORDER BY created_at, id");
         with_db!(self, pool, q => {
-            Ok(sqlx::query_as::<_, WorkerRow>(q(&sql)).fetch_all(pool).await?)
+            let mut query = sqlx::query_as::<_, WorkerRow>(q(&sql));
+            if let Some(t) = team {
+                query = query.bind(t);
+            }
+            Ok(query.fetch_all(pool).await?)
         })
     }
 
@@ -109,7 +122,7 @@ impl Store {
                     abandoned_job_ids.push(job);
                 }
             }
-            let mut query = sqlx::query_as::<_, (Uuid, String, String)>(q(&requeue)).bind(now).bind(worker_id);
+            let mut query = sqlx::query_as::<_, RequeuedRow>(q(&requeue)).bind(now).bind(worker_id);
             if hb.status != WorkerStatus::Offline {
                 query = query.bind(unacked_before).bind(hb.current_job_id);
             }
@@ -135,22 +148,23 @@ impl Store {
         let delete = "DELETE FROM workers WHERE id = $1";
         with_db!(self, pool, q => {
             let mut tx = pool.begin().await?;
-            let rows = sqlx::query_as::<_, (Uuid, String, String)>(q(&requeue)).bind(now).bind(worker_id).fetch_all(&mut *tx).await?;
+            let rows = sqlx::query_as::<_, RequeuedRow>(q(&requeue)).bind(now).bind(worker_id).fetch_all(&mut *tx).await?;
             let n = sqlx::query(q(delete)).bind(worker_id).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             Ok((n > 0).then(|| requeued(rows)))
         })
     }
 
-    /// Creates a cloud identity.
+    /// Creates a cloud identity of `team`.
     pub async fn insert_identity(
         &self,
         req: &CreateIdentityRequest,
+        team: &str,
         now: DateTime<Utc>,
     ) -> Result<CloudIdentity, StoreError> {
         let sql = format!(
-            "INSERT INTO cloud_identities (id, name, provider, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {IDENTITY_COLUMNS}"
+            "INSERT INTO cloud_identities (id, name, provider, settings, created_at, updated_at, team) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING {IDENTITY_COLUMNS}"
         );
         with_db!(self, pool, q => {
             let row = sqlx::query_as::<_, IdentityRow>(q(&sql))
@@ -159,6 +173,7 @@ impl Store {
                 .bind(req.provider.as_str())
                 .bind(Json(&req.settings))
                 .bind(now)
+                .bind(team)
                 .fetch_one(pool)
                 .await?;
             Ok(row.into_identity())
@@ -174,12 +189,26 @@ impl Store {
         })
     }
 
-    /// Every cloud identity, newest first (with their cached discovery documents).
-    pub async fn list_identities(&self) -> Result<Vec<CloudIdentity>, StoreError> {
-        let sql =
-            format!("SELECT {IDENTITY_COLUMNS} FROM cloud_identities ORDER BY created_at DESC, id");
+    /// Every cloud identity (of `team`, when given), newest first (with their cached discovery
+    /// documents).
+    pub async fn list_identities(
+        &self,
+        team: Option<&str>,
+    ) -> Result<Vec<CloudIdentity>, StoreError> {
+        let filter = if team.is_some() {
+            "WHERE team = $1 "
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {IDENTITY_COLUMNS} FROM cloud_identities {filter}ORDER BY created_at DESC, id"
+        );
         with_db!(self, pool, q => {
-            let rows = sqlx::query_as::<_, IdentityRow>(q(&sql)).fetch_all(pool).await?;
+            let mut query = sqlx::query_as::<_, IdentityRow>(q(&sql));
+            if let Some(t) = team {
+                query = query.bind(t);
+            }
+            let rows = query.fetch_all(pool).await?;
             Ok(rows.into_iter().map(IdentityRow::into_identity).collect())
         })
     }

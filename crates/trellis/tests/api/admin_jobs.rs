@@ -12,6 +12,8 @@ fn request(job_type: JobType) -> SubmitJobRequest {
         job_type,
         payload: json!({ "name": "w1", "region": "eu-west-1" }),
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 

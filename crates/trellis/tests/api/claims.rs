@@ -15,6 +15,8 @@ fn submit(t: JobType) -> SubmitJobRequest {
         job_type: t,
         payload: json!({}),
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 

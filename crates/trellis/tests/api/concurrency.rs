@@ -28,6 +28,8 @@ async fn claim_race(backend: Backend) {
                     job_type: JobType::Exec,
                     payload: json!({"i": i}),
                     cloud_identity_id: None,
+                    team: None,
+                    labels: Vec::new(),
                 })
                 .await
                 .unwrap()

@@ -44,6 +44,8 @@ async fn running_job(env: &Env, w: &TestWorker) -> Uuid {
             job_type: JobType::Plan,
             payload: json!({}),
             cloud_identity_id: None,
+            team: None,
+            labels: Vec::new(),
         })
         .await
         .expect("submit");

@@ -27,6 +27,8 @@ fn submit(t: JobType, payload: serde_json::Value) -> SubmitJobRequest {
         job_type: t,
         payload,
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 
@@ -431,6 +433,8 @@ async fn identity_credentials(backend: Backend) {
             job_type: JobType::ConnectionTest,
             payload: json!({}),
             cloud_identity_id: Some(identity.id),
+            team: None,
+            labels: Vec::new(),
         })
         .await
         .unwrap();
@@ -463,6 +467,8 @@ async fn identity_credentials(backend: Backend) {
             job_type: JobType::FetchResources,
             payload: json!({}),
             cloud_identity_id: Some(uuid::Uuid::new_v4()),
+            team: None,
+            labels: Vec::new(),
         })
         .await
         .unwrap_err();

@@ -13,6 +13,8 @@ fn exec() -> SubmitJobRequest {
         job_type: JobType::Exec,
         payload: json!({}),
         cloud_identity_id: None,
+        team: None,
+        labels: Vec::new(),
     }
 }
 
@@ -75,7 +77,7 @@ async fn delete_requeues(backend: Backend) {
         user.get_job(job.id).await.unwrap().status,
         JobStatus::Queued
     );
-    // Its token no longer works; deleting needs the admin token.
+    // Its token no longer works; deleting needs an admin (a user token: 403).
     assert_eq!(
         a.client.claim_job(None).await.unwrap_err().status(),
         Some(401)
@@ -86,7 +88,7 @@ async fn delete_requeues(backend: Backend) {
             .await
             .unwrap_err()
             .status(),
-        Some(401)
+        Some(403)
     );
     assert_eq!(
         user.delete_worker(a.id, env.server.admin_token())

@@ -12,3 +12,4 @@ mod lifecycle;
 mod limits;
 mod liveness;
 mod operator_access;
+mod teams;

@@ -151,10 +151,13 @@ fn render(ctx: &JobContext, vine: &Vine) -> Result<TerraformRequest, JobError> {
     })
 }
 
-/// The team whose state the job's vine lives in (`default` until the job names one).
+/// The team whose state the job's vine lives in: the job's (its submitter's) team.
 fn job_team(job: &grape_api::Job) -> &str {
-    let _ = job;
-    grape_vine::DEFAULT_TEAM
+    if job.team.is_empty() {
+        grape_vine::DEFAULT_TEAM
+    } else {
+        &job.team
+    }
 }
 
 fn invalid(ctx: &JobContext, reason: String) -> JobError {

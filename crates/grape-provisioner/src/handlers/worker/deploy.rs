@@ -205,6 +205,7 @@ async fn registration(
         name: names.name.clone(),
         mode: WorkerMode::CloudHosted,
         labels,
+        team: None,
     };
     let registered = tokio::select! {
         out = admin.register_worker(&request) => {

@@ -1,11 +1,15 @@
 //! Authentication: worker id + token headers, user, admin and metrics bearer tokens. Tokens are kept
-//! only as SHA-256 hashes and compared in constant time.
+//! only as SHA-256 hashes and compared in constant time. Authorization: [`policy`].
+
+pub mod policy;
+
+pub use policy::{Action, Denied, Principal, Role, authorize};
 
 use crate::error::ApiErr;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use grape_api::{JobType, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+use grape_api::{JobType, TokenRole, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -72,18 +76,82 @@ fn bearer(parts: &Parts) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// What a bearer token may do on the user endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The API token: every user endpoint, except the job types of [`admin_only`].
-    User,
-    /// The admin token: everything.
-    Admin,
+/// A user endpoint's caller: the bootstrap admin token (an admin of team `default`), the
+/// bootstrap API token (a user of team `default`) or a per-user token of `/api/tokens`.
+/// Anything else: 401. What it may do is [`policy::authorize`]'s to say.
+#[derive(Debug, Clone)]
+pub struct UserAuth(pub Principal);
+
+impl UserAuth {
+    /// [`policy::authorize`] of this caller; a denial becomes 404 (`not_found`) or 403.
+    pub fn authorize(
+        &self,
+        action: Action<'_>,
+        resource_team: &str,
+        not_found: impl FnOnce() -> String,
+    ) -> Result<(), ApiErr> {
+        policy::authorize(&self.0, action, resource_team).map_err(|d| d.into_api(not_found))
+    }
+
+    /// The caller's team.
+    pub fn team(&self) -> &str {
+        &self.0.team
+    }
 }
 
-/// A user endpoint's caller (API token or admin token) and its role.
-#[derive(Debug, Clone, Copy)]
-pub struct UserAuth(pub Role);
+/// The prefix of the per-user tokens Trellis creates: `trl_<id: 32 hex><secret: 64 hex>`.
+pub const TOKEN_PREFIX: &str = "trl_";
+
+/// A new per-user token for `id`.
+pub fn new_user_token(id: Uuid) -> String {
+    format!("{TOKEN_PREFIX}{}{}", id.simple(), generate_token())
+}
+
+/// The id a per-user token names (no lookup yet).
+fn token_id(token: &str) -> Option<Uuid> {
+    let rest = token.strip_prefix(TOKEN_PREFIX)?;
+    if rest.len() != 32 + 64 || !rest.is_ascii() {
+        return None;
+    }
+    Uuid::try_parse(&rest[..32]).ok()
+}
+
+/// The principal of a bearer token, or `None` (401).
+pub async fn resolve(state: &AppState, token: &str) -> Result<Option<Principal>, ApiErr> {
+    let h = hash_token(token);
+    // Both comparisons run, whichever token it is.
+    let (admin, user) = (
+        hashes_equal(&h, &state.admin_token_hash),
+        hashes_equal(&h, &state.api_token_hash),
+    );
+    let default = || grape_api::DEFAULT_TEAM.to_owned();
+    if admin {
+        return Ok(Some(Principal {
+            role: Role::Admin,
+            team: default(),
+        }));
+    }
+    if user {
+        return Ok(Some(Principal {
+            role: Role::User,
+            team: default(),
+        }));
+    }
+    let Some(id) = token_id(token) else {
+        return Ok(None);
+    };
+    // Only live tokens are found: a revoked one is refused from the next request on.
+    let Some(row) = state.store.active_token(id).await? else {
+        return Ok(None);
+    };
+    if !hashes_equal(&row.token_hash, &h) {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        role: Role::from(&TokenRole::from_wire(&row.role)),
+        team: row.team,
+    }))
+}
 
 impl FromRequestParts<AppState> for UserAuth {
     type Rejection = ApiErr;
@@ -92,62 +160,20 @@ impl FromRequestParts<AppState> for UserAuth {
         let Some(token) = bearer(parts) else {
             return Err(ApiErr::unauthorized("missing bearer token"));
         };
-        let h = hash_token(&token);
-        // Both comparisons run, whichever token it is.
-        let (admin, user) = (
-            hashes_equal(&h, &state.admin_token_hash),
-            hashes_equal(&h, &state.api_token_hash),
-        );
-        if admin {
-            Ok(UserAuth(Role::Admin))
-        } else if user {
-            Ok(UserAuth(Role::User))
-        } else {
-            Err(ApiErr::unauthorized("invalid bearer token"))
+        match resolve(state, &token).await? {
+            Some(p) => Ok(UserAuth(p)),
+            None => Err(ApiErr::unauthorized("invalid bearer token")),
         }
     }
 }
 
-/// The job types only the admin token may submit or retry: the worker jobs, which run with
+/// The job types only an admin may submit or retry: the worker jobs, which run with
 /// the platform's own AWS credentials and the admin token on the worker.
 pub fn admin_only(job_type: &JobType) -> bool {
     matches!(
         job_type,
         JobType::DeployWorker | JobType::UpdateWorker | JobType::DestroyWorker
     )
-}
-
-impl UserAuth {
-    /// Whether this caller may submit (or retry) a job of `job_type`: 403 naming the job type
-    /// when not.
-    pub fn may_submit(&self, job_type: &JobType) -> Result<(), ApiErr> {
-        if self.0 == Role::Admin || !admin_only(job_type) {
-            return Ok(());
-        }
-        Err(ApiErr::forbidden(format!(
-            "{job_type} jobs need the admin token: they run with the platform's AWS credentials \
-             and the admin token, and the API token may not submit or retry them"
-        )))
-    }
-}
-
-/// An administrator (admin token only).
-#[derive(Debug, Clone, Copy)]
-pub struct AdminAuth;
-
-impl FromRequestParts<AppState> for AdminAuth {
-    type Rejection = ApiErr;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiErr> {
-        let Some(token) = bearer(parts) else {
-            return Err(ApiErr::unauthorized("missing bearer token"));
-        };
-        if hashes_equal(&hash_token(&token), &state.admin_token_hash) {
-            Ok(AdminAuth)
-        } else {
-            Err(ApiErr::unauthorized("invalid admin token"))
-        }
-    }
 }
 
 /// A reader of `/metrics` on the API listener: the metrics token or the admin token.
@@ -169,7 +195,15 @@ impl FromRequestParts<AppState> for MetricsAuth {
             .metrics_token_hash
             .as_deref()
             .is_some_and(|m| hashes_equal(&h, m));
-        if metrics | hashes_equal(&h, &state.admin_token_hash) {
+        if metrics {
+            return Ok(MetricsAuth);
+        }
+        // Any other token must be an admin's; a user token gets 401 like a wrong one (the
+        // operator's credential is the metrics token).
+        let admin = resolve(state, &token)
+            .await?
+            .is_some_and(|p| policy::authorize(&p, Action::ReadMetrics, &p.team).is_ok());
+        if admin {
             Ok(MetricsAuth)
         } else {
             Err(ApiErr::unauthorized("invalid metrics token"))
