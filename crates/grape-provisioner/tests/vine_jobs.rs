@@ -49,6 +49,7 @@ fn identity_of(provider: CloudProvider, credentials: Option<Value>) -> CloudIden
         provider,
         settings: json!({}),
         credentials,
+        team: "default".into(),
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

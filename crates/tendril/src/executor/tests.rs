@@ -98,21 +98,21 @@ async fn unknown_type_and_panic_fail_the_job_and_the_workspace_is_private() {
         user.get_job(submitted.id).await.expect("job")
     };
 
-    let unknown = run(JobType::Plan, json!({})).await;
+    let unknown = Box::pin(run(JobType::Plan, json!({}))).await;
     assert_eq!(unknown.status, JobStatus::Failed);
     assert_eq!(
         unknown.error.as_deref(),
         Some("unknown job type PLAN: this worker runs DESTROY, EXEC")
     );
 
-    let panicked = run(JobType::Exec, json!({})).await;
+    let panicked = Box::pin(run(JobType::Exec, json!({}))).await;
     assert_eq!(panicked.status, JobStatus::Failed);
     assert_eq!(
         panicked.error.as_deref(),
         Some("the job handler panicked: the handler exploded")
     );
 
-    let inspected = run(JobType::Destroy, json!({"token": token.expose()})).await;
+    let inspected = Box::pin(run(JobType::Destroy, json!({"token": token.expose()}))).await;
     assert_eq!(inspected.status, JobStatus::Success, "{inspected:?}");
     let result = inspected.result.expect("result");
     assert_eq!(result["mode"], "700");

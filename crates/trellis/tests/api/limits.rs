@@ -30,6 +30,8 @@ async fn log_pages(backend: Backend) {
             job_type: JobType::Exec,
             payload: serde_json::json!({"argv": ["true"]}),
             cloud_identity_id: None,
+            team: None,
+            labels: Vec::new(),
         })
         .await
         .unwrap();
