@@ -89,7 +89,7 @@ pub fn tfvars_json(vine: &Vine) -> String {
 /// The one place that names a vine's Terraform state object:
 /// `vines/<team>/<project>/<environment>/<region>/terraform.tfstate`.
 ///
-/// `team` is the job's team ([`DEFAULT_TEAM`] until teams exist); the vine's names are DNS
+/// `team` is the job's team ([`DEFAULT_TEAM`] for a single-team set-up); the vine's names are DNS
 /// labels and its region has no `/`, so the key is always a safe relative object key.
 pub fn state_key(team: &str, vine: &Vine) -> String {
     format!(
