@@ -281,6 +281,10 @@ fn action(result: UserAction, what: &str, id: Uuid) -> Result<Box<JobRow>, ApiEr
     match result {
         UserAction::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
         UserAction::Conflict(s) => Err(ApiErr::conflict(format!("cannot {what} a {s} job"), s)),
+        UserAction::AlreadyRetried { retry, status } => Err(ApiErr::conflict(
+            format!("job {id} was already retried as job {retry}: retry that one"),
+            status,
+        )),
         UserAction::Done(row) => Ok(row),
     }
 }

@@ -92,6 +92,13 @@ pub enum UserAction {
     NotFound,
     /// Not allowed in the current status.
     Conflict(JobStatus),
+    /// The job (in this status) was retried before, as job `retry`: retry that one.
+    AlreadyRetried {
+        /// The earlier retry.
+        retry: Uuid,
+        /// The retried job's status.
+        status: JobStatus,
+    },
     /// Done: the job (cancelled, cancel-requested, or the new retry job).
     Done(Box<JobRow>),
 }
@@ -259,27 +266,41 @@ impl Store {
     }
 
     /// A user's retry: a FAILED/CANCELLED job → a new QUEUED job with the same type, payload,
-    /// identity, team and labels, `retry_of` the old one.
+    /// identity, team and labels, `retry_of` the old one. One transaction with the old row
+    /// locked (PostgreSQL; SQLite has one connection), so two concurrent retries make one job:
+    /// a job already retried answers [`UserAction::AlreadyRetried`] with its retry.
     pub async fn retry(&self, job_id: Uuid, now: DateTime<Utc>) -> Result<UserAction, StoreError> {
-        let Some(row) = self.get_job(job_id).await? else {
-            return Ok(UserAction::NotFound);
-        };
-        match row.status() {
-            JobStatus::Failed | JobStatus::Cancelled => {
-                let job_type = row.job_type();
-                let job = NewJob {
-                    job_type: &job_type,
-                    payload: &row.payload.0,
-                    cloud_identity_id: row.cloud_identity_id,
-                    retry_of: Some(job_id),
-                    team: &row.team,
-                    labels: &row.labels.0,
-                };
-                let new = self.insert_job(&job, now).await?;
-                Ok(UserAction::Done(Box::new(new)))
+        let select = format!("{}{}", sel("WHERE id = $1"), self.lock_suffix());
+        let retried = "SELECT id FROM jobs WHERE retry_of = $1 ORDER BY created_at LIMIT 1";
+        let insert = format!(
+            "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
+             cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at, \
+             team, labels) \
+             SELECT $1, job_type, 'QUEUED', payload, cloud_identity_id, id, FALSE, 0, $2, $2, $2, $2, \
+             team, labels FROM jobs WHERE id = $3 RETURNING {JOB_COLUMNS}"
+        );
+        with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            let Some(row) = sqlx::query_as::<_, JobRow>(q(&select)).bind(job_id).fetch_optional(&mut *tx).await? else {
+                return Ok(UserAction::NotFound);
+            };
+            let status = row.status();
+            if !matches!(status, JobStatus::Failed | JobStatus::Cancelled) {
+                return Ok(UserAction::Conflict(status));
             }
-            other => Ok(UserAction::Conflict(other)),
-        }
+            let earlier: Option<(Uuid,)> = sqlx::query_as(q(retried)).bind(job_id).fetch_optional(&mut *tx).await?;
+            if let Some((retry,)) = earlier {
+                return Ok(UserAction::AlreadyRetried { retry, status });
+            }
+            let new = sqlx::query_as::<_, JobRow>(q(&insert))
+                .bind(Uuid::new_v4())
+                .bind(now)
+                .bind(job_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(UserAction::Done(Box::new(new)))
+        })
     }
 
     /// Sweeper, part 2: RUNNING jobs whose worker is not online and that had no sign of life since

@@ -323,6 +323,40 @@ async fn cancel_and_retry(backend: Backend) {
 }
 both_backends!(cancel_retry, super::cancel_and_retry);
 
+/// Eight retries of one FAILED job at once make one job; the others are told which.
+async fn concurrent_retries_make_one_job(backend: Backend) {
+    let env = start(backend).await;
+    let user = env.server.user_client();
+    let job = user
+        .submit_job(&submit(JobType::Exec, json!({"n": 3})))
+        .await
+        .unwrap();
+    user.cancel_job(job.id).await.unwrap();
+    let attempts = (0..8).map(|_| user.retry_job(job.id));
+    let outcomes = futures::future::join_all(attempts).await;
+    let made: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(made.len(), 1, "{outcomes:?}");
+    let retry = made[0].id;
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert_eq!(refused.status(), Some(409), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("already retried as job {retry}")),
+            "{refused}"
+        );
+    }
+    let retries = user
+        .list_jobs(None, Some(100))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.retry_of == Some(job.id))
+        .count();
+    assert_eq!(retries, 1);
+}
+both_backends!(concurrent_retry, super::concurrent_retries_make_one_job);
+
 async fn plan_artifacts(backend: Backend) {
     let env = start(backend).await;
     let user = env.server.user_client();
