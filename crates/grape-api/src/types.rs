@@ -357,6 +357,19 @@ pub struct SubmitJobRequest {
     pub labels: Vec<String>,
 }
 
+/// `POST /api/jobs` answer: the job, and what the submitter should know about it (e.g. that no
+/// online worker offers its type). Older clients read it as a [`Job`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubmittedJob {
+    /// The job, as `GET /api/jobs/{id}` shows it.
+    #[serde(flatten)]
+    pub job: Job,
+    /// Warnings about the job; empty when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
 /// `GET /api/jobs` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,7 +9,7 @@ use crate::sse::{LogLineStream, log_stream};
 use crate::tokens::{ApiToken, CreateTokenRequest, CreatedToken, TokenList};
 use crate::types::{
     CloudIdentity, CreateIdentityRequest, Health, IdentityList, Job, JobList, LogPage,
-    SubmitJobRequest, Worker, WorkerList,
+    SubmitJobRequest, SubmittedJob, Worker, WorkerList,
 };
 use reqwest::Method;
 use uuid::Uuid;
@@ -42,6 +42,14 @@ impl UserApiClient {
 
     /// `POST /api/jobs` → the new QUEUED job.
     pub async fn submit_job(&self, request: &SubmitJobRequest) -> Result<Job> {
+        Ok(self.submit_job_with_warnings(request).await?.job)
+    }
+
+    /// `POST /api/jobs`, with the answer's warnings (e.g. no online worker offers the type).
+    pub async fn submit_job_with_warnings(
+        &self,
+        request: &SubmitJobRequest,
+    ) -> Result<SubmittedJob> {
         const CALL: &str = "submit_job";
         let req = Req::new(Method::POST, "/api/jobs").json(CALL, request)?;
         self.http.json(CALL, &req, &self.auth).await

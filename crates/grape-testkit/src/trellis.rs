@@ -52,6 +52,7 @@ pub struct TrellisBuilder {
     metrics_listen: bool,
     log_tail_window: Option<Duration>,
     shutdown_timeout: Option<Duration>,
+    queue_ttl: Option<Duration>,
     startup_timeout: Duration,
 }
 
@@ -66,6 +67,7 @@ impl Default for TrellisBuilder {
             metrics_listen: false,
             log_tail_window: None,
             shutdown_timeout: None,
+            queue_ttl: None,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -125,6 +127,13 @@ impl TrellisBuilder {
     #[must_use]
     pub fn shutdown_timeout(mut self, d: Duration) -> Self {
         self.shutdown_timeout = Some(d);
+        self
+    }
+
+    /// `--queue-ttl` (the server's default, 24 h, when not set).
+    #[must_use]
+    pub fn queue_ttl(mut self, d: Duration) -> Self {
+        self.queue_ttl = Some(d);
         self
     }
 
@@ -244,6 +253,12 @@ impl TrellisServer {
             .args(
                 o.shutdown_timeout
                     .map(|d| ["--shutdown-timeout".to_owned(), humantime(d)])
+                    .into_iter()
+                    .flatten(),
+            )
+            .args(
+                o.queue_ttl
+                    .map(|d| ["--queue-ttl".to_owned(), humantime(d)])
                     .into_iter()
                     .flatten(),
             )

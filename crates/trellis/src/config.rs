@@ -40,7 +40,13 @@ pub struct ServerConfig {
     /// connections still open (long-polls, log streams, slow clients) are dropped and the server
     /// returns (`--shutdown-timeout`).
     pub shutdown_timeout: Duration,
+    /// A QUEUED job that no online worker could take (none offers its type for its team) for
+    /// this long fails `expired: no worker offers TYPE` (`--queue-ttl`).
+    pub queue_ttl: Duration,
 }
+
+/// The default of [`ServerConfig::queue_ttl`].
+pub const DEFAULT_QUEUE_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The default of [`ServerConfig::shutdown_timeout`].
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,6 +71,7 @@ impl ServerConfig {
             claim_ack_timeout: Duration::from_secs(60),
             log_tail_window: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            queue_ttl: DEFAULT_QUEUE_TTL,
         }
     }
 

@@ -61,6 +61,10 @@ struct ServeArgs {
     /// (long-polls, log streams, slow clients) are dropped and the process exits.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "TRELLIS_SHUTDOWN_TIMEOUT")]
     shutdown_timeout: Duration,
+    /// A QUEUED job no online worker offers its type (for its team) fails after this long:
+    /// `expired: no worker offers TYPE`.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration, env = "TRELLIS_QUEUE_TTL")]
+    queue_ttl: Duration,
     /// Log batches of an ended job are accepted from its worker for this long after it ended,
     /// then answered 409 (at least --job-stale-after; default: --job-stale-after + 5m for the
     /// worker's outbox replay).
@@ -171,6 +175,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.claim_ack_timeout = args.claim_ack_timeout;
     config.log_tail_window = args.log_tail_window;
     config.shutdown_timeout = args.shutdown_timeout;
+    config.queue_ttl = args.queue_ttl;
     Ok(config)
 }
 

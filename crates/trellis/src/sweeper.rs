@@ -1,4 +1,5 @@
-//! The sweeper: requeues CLAIMED jobs of workers that went OFFLINE and fails RUNNING jobs of
+//! The sweeper: requeues CLAIMED jobs of workers that went OFFLINE, fails QUEUED jobs no worker
+//! offers after `--queue-ttl` ([`crate::queue_ttl`]), and fails RUNNING jobs of
 //! OFFLINE workers that had no sign of life for `job_stale_after` (`worker lost`). It starts
 //! one offline window after the server did (see [`run`]); a worker whose job it failed learns
 //! it from its next heartbeat (`abandoned_job_ids`) or log acknowledgement (`job_status`).
@@ -26,7 +27,12 @@ pub async fn sweep_once(state: &AppState) -> Result<(u64, u64), crate::store::St
         tracing::warn!(failed, "failed running jobs of lost workers");
         state.wake_streams();
     }
-    Ok((requeued_n, failed))
+    let expired = crate::queue_ttl::expire(state, now).await?;
+    if expired > 0 {
+        tracing::warn!(expired, "failed queued jobs no worker offers (queue TTL)");
+        state.wake_streams();
+    }
+    Ok((requeued_n, failed + expired))
 }
 
 /// Sweeps every `sweep_interval` until shutdown, the first time one full `worker_offline_after`

@@ -65,11 +65,15 @@ pub async fn submit_and_follow(
     request: &SubmitJobRequest,
     follow_it: bool,
 ) -> CliResult<Job> {
-    let job = api
+    let submitted = api
         .client
-        .submit_job(request)
+        .submit_job_with_warnings(request)
         .await
         .map_err(|e| api.err(&e))?;
+    for warning in &submitted.warnings {
+        ctx.printer.note(format!("warning: {warning}"));
+    }
+    let job = submitted.job;
     if !follow_it {
         if ctx.printer.json() {
             ctx.printer.print_json(&job)?;

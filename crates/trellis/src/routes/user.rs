@@ -18,7 +18,7 @@ use chrono::Utc;
 use grape_api::sse::{EVENT_END, EVENT_LOG};
 use grape_api::{
     CloudIdentity, CreateIdentityRequest, ErrorBody, IdentityList, Job, JobList, JobStatus,
-    JobType, LogPage, SubmitJobRequest, WorkerList,
+    JobType, LogPage, SubmitJobRequest, SubmittedJob, WorkerList,
 };
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -62,13 +62,13 @@ fn json_text_len(text: &str) -> usize {
 
 /// Submit a job (→ QUEUED).
 #[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = SubmitJobRequest, security(("bearer" = [])),
-    responses((status = 201, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 201, body = SubmittedJob), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "a worker job (DEPLOY/UPDATE/DESTROY_WORKER) without the admin token")))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: UserAuth,
     ApiJson(req, _): ApiJson<SubmitJobRequest>,
-) -> Result<(StatusCode, Json<Job>), ApiErr> {
+) -> Result<(StatusCode, Json<SubmittedJob>), ApiErr> {
     if req.job_type.is_unknown() {
         return Err(ApiErr::bad_request(format!(
             "unknown job type `{}` (expected one of: {})",
@@ -104,9 +104,16 @@ pub async fn submit(
     };
     let row = state.store.insert_job(&job, Utc::now()).await?;
     state.job_queued(&row);
+    let warnings = crate::queue_ttl::submit_warning(&state, &req.job_type, &team)
+        .await?
+        .into_iter()
+        .collect();
     Ok((
         StatusCode::CREATED,
-        Json(with_identity(&state, row.to_job()).await?),
+        Json(SubmittedJob {
+            job: with_identity(&state, row.to_job()).await?,
+            warnings,
+        }),
     ))
 }
 

@@ -6,6 +6,7 @@
 //! computed in Rust and bound as parameters, so no SQL date functions differ between backends.
 
 mod claims;
+mod expiry;
 mod jobs;
 mod logs;
 mod rows;
@@ -13,6 +14,7 @@ mod tokens;
 mod workers;
 
 pub use claims::{ClaimOutcome, Claimed, Requeued};
+pub use expiry::WaitingJob;
 pub use jobs::{ClaimFilter, ClaimScope, NewJob, StatusChange, UserAction};
 pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};

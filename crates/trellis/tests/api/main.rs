@@ -12,4 +12,5 @@ mod lifecycle;
 mod limits;
 mod liveness;
 mod operator_access;
+mod queue_ttl;
 mod teams;
