@@ -68,6 +68,10 @@ pub struct StartArgs {
     /// On SIGTERM/SIGINT, how long the running job may finish before it is cancelled.
     #[arg(long, env = var::TENDRIL_GRACE_PERIOD, default_value = "10m", value_name = "DURATION")]
     pub grace_period: String,
+    /// At a job's end, how long its log lines may take to reach Trellis before the final status
+    /// is reported anyway (the rest stays in the outbox for the next start).
+    #[arg(long, env = var::TENDRIL_LOG_FINISH_TIMEOUT, default_value = "10m", value_name = "DURATION")]
+    pub log_finish_timeout: String,
     /// Long-poll wait of one claim (0s to 30s; 0s: plain polling).
     #[arg(long, env = var::TENDRIL_CLAIM_WAIT, default_value = "20s", value_name = "DURATION")]
     pub claim_wait: String,
@@ -191,6 +195,8 @@ pub struct Timings {
     pub heartbeat_interval: Duration,
     /// Drain grace period.
     pub grace_period: Duration,
+    /// How long a finished job's log delivery may take before its status is reported anyway.
+    pub log_finish_timeout: Duration,
     /// Long-poll wait of one claim (zero: plain polling).
     pub claim_wait: Duration,
     /// SIGINT → SIGKILL grace of a cancelled child.
@@ -293,55 +299,6 @@ impl Config {
         out.extend(self.platform.as_ref().map(|p| p.admin_token.clone()));
         out.extend(self.git_credentials.secrets().cloned());
         out
-    }
-}
-
-fn non_empty(v: Option<&String>) -> Option<&str> {
-    v.map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
-fn socket_addr(
-    name: &'static str,
-    text: Option<&String>,
-) -> Result<Option<SocketAddr>, ConfigError> {
-    non_empty(text)
-        .map(|a| {
-            a.parse::<SocketAddr>()
-                .map_err(|e| invalid(name, "address (HOST:PORT)", e.to_string()))
-        })
-        .transpose()
-}
-
-fn duration(name: &'static str, text: &str) -> Result<Duration, ConfigError> {
-    humantime::parse_duration(text.trim()).map_err(|e| invalid(name, "duration", e.to_string()))
-}
-
-fn http_url(name: &'static str, text: &str) -> Result<String, ConfigError> {
-    let url = reqwest::Url::parse(text).map_err(|e| invalid(name, "URL", e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(
-            name,
-            "URL",
-            format!("scheme must be http or https, not `{}`", url.scheme()),
-        ));
-    }
-    if url.host_str().is_none() {
-        return Err(invalid(name, "URL", "it has no host"));
-    }
-    Ok(text.trim_end_matches('/').to_owned())
-}
-
-/// `$XDG_STATE_HOME/tendril`, else `~/.local/state/tendril`.
-fn default_state_dir() -> Result<PathBuf, ConfigError> {
-    if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(xdg).join("tendril"));
-    }
-    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".local/state/tendril")),
-        None => Err(ConfigError::Missing {
-            name: var::TENDRIL_STATE_DIR,
-            hint: "neither XDG_STATE_HOME nor HOME is set: pass --state-dir",
-        }),
     }
 }
 
@@ -468,91 +425,12 @@ impl StartArgs {
                 .filter(|p| !p.as_os_str().is_empty()),
         })
     }
-
-    fn timings(&self) -> Result<Timings, ConfigError> {
-        let poll_interval = duration(var::TENDRIL_POLL_INTERVAL, &self.poll_interval)?;
-        let heartbeat_interval =
-            duration(var::TENDRIL_HEARTBEAT_INTERVAL, &self.heartbeat_interval)?;
-        let claim_wait = duration(var::TENDRIL_CLAIM_WAIT, &self.claim_wait)?;
-        for (name, d) in [
-            (var::TENDRIL_POLL_INTERVAL, poll_interval),
-            (var::TENDRIL_HEARTBEAT_INTERVAL, heartbeat_interval),
-        ] {
-            if d < Duration::from_millis(10) {
-                return Err(invalid(name, "duration", "it must be at least 10ms"));
-            }
-        }
-        if claim_wait > Duration::from_secs(30) {
-            return Err(invalid(
-                var::TENDRIL_CLAIM_WAIT,
-                "duration",
-                "it must be at most 30s",
-            ));
-        }
-        Ok(Timings {
-            poll_interval,
-            heartbeat_interval,
-            grace_period: duration(var::TENDRIL_GRACE_PERIOD, &self.grace_period)?,
-            claim_wait,
-            interrupt_grace: duration(var::TENDRIL_INTERRUPT_GRACE, &self.interrupt_grace)?,
-            credentials_refresh: RefreshOptions {
-                margin: duration(
-                    var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,
-                    &self.credentials_refresh_margin,
-                )?,
-                min_interval: duration(
-                    var::TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL,
-                    &self.credentials_refresh_min_interval,
-                )?,
-                ..RefreshOptions::default()
-            },
-        })
-    }
-
-    fn state_backend(
-        &self,
-        key_id: Option<Secret>,
-        secret_key: Option<Secret>,
-    ) -> Result<Option<StateBackendSettings>, ConfigError> {
-        const HINT: &str = "the Terraform state backend needs region, key id and secret key";
-        let endpoint = non_empty(self.s3_endpoint.as_ref())
-            .map(|e| http_url(var::SUPABASE_S3_ENDPOINT, e))
-            .transpose()?;
-        let region = non_empty(self.s3_region.as_ref()).map(str::to_owned);
-        if endpoint.is_none() && region.is_none() && key_id.is_none() && secret_key.is_none() {
-            return Ok(None);
-        }
-        let region = region.ok_or(ConfigError::Missing {
-            name: var::SUPABASE_S3_REGION,
-            hint: HINT,
-        })?;
-        let access_key_id = key_id.ok_or(ConfigError::Missing {
-            name: var::SUPABASE_STORAGE_KEY_ID,
-            hint: HINT,
-        })?;
-        let secret_access_key = secret_key.ok_or(ConfigError::Missing {
-            name: var::SUPABASE_STORAGE_SECRET_KEY,
-            hint: HINT,
-        })?;
-        let bucket = self.s3_bucket.trim();
-        if bucket.is_empty() {
-            return Err(invalid(
-                var::SUPABASE_S3_BUCKET,
-                "bucket name",
-                "it is empty",
-            ));
-        }
-        Ok(Some(StateBackendSettings {
-            endpoint,
-            region,
-            bucket: bucket.to_owned(),
-            access_key_id,
-            secret_access_key,
-        }))
-    }
 }
 
 mod cloud;
+mod parse;
+
+use parse::{default_state_dir, http_url, non_empty, socket_addr};
 mod platform;
 mod secrets;
 mod vars;

@@ -239,7 +239,10 @@ pub async fn run_with_signals(
         settings: Arc::new(config.provisioner_settings()),
         work_dir: config.work_dir.clone(),
         secrets,
-        log_config: LogConfig::default(),
+        log_config: LogConfig {
+            finish_timeout: timings.log_finish_timeout,
+            ..LogConfig::default()
+        },
         retry: claim::error_backoff(&timings),
     });
     let heartbeat_task = tokio::spawn(heartbeat::run(

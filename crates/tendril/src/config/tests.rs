@@ -42,6 +42,7 @@ fn minimal_config_and_defaults() {
     assert_eq!(c.timings.poll_interval, Duration::from_secs(10));
     assert_eq!(c.timings.heartbeat_interval, Duration::from_secs(30));
     assert_eq!(c.timings.grace_period, Duration::from_secs(600));
+    assert_eq!(c.timings.log_finish_timeout, Duration::from_secs(600));
     assert_eq!(c.timings.claim_wait, Duration::from_secs(20));
     assert_eq!(c.timings.interrupt_grace, Duration::from_secs(30));
     assert_eq!(
@@ -73,6 +74,13 @@ fn errors_name_the_variable() {
     );
     let err = parse(&[]).unwrap_err().to_string();
     assert!(err.starts_with("TRELLIS_URL is not set"), "{err}");
+    let err = parse(&["--trellis-url", "http://h", "--log-finish-timeout", "soon"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("TENDRIL_LOG_FINISH_TIMEOUT is not a valid duration"),
+        "{err}"
+    );
     let err = parse_env(
         &["--trellis-url", "http://h", "--worker-id", "nope"],
         &[("GRAPE_WORKER_TOKEN", "x")],

@@ -32,6 +32,8 @@ pub mod var {
     pub const TENDRIL_HEARTBEAT_INTERVAL: &str = "TENDRIL_HEARTBEAT_INTERVAL";
     /// Drain grace period.
     pub const TENDRIL_GRACE_PERIOD: &str = "TENDRIL_GRACE_PERIOD";
+    /// How long a finished job's log delivery may take.
+    pub const TENDRIL_LOG_FINISH_TIMEOUT: &str = "TENDRIL_LOG_FINISH_TIMEOUT";
     /// Long-poll wait of one claim.
     pub const TENDRIL_CLAIM_WAIT: &str = "TENDRIL_CLAIM_WAIT";
     /// SIGINT → SIGKILL grace of a cancelled child.
@@ -215,6 +217,13 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("10m"),
         "On SIGTERM/SIGINT: how long the running job may finish",
+    ),
+    ev(
+        var::TENDRIL_LOG_FINISH_TIMEOUT,
+        "--log-finish-timeout",
+        false,
+        Some("10m"),
+        "At a job's end: how long its log may take to reach Trellis before the status is reported anyway",
     ),
     ev(
         var::TENDRIL_CLAIM_WAIT,
