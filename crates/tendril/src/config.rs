@@ -59,6 +59,14 @@ pub struct StartArgs {
     /// a restart reuses them. Needs the admin token (TRELLIS_ADMIN_TOKEN or --admin-token-file).
     #[arg(long, value_name = "NAME")]
     pub register: Option<String>,
+    /// With --register: the team the worker belongs to (a self-hosted worker claims only its
+    /// team's jobs) [default: Trellis' `default`].
+    #[arg(long, value_name = "TEAM", requires = "register")]
+    pub team: Option<String>,
+    /// With --register: a label `key=value` (or `key`) of the worker (repeatable); a job whose
+    /// labels are all among the worker's may be claimed by it.
+    #[arg(long = "label", value_name = "KEY=VALUE", requires = "register")]
+    pub labels: Vec<String>,
     /// Claim poll interval when the server does not long-poll.
     #[arg(long, env = var::TENDRIL_POLL_INTERVAL, default_value = "10s", value_name = "DURATION")]
     pub poll_interval: String,
@@ -184,6 +192,10 @@ pub struct Registration {
     pub name: String,
     /// Admin token of Trellis.
     pub admin_token: Secret,
+    /// The worker's team (`None`: Trellis' default).
+    pub team: Option<String>,
+    /// The worker's labels.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// The timings of the worker; tests shrink them.
@@ -350,6 +362,8 @@ impl StartArgs {
                 Some(admin_token) => Some(Registration {
                     name: name.to_owned(),
                     admin_token,
+                    team: non_empty(self.team.as_ref()).map(str::to_owned),
+                    labels: parse::labels(&self.labels)?,
                 }),
                 None => {
                     return Err(ConfigError::Missing {

@@ -127,8 +127,8 @@ async fn resolve_credentials(config: &Config) -> Result<WorkerCredentials, Runti
     let request = RegisterRequest {
         name: reg.name.clone(),
         mode: config.mode.clone(),
-        labels: std::collections::BTreeMap::default(),
-        team: None,
+        labels: reg.labels.clone(),
+        team: reg.team.clone(),
     };
     let answer = WorkerApiClient::register(
         &config.trellis_url,

@@ -147,3 +147,22 @@ pub(super) fn default_state_dir() -> Result<PathBuf, ConfigError> {
         }),
     }
 }
+
+/// `--label key=value` (or `key`, an empty value) flags as a map; a key is required.
+pub(super) fn labels(
+    flags: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let mut out = std::collections::BTreeMap::new();
+    for flag in flags {
+        let (key, value) = flag.split_once('=').unwrap_or((flag.as_str(), ""));
+        if key.trim().is_empty() {
+            return Err(invalid(
+                "--label",
+                "label",
+                format!("`{flag}` has no key: write key=value"),
+            ));
+        }
+        out.insert(key.trim().to_owned(), value.trim().to_owned());
+    }
+    Ok(out)
+}

@@ -288,3 +288,44 @@ fn git_credentials_are_read_at_start_and_refused_when_others_may_read_them() {
             .is_empty()
     );
 }
+
+#[test]
+fn registration_takes_a_team_and_labels() {
+    let c = parse_env(
+        &[
+            "--trellis-url",
+            "http://h",
+            "--register",
+            "gpu-1",
+            "--team",
+            "ml",
+            "--label",
+            "gpu=a100",
+            "--label",
+            "fast",
+        ],
+        &[("TRELLIS_ADMIN_TOKEN", "admin-token-123")],
+    )
+    .unwrap();
+    let reg = c.register.expect("registration");
+    assert_eq!(reg.team.as_deref(), Some("ml"));
+    assert_eq!(reg.labels.get("gpu").map(String::as_str), Some("a100"));
+    assert_eq!(reg.labels.get("fast").map(String::as_str), Some(""));
+    let err = parse_env(
+        &[
+            "--trellis-url",
+            "http://h",
+            "--register",
+            "w",
+            "--label",
+            "=x",
+        ],
+        &[("TRELLIS_ADMIN_TOKEN", "admin-token-123")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("has no key"), "{err}");
+    // Without --register they mean nothing: clap refuses them.
+    let argv = ["tendril", "--trellis-url", "http://h", "--team", "ml"];
+    assert!(Cli::try_parse_from(argv).is_err());
+}
