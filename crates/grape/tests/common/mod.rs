@@ -69,34 +69,54 @@ pub struct Trellis {
 }
 
 impl Trellis {
-    /// Starts a server on a free port.
+    /// Starts a server on a port the system picks (`--listen 127.0.0.1:0`), read back from
+    /// the address it prints, so no other test can take the port in between.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite://{}", dir.path().join("trellis.db").display());
-        let port = grape_testkit::free_port().unwrap();
         let mut child = command(trellis_bin())
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database-url",
-                &db,
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db])
             .env("TRELLIS_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("TRELLIS_API_TOKEN", API_TOKEN)
             .env("RUST_LOG", "warn")
             .current_dir(dir.path())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start trellis");
+        let url = listen_url(&mut child);
+        let port: u16 = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {url}"));
         wait_for_port(port, &mut child);
         Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             _dir: dir,
         }
     }
+}
+
+/// Reads trellis' `… listening on http://ADDR` line; keeps draining its stdout after it.
+fn listen_url(child: &mut Child) -> String {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().expect("trellis stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("trellis stdout");
+        if let Some(at) = line.find("http://") {
+            let url = line[at..]
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            std::thread::spawn(move || lines.for_each(drop));
+            return url;
+        }
+    }
+    panic!("trellis exited before it printed its address");
 }
 
 impl Drop for Trellis {
