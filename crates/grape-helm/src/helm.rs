@@ -11,20 +11,6 @@ use crate::HelmError;
 use crate::chart::{Chart, Release, UpgradeOptions};
 use crate::kubeconfig::{Kubeconfig, KubeconfigFile};
 
-/// Variables Helm may inherit from the worker (no credentials among them).
-const INHERITED_ENV: &[&str] = &[
-    "PATH",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
 /// The Helm CLI of one job.
 #[derive(Debug, Clone)]
 pub struct Helm {
@@ -243,7 +229,7 @@ impl Helm {
     fn command(&self, args: &[String], kubeconfig: Option<&Path>) -> Command {
         let mut cmd = Command::new(self.program.as_os_str(), &self.dir)
             .args(args)
-            .inherit_env(INHERITED_ENV)
+            .inherit_env(grape_process::TOOL_ENV)
             .env("HOME", self.dir.as_os_str())
             .env("HELM_CACHE_HOME", self.dir.join("cache").as_os_str())
             .env("HELM_CONFIG_HOME", self.dir.join("config").as_os_str())

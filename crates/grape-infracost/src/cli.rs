@@ -16,22 +16,9 @@ pub const API_KEY_VAR: &str = "INFRACOST_API_KEY";
 /// The file name of the plan JSON handed to the CLI.
 pub const PLAN_JSON_FILE: &str = "plan.json";
 
-/// Variables copied from this process into the CLI's environment, when set: the basics, TLS
-/// and proxy settings, and Infracost's own settings for a self-hosted pricing API.
-const INHERITED_ENV: &[&str] = &[
-    "PATH",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "INFRACOST_PRICING_API_ENDPOINT",
-    "INFRACOST_CURRENCY",
-];
+/// Variables copied from this process into the CLI's environment, when set, besides
+/// [`grape_process::TOOL_ENV`]: Infracost's own settings for a self-hosted pricing API.
+const INFRACOST_ENV: &[&str] = &["INFRACOST_PRICING_API_ENDPOINT", "INFRACOST_CURRENCY"];
 
 /// How long a breakdown may take by default: the estimate is advisory, it must never hold a
 /// PLAN for long.
@@ -159,7 +146,8 @@ impl Infracost {
                 "--format".into(),
                 "json".into(),
             ])
-            .inherit_env(INHERITED_ENV)
+            .inherit_env(grape_process::TOOL_ENV)
+            .inherit_env(INFRACOST_ENV)
             .env("HOME", dir.as_os_str())
             .env("INFRACOST_SKIP_UPDATE_CHECK", "true")
             .env("INFRACOST_NO_COLOR", "true")

@@ -38,6 +38,22 @@ pub use redact::{MIN_SECRET_LEN, REDACTED, Redactor, is_secret_env_name};
 pub use report::{ExitReport, Output, ProcessError, STDERR_TAIL_LINES};
 pub use tokio_util::sync::CancellationToken;
 
+/// The variables a tool may inherit from the worker whatever it is (none is a credential): the
+/// basics, TLS trust and HTTPS proxies. Wrappers add their tool's own with another
+/// [`Command::inherit_env`].
+pub const TOOL_ENV: &[&str] = &[
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 /// Which pipe of the child a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OutputStream {

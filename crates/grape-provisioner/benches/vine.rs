@@ -24,7 +24,7 @@ use grape_api::{JobType, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::PlanHandler;
 use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
-use grape_provisioner::vine::{StateBackend, TemplateSet};
+use grape_provisioner::vine::StateBackend;
 use grape_provisioner::{JobLog, ProvisionerSettings, StateBackendSettings, VineTemplates};
 use grape_testkit::Moto;
 use serde_json::{Value, json};
@@ -48,21 +48,9 @@ fn vine(n: usize) -> Value {
 }
 
 /// Terraform as a plain child process, output read and dropped.
-#[allow(clippy::disallowed_methods)] // the baseline must not go through the code it measures
 fn by_hand(bin: &Path, env: &[(String, String)], dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .envs(
-            ["PATH", "HOME", "TMPDIR", "LANG"]
-                .iter()
-                .filter_map(|k| std::env::var_os(k).map(|v| (*k, v))),
-        )
-        .envs(grape_terraform::FIXED_ENV.iter().copied())
-        .output()
-        .expect("terraform runs");
+    let out =
+        grape_testkit::peers::terraform_by_hand(bin, env, grape_terraform::FIXED_ENV, dir, args);
     assert!(
         out.status.success(),
         "terraform {args:?} failed: {}",
@@ -126,10 +114,7 @@ fn hand_plan(setup: &Setup, payload: &Value, dir: &Path) -> Duration {
         region: "us-east-1".into(),
         endpoint: Some(setup.moto_url.clone()),
     };
-    let set = match setup.templates {
-        VineTemplates::Provider => TemplateSet::Provider(vine.provider),
-        VineTemplates::StandIn => TemplateSet::StandIn,
-    };
+    let set = setup.templates.set(vine.provider);
     let rendered =
         grape_provisioner::vine::render_with(&vine, "default", &backend, set).expect("render");
     for file in &rendered.files {

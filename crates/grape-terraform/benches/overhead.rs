@@ -35,24 +35,10 @@ fn config(dir: &Path) {
 }
 
 /// The baseline: terraform run as a plain child process, output read and dropped.
-#[allow(clippy::disallowed_methods)] // the baseline must not go through the code it measures
 fn direct(bin: &Path, env: &[(String, String)], dir: &Path, args: &[&str]) -> Duration {
     let start = Instant::now();
-    let out = std::process::Command::new(bin)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        // The same base environment the wrapper gives (without HOME, Terraform spawns a shell
-        // to find the home directory, which would slow the baseline down).
-        .envs(
-            ["PATH", "HOME", "TMPDIR", "LANG"]
-                .iter()
-                .filter_map(|k| std::env::var_os(k).map(|v| (*k, v))),
-        )
-        .envs(grape_terraform::FIXED_ENV.iter().copied())
-        .output()
-        .expect("terraform runs");
+    let out =
+        grape_testkit::peers::terraform_by_hand(bin, env, grape_terraform::FIXED_ENV, dir, args);
     let elapsed = start.elapsed();
     assert!(
         out.status.success() || out.status.code() == Some(2),

@@ -165,6 +165,36 @@ pub fn provider_mirror_rc(mirror: &Path) -> String {
     )
 }
 
+/// Terraform run by hand, as a benchmark's baseline: `bin ARGS` in `dir` as a plain child
+/// process (not through the wrapper being measured) with only `env`, `fixed` (the wrapper's own
+/// fixed variables, e.g. `grape_terraform::FIXED_ENV`) and the base variables the wrapper also
+/// passes (`PATH`, `HOME` — without it Terraform spawns a shell to find the home directory —
+/// `TMPDIR`, `LANG`). Output is captured and returned.
+///
+/// # Panics
+/// When the binary cannot be started.
+pub fn terraform_by_hand(
+    bin: &Path,
+    env: &[(String, String)],
+    fixed: &[(&str, &str)],
+    dir: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    crate::process::command(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(
+            ["PATH", "HOME", "TMPDIR", "LANG"]
+                .iter()
+                .filter_map(|k| std::env::var_os(k).map(|v| (*k, v))),
+        )
+        .envs(fixed.iter().copied())
+        .output()
+        .expect("terraform runs")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{INSTALL_COMMAND, find_peer_in};

@@ -64,14 +64,14 @@ impl AppState {
             .unwrap_or(chrono::Duration::MAX)
     }
 
-    /// A job became QUEUED: wakes one waiting claim that can take it.
-    pub fn job_queued(&self, job: &JobRow) {
+    /// A job became QUEUED: wakes one waiting claim that can take it; whether one could.
+    pub fn job_queued(&self, job: &JobRow) -> bool {
         self.waiters.job_queued(Signal {
             job_id: job.id,
             job_type: job.job_type(),
             team: job.team.clone(),
             labels: job.labels.0.clone(),
-        });
+        })
     }
 
     /// Jobs were taken back from workers: the requeued ones wake waiting claims; log streams

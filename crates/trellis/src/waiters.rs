@@ -142,10 +142,12 @@ impl ClaimWaiters {
         }
     }
 
-    /// A job became QUEUED: wakes one waiting claim that can take it (type, team, labels).
-    pub fn job_queued(&self, signal: Signal) {
+    /// A job became QUEUED: wakes one waiting claim that can take it (type, team, labels);
+    /// whether one could.
+    pub fn job_queued(&self, signal: Signal) -> bool {
         let delivered = self.lock().dispatch(signal);
         self.count(delivered);
+        delivered
     }
 
     /// Wakes every waiting claim of `worker` without a job (its status or job types changed,

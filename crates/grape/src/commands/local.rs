@@ -10,6 +10,7 @@ use grape_api::{Job, JobStatus, JobType, LogStream, Secret};
 use grape_process::Redactor;
 use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
+use grape_provisioner::vine::StateBackend;
 use grape_provisioner::{
     GitCredentials, InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings,
     StateBackendSettings, VineTemplates,
@@ -107,10 +108,11 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         (Some(id), Some(secret)) => {
             redactor.add(&id);
             redactor.add(&secret);
+            let at = state_location();
             Some(StateBackendSettings {
-                endpoint: var("SUPABASE_S3_ENDPOINT"),
-                region: var("SUPABASE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-                bucket: var("SUPABASE_S3_BUCKET").unwrap_or_else(|| "terraform-state".into()),
+                endpoint: at.endpoint,
+                region: at.region,
+                bucket: at.bucket,
                 access_key_id: Secret::new(id),
                 secret_access_key: Secret::new(secret),
             })
@@ -142,6 +144,17 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         },
         ..ProvisionerSettings::default()
     })
+}
+
+/// Where this machine keeps Terraform state (no keys): `SUPABASE_S3_BUCKET` (default
+/// `terraform-state`), `SUPABASE_S3_REGION` (default `us-east-1`), `SUPABASE_S3_ENDPOINT`.
+pub fn state_location() -> StateBackend {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    StateBackend {
+        bucket: var("SUPABASE_S3_BUCKET").unwrap_or_else(|| "terraform-state".into()),
+        region: var("SUPABASE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        endpoint: var("SUPABASE_S3_ENDPOINT"),
+    }
 }
 
 /// The cloud variables of this machine that a local run's tools get (AWS profile or keys,

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use grape_api::{Job, JobType};
-use grape_provisioner::vine::{self, Format, StateBackend, TemplateSet, Vine};
-use grape_provisioner::{VINE_FIELD, VineTemplates};
+use grape_provisioner::VINE_FIELD;
+use grape_provisioner::vine::{self, Format, Vine};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -109,16 +109,8 @@ async fn run(ctx: &Ctx, job_type: JobType, args: &VinePlanArgs) -> CliResult<Opt
 /// declaration and settings (bucket, key, region, endpoint from `SUPABASE_S3_*`; no keys).
 fn render(ctx: &Ctx, args: &VineRenderArgs) -> CliResult<()> {
     let vine = read_vine(&args.file)?;
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let backend = StateBackend {
-        bucket: var("SUPABASE_S3_BUCKET").unwrap_or_else(|| "terraform-state".into()),
-        region: var("SUPABASE_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-        endpoint: var("SUPABASE_S3_ENDPOINT"),
-    };
-    let set = match super::local::vine_templates()? {
-        VineTemplates::Provider => TemplateSet::Provider(vine.provider),
-        VineTemplates::StandIn => TemplateSet::StandIn,
-    };
+    let backend = super::local::state_location();
+    let set = super::local::vine_templates()?.set(vine.provider);
     let rendered = vine::render_with(&vine, &args.team, &backend, set)
         .map_err(|e| CliError::usage(format!("{e}.")).hint("give --team a DNS label"))?;
     let out = &args.out;

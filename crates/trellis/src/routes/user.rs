@@ -103,11 +103,15 @@ pub async fn submit(
         labels: &labels,
     };
     let row = state.store.insert_job(&job, Utc::now()).await?;
-    state.job_queued(&row);
-    let warnings = crate::queue_ttl::submit_warning(&state, &req.job_type, &team)
-        .await?
-        .into_iter()
-        .collect();
+    // A waiting claim that fits it serves it: the worker table is read only when none does.
+    let warnings = if state.job_queued(&row) {
+        Vec::new()
+    } else {
+        crate::queue_ttl::submit_warning(&state, &req.job_type, &team)
+            .await?
+            .into_iter()
+            .collect()
+    };
     Ok((
         StatusCode::CREATED,
         Json(SubmittedJob {

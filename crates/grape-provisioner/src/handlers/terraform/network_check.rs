@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use grape_cloud_aws::{DISCOVERY_FORMAT_VERSION, DiscoveredResources};
 use grape_vine::{CloudProvider, Vine};
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::{JobContext, JobError};
@@ -67,7 +68,7 @@ struct FoundNetwork {
 
 /// The VPC `network_id` of `region` in an AWS discovery document, with enough private subnets.
 fn aws_network(discovery: &Value, network_id: &str, region: &str) -> Result<FoundNetwork, String> {
-    let doc: DiscoveredResources = serde_json::from_value(discovery.clone())
+    let doc = DiscoveredResources::deserialize(discovery)
         .map_err(|e| format!("the cached discovery cannot be read ({e})"))?;
     if doc.format_version < DISCOVERY_FORMAT_VERSION {
         return Err(format!(

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use grape_vine::{StateBackend, TemplateSet, Vine};
+use grape_vine::{CloudProvider, StateBackend, TemplateSet, Vine};
 
 use super::network_check;
 use super::request::{Source, TerraformRequest};
@@ -40,9 +40,10 @@ impl VineTemplates {
         }
     }
 
-    fn set(self, vine: &Vine) -> TemplateSet {
+    /// The template set a vine of `provider` renders with on this host.
+    pub fn set(self, provider: CloudProvider) -> TemplateSet {
         match self {
-            Self::Provider => TemplateSet::Provider(vine.provider),
+            Self::Provider => TemplateSet::Provider(provider),
             Self::StandIn => TemplateSet::StandIn,
         }
     }
@@ -125,7 +126,7 @@ fn render(ctx: &JobContext, vine: &Vine) -> Result<TerraformRequest, JobError> {
         region: settings.region.clone(),
         endpoint: settings.endpoint.clone(),
     };
-    let set = ctx.settings.vine_templates.set(vine);
+    let set = ctx.settings.vine_templates.set(vine.provider);
     let team = job_team(&ctx.job);
     let rendered = grape_vine::render_with(vine, team, &backend, set)
         .map_err(|e| JobError::Failed(format!("rendering the vine: {e}")))?;

@@ -204,17 +204,11 @@ async fn known_identities(ctx: &Ctx, provider: CloudProvider) -> Vec<CloudIdenti
         eprintln!("  (Trellis cannot be reached: give the identity's id)");
         return Vec::new();
     };
-    let mut found = Vec::new();
-    for summary in list.identities {
-        if summary.provider.to_string().to_ascii_lowercase() != provider.as_str() {
-            continue;
-        }
-        // The list has no discovery: fetch each identity for its cached networks.
-        if let Ok(full) = api.client.get_identity(summary.id).await {
-            found.push(full);
-        }
-    }
-    found
+    // The list carries each identity's cached discovery (`credentials`) too.
+    list.identities
+        .into_iter()
+        .filter(|i| i.provider.to_string().to_ascii_lowercase() == provider.as_str())
+        .collect()
 }
 
 fn choose_identity(
