@@ -14,6 +14,8 @@
 //! a 4xx is never retried.
 #![warn(missing_docs)]
 
+pub mod cloud;
+pub mod discovery;
 pub mod enums;
 pub mod error;
 mod http;
@@ -27,6 +29,11 @@ pub mod types;
 mod user;
 mod worker;
 
+pub use cloud::{
+    CloudConnector, CloudFailure, CloudFailureKind, CloudSession, ClusterToken, Expiring,
+    RenewalPolicy, Renewing, SessionEvents, VerifiedIdentity,
+};
+pub use discovery::{CachedDiscoveryError, DISCOVERY_FORMAT_VERSION, Discovery};
 pub use enums::{
     CloudProvider, JobStatus, JobType, LogStream, TokenRole, UnknownVariant, WorkerMode,
     WorkerStatus,

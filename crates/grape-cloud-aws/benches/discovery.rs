@@ -107,7 +107,7 @@ async fn main() {
             "discovery failed: {:?}",
             warm.errors
         );
-        let found = warm.subnets.iter().filter(|s| !s.is_default).count();
+        let found = warm.subnets.iter().filter(|s| !s.public).count();
         assert_eq!(
             found,
             regions.len() * subnets,
@@ -122,10 +122,10 @@ async fn main() {
         }
         let (min, mean) = summary(&samples);
         println!(
-            "{label:>10} (concurrency {concurrency}): mean {mean:.3?}, min {min:.3?} over {iterations} runs; {} subnets, {} VPCs, {} security groups",
+            "{label:>10} (concurrency {concurrency}): mean {mean:.3?}, min {min:.3?} over {iterations} runs; {} subnets, {} networks, {} security groups",
             warm.subnets.len(),
-            warm.vpcs.len(),
-            warm.security_groups.len()
+            warm.networks.len(),
+            warm.aws.as_ref().map_or(0, |a| a.security_groups.len())
         );
         results.push(mean);
     }

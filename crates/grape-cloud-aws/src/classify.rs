@@ -11,7 +11,7 @@ const MAX_MESSAGE_CHARS: usize = 600;
 
 /// What we know about a call when it fails: enough to tell the user what to fix.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct CallContext<'a> {
+pub struct CallContext<'a> {
     /// The call, `service:Action`.
     pub operation: &'static str,
     /// The role being assumed or used.
@@ -27,7 +27,7 @@ pub(crate) struct CallContext<'a> {
 }
 
 /// Converts a failed SDK call into an [`AwsError::Api`].
-pub(crate) fn sdk_error<E>(err: SdkError<E, HttpResponse>, ctx: &CallContext<'_>) -> AwsError
+pub fn sdk_error<E>(err: SdkError<E, HttpResponse>, ctx: &CallContext<'_>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -104,7 +104,7 @@ where
 
 /// AWS's error code of a failed call, when AWS answered (also from an EC2-style XML body the SDK
 /// did not parse): lets callers treat "not found" or "already exists" as success.
-pub(crate) fn service_code<E>(err: &SdkError<E, HttpResponse>) -> Option<String>
+pub fn service_code<E>(err: &SdkError<E, HttpResponse>) -> Option<String>
 where
     E: ProvideErrorMetadata,
 {

@@ -164,7 +164,7 @@ impl BaseCredentials {
     }
 
     /// Known secret values (static keys only), so that no error message can echo them.
-    pub(crate) fn secret_values(&self) -> Vec<&str> {
+    pub fn secret_values(&self) -> Vec<&str> {
         match &self.source {
             BaseSource::DefaultChain => Vec::new(),
             BaseSource::Static(creds) => creds.secrets(),

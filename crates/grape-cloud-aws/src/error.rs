@@ -158,7 +158,8 @@ impl AwsError {
         }
     }
 
-    pub(crate) fn invalid(kind: AwsErrorKind, message: impl Into<String>) -> Self {
+    /// A problem found before any call (a setting, a name), of `kind`.
+    pub fn invalid(kind: AwsErrorKind, message: impl Into<String>) -> Self {
         Self::InvalidSettings {
             kind,
             message: message.into(),

@@ -7,7 +7,7 @@
 //!   `sts:AssumeRoleWithWebIdentity` with a token file. Gives [`AwsCredentials`].
 //! - [`verify`]: `sts:GetCallerIdentity` with those credentials. Gives a [`CallerIdentity`].
 //! - [`discover`]: VPCs, subnets, security groups (every region, in parallel), Route 53 hosted
-//!   zones and IAM users (once). Gives one serialisable [`DiscoveredResources`] document with
+//!   zones and IAM users (once). Gives grape-api's provider-neutral `Discovery` document with
 //!   per-call errors kept beside the results.
 //!
 //! # Credentials for every job
@@ -17,10 +17,10 @@
 //! a `tokio::sync::watch` channel, calls a hook first (register the new secrets there), and is an
 //! SDK credentials provider too ([`CredentialRefresher::provider`]).
 //!
-//! # Cloud-hosted workers
-//! [`fleet::WorkerFleet`]: the ECS Fargate side of the worker jobs (log group, roles, security
-//! group, cluster, token secret, task definition, service; update and teardown), signed with the
-//! platform's own credentials. Every operation is idempotent.
+//! # The cloud-neutral session
+//! [`AwsConnector`] and [`AwsSession`] implement grape-api's `CloudConnector` / `CloudSession`:
+//! the provisioning core opens, renews, verifies and discovers through them without naming an
+//! AWS type. The ECS fleet of the worker jobs is `grape-fleet-aws`, built on this crate.
 //!
 //! # Errors
 //! Every failure is an [`AwsError`] with an [`AwsErrorKind`] (access denied / trust policy,
@@ -40,17 +40,21 @@ mod classify;
 mod credentials;
 mod discover;
 mod error;
-pub mod fleet;
 mod identity;
 mod refresh;
 mod secret;
+mod session;
+
+/// Classifying SDK errors, for crates that make AWS calls of their own on this crate's
+/// credentials (`grape-fleet-aws`): [`sdk::sdk_error`] turns a failed call into an [`AwsError`]
+/// that says what to fix and holds no secret.
+pub mod sdk {
+    pub use crate::classify::{CallContext, sdk_error, service_code};
+}
 mod sts;
 
 pub use credentials::{AwsCredentials, BaseCredentials, CredentialsSummary};
-pub use discover::{
-    DEFAULT_CONCURRENCY, DISCOVERY_FORMAT_VERSION, DiscoveredResources, DiscoveryError,
-    DiscoveryOptions, HostedZone, IamUser, SecurityGroup, Subnet, Vpc, discover,
-};
+pub use discover::{DEFAULT_CONCURRENCY, DiscoveryOptions, discover};
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{
     AwsIdentity, DEFAULT_DURATION_SECONDS, DEFAULT_REGION, DEFAULT_SESSION_NAME,
@@ -58,4 +62,5 @@ pub use identity::{
 };
 pub use refresh::{CredentialRefresher, CredentialsHook, RefreshOptions, RefreshingProvider};
 pub use secret::SecretString;
-pub use sts::{CallerIdentity, assume, verify};
+pub use session::{AwsConnector, AwsSession, failure as cloud_failure};
+pub use sts::{CallerIdentity, assume, verify, web_identity_token};

@@ -162,3 +162,39 @@ pub async fn verify(creds: &AwsCredentials) -> Result<CallerIdentity, AwsError> 
         user_id: field(output.user_id(), "UserId")?,
     })
 }
+
+/// A web identity token — a JWT AWS signs for the caller's own identity (AWS outbound identity
+/// federation, `sts:GetWebIdentityToken`) — for `audience` (e.g. `api://AzureADTokenExchange`),
+/// valid `duration_seconds`, signed with the worker's own credentials `base`.
+pub async fn web_identity_token(
+    base: &BaseCredentials,
+    audience: &str,
+    duration_seconds: i32,
+) -> Result<SecretString, AwsError> {
+    let creds = base.resolve(None).await?;
+    let secrets = creds.secrets();
+    let ctx = CallContext {
+        operation: "sts:GetWebIdentityToken",
+        role_arn: None,
+        external_id: None,
+        region: Some(&creds.region),
+        endpoint_url: creds.endpoint_url.as_deref(),
+        secrets: &secrets,
+    };
+    let config = creds.sdk_config(None).await;
+    let output = aws_sdk_sts::Client::new(&config)
+        .get_web_identity_token()
+        .audience(audience)
+        .duration_seconds(duration_seconds)
+        .signing_algorithm("RS256")
+        .send()
+        .await
+        .map_err(|e| sdk_error(e, &ctx))?;
+    output
+        .web_identity_token()
+        .map(SecretString::new)
+        .ok_or(AwsError::MissingField {
+            operation: ctx.operation,
+            field: "WebIdentityToken",
+        })
+}

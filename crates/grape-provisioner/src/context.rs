@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grape_api::Job;
+use grape_api::{CloudSession, Job};
 use grape_process::Redactor;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -31,19 +31,6 @@ pub trait JobServices: Send + Sync {
     async fn download_plan_artifact(&self, job_id: Uuid) -> Result<Option<Value>, ServiceError>;
 }
 
-/// Cloud credentials the runtime obtained for the job's identity. `env` is read each time a
-/// child starts, so refreshed credentials reach every later child.
-pub trait CloudEnv: Send + Sync {
-    /// The environment variables a child needs (for AWS: `AWS_ACCESS_KEY_ID`, …, `AWS_REGION`).
-    fn env(&self) -> Vec<(String, String)>;
-
-    /// The current AWS credentials, when these are AWS credentials (for handlers that call AWS
-    /// APIs themselves, like discovery).
-    fn aws_credentials(&self) -> Option<Arc<grape_cloud_aws::AwsCredentials>> {
-        None
-    }
-}
-
 /// The job being run and the means to run it.
 pub struct JobContext {
     /// The claimed job: id, type, payload, identity.
@@ -60,8 +47,9 @@ pub struct JobContext {
     pub services: Arc<dyn JobServices>,
     /// Tools and the state backend.
     pub settings: Arc<ProvisionerSettings>,
-    /// Credentials of the job's cloud identity, when it has one.
-    pub cloud: Option<Arc<dyn CloudEnv>>,
+    /// The session of the job's cloud identity, when it has one: tools get its
+    /// [`CloudSession::tool_env`] at every start.
+    pub cloud: Option<Arc<dyn CloudSession>>,
 }
 
 impl std::fmt::Debug for JobContext {
@@ -86,7 +74,7 @@ impl JobContext {
             .grace(self.settings.interrupt_grace)
             .redactor(self.redactor.clone());
         if let Some(cloud) = &self.cloud {
-            cmd = cmd.envs(cloud.env());
+            cmd = cmd.envs(cloud.tool_env(&self.workspace));
         }
         cmd
     }

@@ -19,10 +19,14 @@ pub mod local;
 mod log;
 mod registry;
 mod settings;
+#[cfg(feature = "worker-jobs")]
 pub mod worker_policy;
 
-pub use context::{CloudEnv, JobContext, JobServices, ServiceError};
+pub use cloud::{AwsAccess, AzureAccess, CloudSettings, GcpAccess, StaticKeys};
+pub use context::{JobContext, JobServices, ServiceError};
 pub use error::JobError;
+/// The cloud-neutral session contract (grape-api), for the binaries and other services.
+pub use grape_api::{CloudConnector, CloudSession, RenewalPolicy, SessionEvents};
 /// The git credentials map of [`ProvisionerSettings::git_credentials`], for the binaries.
 pub use grape_git::{CredentialsError as GitCredentialsError, GitCredentials};
 /// The vine model and templates (`grape-vine`), for the binaries.
@@ -30,7 +34,8 @@ pub use grape_vine as vine;
 pub use handlers::{VINE_FIELD, VineTemplates};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
-pub use settings::{
-    InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
-};
+pub use settings::{InfracostSettings, ProvisionerSettings, StateBackendSettings};
+#[cfg(feature = "worker-jobs")]
+pub use settings::{PlatformSettings, TeardownWaits};
+#[cfg(feature = "worker-jobs")]
 pub use worker_policy::WorkerJobPolicy;

@@ -10,15 +10,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use grape_api::{Job, JobStatus, JobType};
+use grape_api::discovery::DiscoveryError;
+use grape_api::{
+    CloudFailure, CloudFailureKind, CloudProvider, CloudSession, Discovery, Job, JobStatus,
+    JobType, VerifiedIdentity,
+};
 use grape_process::Redactor;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    CloudEnv, JobContext, JobError, JobHandler, JobLog, JobServices, ProvisionerSettings,
-    ServiceError,
+    JobContext, JobError, JobHandler, JobLog, JobServices, ProvisionerSettings, ServiceError,
 };
 
 /// A job that exists only in this process (no Trellis), with a fresh id.
@@ -120,13 +123,60 @@ fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// Plain environment variables as cloud credentials (e.g. a laptop's own AWS profile).
+/// Plain environment variables as a cloud session (e.g. a laptop's own AWS profile for
+/// `grape --local`): handed to tools as they are, never renewed; it cannot verify or discover
+/// (those need a cloud identity, through a worker).
 #[derive(Debug, Clone, Default)]
 pub struct StaticCloudEnv(pub BTreeMap<String, String>);
 
-impl CloudEnv for StaticCloudEnv {
-    fn env(&self) -> Vec<(String, String)> {
+#[async_trait]
+impl CloudSession for StaticCloudEnv {
+    fn provider(&self) -> CloudProvider {
+        CloudProvider::Unknown("local".to_owned())
+    }
+
+    fn tool_env(&self, _workspace: &Path) -> Vec<(String, String)> {
         self.0.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    fn expires_at(&self) -> Option<chrono::DateTime<Utc>> {
+        None
+    }
+
+    fn renewals(&self) -> u64 {
+        0
+    }
+
+    async fn verify(&self) -> Result<VerifiedIdentity, CloudFailure> {
+        Err(Self::unsupported())
+    }
+
+    async fn discover(&self) -> Discovery {
+        let mut doc = Discovery::new(self.provider(), None, Vec::new());
+        let e = Self::unsupported();
+        doc.errors.push(DiscoveryError {
+            service: "local".into(),
+            operation: "discover".into(),
+            region: None,
+            kind: e.code,
+            message: e.message,
+        });
+        doc
+    }
+
+    fn discovery_scope(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl StaticCloudEnv {
+    fn unsupported() -> CloudFailure {
+        CloudFailure::new(
+            CloudFailureKind::Unsupported,
+            "UNSUPPORTED",
+            "a local run uses this machine's own credentials: verify and discover a cloud \
+             identity through a worker (`grape identities test ID`)",
+        )
     }
 }
 
@@ -140,7 +190,7 @@ pub struct LocalRunner {
     /// Parent of the per-job workspaces.
     pub work_dir: PathBuf,
     /// Cloud credentials handed to every job, if any.
-    pub cloud: Option<Arc<dyn CloudEnv>>,
+    pub cloud: Option<Arc<dyn CloudSession>>,
 }
 
 impl std::fmt::Debug for LocalRunner {
@@ -164,9 +214,7 @@ impl LocalRunner {
     ) -> Result<Option<Value>, JobError> {
         let cloud = match &self.cloud {
             Some(cloud) => Some(cloud.clone()),
-            None => crate::cloud::open_session(&job, &self.settings, &redactor, &log)
-                .await?
-                .map(|s| s as Arc<dyn CloudEnv>),
+            None => crate::cloud::open_session(&job, &self.settings, &redactor, &log).await?,
         };
         let workspace = create_workspace(&self.work_dir, job.id)?;
         let ctx = JobContext {

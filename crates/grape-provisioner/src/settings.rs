@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use grape_api::Secret;
-use grape_cloud_aws::fleet::TeardownOptions;
-use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_git::GitCredentials;
 
+#[cfg(feature = "worker-jobs")]
 use crate::WorkerJobPolicy;
+use crate::cloud::{AwsAccess, CloudSettings};
 use crate::handlers::VineTemplates;
 
 /// Settings shared by every job a worker or the CLI runs.
@@ -25,13 +25,12 @@ pub struct ProvisionerSettings {
     /// Variables every child gets with these values (e.g. `TF_PLUGIN_CACHE_DIR`). Not secrets:
     /// credentials reach children through [`JobContext::cloud`](crate::JobContext::cloud).
     pub env: Vec<(String, String)>,
-    /// The worker's own AWS credentials, from which job identities are assumed (and which
-    /// worker jobs use as the platform's credentials). Default: the SDK's provider chain.
-    pub aws_base: BaseCredentials,
-    /// When assumed credentials are renewed during long jobs.
-    pub aws_refresh: RefreshOptions,
+    /// How this host reaches the clouds of job identities, and when their credentials are
+    /// renewed during long jobs.
+    pub cloud: CloudSettings,
     /// The platform's own credentials for the worker jobs (DEPLOY/UPDATE/DESTROY_WORKER);
     /// `None`: this host cannot run them.
+    #[cfg(feature = "worker-jobs")]
     pub platform: Option<PlatformSettings>,
     /// The host → token map git sources get their tokens from (`TENDRIL_GIT_CREDENTIALS`);
     /// empty: no token is ever sent.
@@ -53,8 +52,8 @@ impl Default for ProvisionerSettings {
                 .map(String::from)
                 .collect(),
             env: Vec::new(),
-            aws_base: BaseCredentials::default_chain(),
-            aws_refresh: RefreshOptions::default(),
+            cloud: CloudSettings::default(),
+            #[cfg(feature = "worker-jobs")]
             platform: None,
             git_credentials: GitCredentials::new(),
             infracost: InfracostSettings::default(),
@@ -110,10 +109,11 @@ pub struct StateBackendSettings {
 /// What the worker jobs (`DEPLOY_WORKER`, `UPDATE_WORKER`, `DESTROY_WORKER`) run with: the
 /// platform's own AWS account (never a user's cloud identity) and the Trellis admin token that
 /// registers and removes workers.
+#[cfg(feature = "worker-jobs")]
 #[derive(Debug, Clone)]
 pub struct PlatformSettings {
     /// The platform's AWS credentials (default chain or static keys, endpoint override).
-    pub aws: BaseCredentials,
+    pub aws: AwsAccess,
     /// The Trellis that registers and removes workers (admin API).
     pub trellis_url: String,
     /// The Trellis URL the deployed workers connect to; `None`: [`Self::trellis_url`].
@@ -121,21 +121,22 @@ pub struct PlatformSettings {
     /// The Trellis admin token.
     pub admin_token: Secret,
     /// How `DESTROY_WORKER` waits for AWS to release the worker's resources.
-    pub teardown: TeardownOptions,
+    pub teardown: TeardownWaits,
     /// What the worker jobs may deploy: images, secret references, assumable roles.
     pub policy: WorkerJobPolicy,
 }
 
+#[cfg(feature = "worker-jobs")]
 impl PlatformSettings {
     /// Platform settings with the default teardown waits, deployed workers connecting to
     /// `trellis_url` and the default [`WorkerJobPolicy`] (no image allowed yet).
-    pub fn new(aws: BaseCredentials, trellis_url: impl Into<String>, admin_token: Secret) -> Self {
+    pub fn new(aws: AwsAccess, trellis_url: impl Into<String>, admin_token: Secret) -> Self {
         Self {
             aws,
             trellis_url: trellis_url.into(),
             worker_trellis_url: None,
             admin_token,
-            teardown: TeardownOptions::default(),
+            teardown: TeardownWaits::default(),
             policy: WorkerJobPolicy::default(),
         }
     }
@@ -145,5 +146,29 @@ impl PlatformSettings {
         self.worker_trellis_url
             .as_deref()
             .unwrap_or(&self.trellis_url)
+    }
+}
+
+/// How `DESTROY_WORKER` waits for the cloud to release a worker's resources.
+#[cfg(feature = "worker-jobs")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TeardownWaits {
+    /// How long to wait for the worker's tasks to stop and its network interfaces to go.
+    pub wait: Duration,
+    /// How often to look again meanwhile.
+    pub poll: Duration,
+    /// Remove the cluster too when nothing else uses it.
+    pub delete_empty_cluster: bool,
+}
+
+#[cfg(feature = "worker-jobs")]
+impl Default for TeardownWaits {
+    fn default() -> Self {
+        let d = grape_fleet_aws::TeardownOptions::default();
+        Self {
+            wait: d.wait,
+            poll: d.poll,
+            delete_empty_cluster: d.delete_empty_cluster,
+        }
     }
 }

@@ -15,7 +15,7 @@
 //!   own secrets (`vintner/tendril/…`).
 
 use grape_api::JobType;
-use grape_cloud_aws::fleet::WORKER_SECRETS_PREFIX;
+use grape_fleet_aws::WORKER_SECRETS_PREFIX;
 
 use crate::JobError;
 

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use grape_api::{CloudIdentity, CloudProvider, Job, JobType, LogStream};
-use grape_cloud_aws::{BaseCredentials, RefreshOptions};
 use grape_process::{REDACTED, Redactor};
 use grape_provisioner::handlers::{DiscoveryHandler, ExecHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, local_job};
-use grape_provisioner::{CloudEnv, JobError, JobHandler, JobLog, ProvisionerSettings, cloud};
+use grape_provisioner::{
+    AwsAccess, CloudSettings, JobError, JobHandler, JobLog, ProvisionerSettings, RenewalPolicy,
+    StaticKeys, cloud,
+};
 use grape_testkit::Moto;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -25,14 +27,24 @@ struct Harness {
 }
 
 impl Harness {
-    async fn new(refresh: RefreshOptions) -> Self {
+    async fn new(refresh: RenewalPolicy) -> Self {
         let moto = Moto::start().await.expect("moto");
         let endpoint = moto.endpoint_url().to_owned();
         let dir = tempfile::tempdir().expect("tempdir");
         let settings = ProvisionerSettings {
-            aws_base: BaseCredentials::from_static("base-access-key", "base-secret-key-123", None)
-                .with_endpoint_url(&endpoint),
-            aws_refresh: refresh,
+            cloud: CloudSettings {
+                aws: AwsAccess {
+                    endpoint_url: Some(endpoint),
+                    static_keys: Some(StaticKeys {
+                        access_key_id: "base-access-key".into(),
+                        secret_access_key: "base-secret-key-123".into(),
+                        session_token: None,
+                    }),
+                    ..AwsAccess::default()
+                },
+                renewal: refresh,
+                ..CloudSettings::default()
+            },
             ..ProvisionerSettings::default()
         };
         let runner = LocalRunner {
@@ -94,7 +106,7 @@ impl Harness {
 
 #[tokio::test]
 async fn connection_test_verifies_the_assumed_role_and_discovers_every_region() {
-    let h = Harness::new(RefreshOptions::default()).await;
+    let h = Harness::new(RenewalPolicy::default()).await;
     let job = h.job(JobType::ConnectionTest, json!({}), ROLE);
     let result = h
         .run(&DiscoveryHandler::connection_test(), job, Redactor::new())
@@ -104,8 +116,10 @@ async fn connection_test_verifies_the_assumed_role_and_discovers_every_region() 
     let arn = result["identity"]["arn"].as_str().expect("caller arn");
     assert!(arn.contains("assumed-role/vintner-test/"), "{arn}");
     let discovery = &result["discovery"];
+    assert_eq!(discovery["format_version"], 3, "{discovery}");
+    assert_eq!(discovery["provider"], "aws");
     assert_eq!(discovery["regions"], json!(["us-east-1", "eu-west-1"]));
-    let vpc_regions: Vec<&str> = discovery["vpcs"]
+    let vpc_regions: Vec<&str> = discovery["networks"]
         .as_array()
         .unwrap()
         .iter()
@@ -116,11 +130,21 @@ async fn connection_test_verifies_the_assumed_role_and_discovers_every_region() 
         "{discovery}"
     );
     assert!(!discovery["subnets"].as_array().unwrap().is_empty());
+    assert!(
+        discovery["aws"]["security_groups"].is_array(),
+        "{discovery}"
+    );
+    let log = h.log();
+    assert!(log.contains("verifying the AWS identity"), "{log}");
+    assert!(
+        log.contains("found ") && log.contains(" network(s)"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
 async fn fetch_resources_discovers_without_verifying() {
-    let h = Harness::new(RefreshOptions::default()).await;
+    let h = Harness::new(RenewalPolicy::default()).await;
     let job = h.job(JobType::FetchResources, json!({}), ROLE);
     let result = h
         .run(&DiscoveryHandler::fetch_resources(), job, Redactor::new())
@@ -129,7 +153,7 @@ async fn fetch_resources_discovers_without_verifying() {
         .unwrap();
     assert!(result.get("identity").is_none(), "{result}");
     assert!(
-        result["discovery"]["vpcs"]
+        result["discovery"]["networks"]
             .as_array()
             .is_some_and(|v| v.len() >= 2)
     );
@@ -137,7 +161,7 @@ async fn fetch_resources_discovers_without_verifying() {
 
 #[tokio::test]
 async fn an_invalid_role_fails_with_a_clear_reason_before_anything_runs() {
-    let h = Harness::new(RefreshOptions::default()).await;
+    let h = Harness::new(RenewalPolicy::default()).await;
     let job = h.job(
         JobType::ConnectionTest,
         json!({}),
@@ -154,7 +178,7 @@ async fn an_invalid_role_fails_with_a_clear_reason_before_anything_runs() {
 
 #[tokio::test]
 async fn a_child_sees_the_assumed_role_and_its_keys_never_reach_the_log() {
-    let h = Harness::new(RefreshOptions::default()).await;
+    let h = Harness::new(RenewalPolicy::default()).await;
     let python = grape_testkit::peers_dir().join("venv/bin/python");
     let script = "import os, boto3\n\
         sts = boto3.client('sts')\n\
@@ -177,7 +201,7 @@ async fn a_child_sees_the_assumed_role_and_its_keys_never_reach_the_log() {
 
 #[tokio::test]
 async fn credentials_are_refreshed_and_each_new_set_is_redacted_at_once() {
-    let refresh = RefreshOptions {
+    let refresh = RenewalPolicy {
         margin: Duration::from_secs(7200),
         min_interval: Duration::from_millis(300),
         retry_delay: Duration::from_millis(300),
@@ -194,15 +218,15 @@ async fn credentials_are_refreshed_and_each_new_set_is_redacted_at_once() {
         .await
         .expect("assume")
         .expect("session");
-    let first = session.env();
+    let first = session.tool_env(std::path::Path::new("/nonexistent"));
     for _ in 0..50 {
-        if session.refreshes() >= 2 {
+        if session.renewals() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(session.refreshes() >= 2, "no refresh happened");
-    let now = session.env();
+    assert!(session.renewals() >= 2, "no refresh happened");
+    let now = session.tool_env(std::path::Path::new("/nonexistent"));
     let key = |env: &[(String, String)], name: &str| {
         env.iter()
             .find(|(k, _)| k == name)

@@ -170,17 +170,18 @@ fn discovery(version: u32, private_zones: &[&str]) -> Value {
         .iter()
         .enumerate()
         .map(|(i, az)| {
-            json!({"id": format!("subnet-{i}"), "name": null, "cidr": null, "vpc_id": "vpc-0abc1234",
-                   "region": "eu-west-1", "availability_zone": az, "is_default": false,
-                   "available_ips": 250, "map_public_ip_on_launch": false})
+            json!({"id": format!("subnet-{i}"), "name": null, "cidr": null,
+                   "network_id": "vpc-0abc1234", "region": "eu-west-1", "zone": az,
+                   "available_ips": 250, "public": false})
         })
         .collect();
     json!({ "discovery": {
         "format_version": version, "discovered_at": "2026-12-01T10:00:00Z", "provider": "aws",
         "account": "123456789012", "regions": ["eu-west-1"],
-        "vpcs": [{"id": "vpc-0abc1234", "name": "shared", "cidr": "10.1.0.0/16",
-                  "region": "eu-west-1", "is_default": false, "state": "available"}],
-        "subnets": subnets, "security_groups": [], "hosted_zones": [], "iam_users": [], "errors": []
+        "networks": [{"id": "vpc-0abc1234", "name": "shared", "cidr_blocks": ["10.1.0.0/16"],
+                      "region": "eu-west-1", "is_default": false}],
+        "subnets": subnets, "dns_zones": [], "errors": [],
+        "aws": {"security_groups": [], "iam_users": []}
     }})
 }
 
@@ -201,11 +202,11 @@ async fn an_existing_network_is_checked_against_the_identitys_cached_discovery()
     for (credentials, expected) in [
         (None, "has no cached discovery"),
         (
-            Some(discovery(0, &["eu-west-1a", "eu-west-1b"])),
-            "older than this worker",
+            Some(discovery(2, &["eu-west-1a", "eu-west-1b"])),
+            "older than format 3",
         ),
         (
-            Some(discovery(2, &["eu-west-1a"])),
+            Some(discovery(3, &["eu-west-1a"])),
             "at least two availability zones",
         ),
     ] {
@@ -215,7 +216,7 @@ async fn an_existing_network_is_checked_against_the_identitys_cached_discovery()
         assert!(reason.contains("grape identities refresh"), "{reason}");
     }
     h.clear_lines();
-    let (_, outcome) = plan(&h, run(Some(discovery(2, &["eu-west-1a", "eu-west-1b"])))).await;
+    let (_, outcome) = plan(&h, run(Some(discovery(3, &["eu-west-1a", "eu-west-1b"])))).await;
     outcome.expect("plan on a known network");
     let log = h.all_lines();
     assert!(

@@ -15,6 +15,8 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod fake_azure;
+pub mod fake_gcp;
 pub mod git;
 pub mod http_recorder;
 pub mod infracost;
@@ -27,6 +29,8 @@ pub mod static_files;
 pub mod trellis;
 
 pub use error::TestkitError;
+pub use fake_azure::{FakeAzure, FakeAzureConfig};
+pub use fake_gcp::{ExpectedSubject, FakeGcp, FakeGcpConfig};
 pub use git::GitRemote;
 pub use http_recorder::{Answer, HttpRecorder, RecordedRequest};
 pub use infracost::{

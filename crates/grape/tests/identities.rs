@@ -184,7 +184,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
         stdout.contains("assumed-role/vintner-cli/"),
         "the role was not assumed:\n{stdout}"
     );
-    assert!(stdout.contains("VPCs (2)"), "{stdout}");
+    assert!(stdout.contains("Networks (2)"), "{stdout}");
     assert!(stdout.contains("IS_DEFAULT"), "no VPC table:\n{stdout}");
     assert!(
         stdout.contains("us-east-1, eu-west-1") && stdout.contains("123456789012"),
@@ -195,7 +195,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
     // What the table showed is what Trellis cached for the identity.
     let shown = env.json(&["identities", "show", &id]);
     let cached = &shown["credentials"];
-    let vpcs = cached["discovery"]["vpcs"].as_array().unwrap();
+    let vpcs = cached["discovery"]["networks"].as_array().unwrap();
     assert_eq!(vpcs.len(), 2, "{cached}");
     for vpc in vpcs {
         let vpc_id = vpc["id"].as_str().unwrap();
@@ -221,7 +221,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
     // `identities show` (human) prints the cached tables too.
     let (code, stdout, _) = run(env, &["identities", "show", &id]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("VPCs (2)") && stdout.contains(vpcs[0]["id"].as_str().unwrap()));
+    assert!(stdout.contains("Networks (2)") && stdout.contains(vpcs[0]["id"].as_str().unwrap()));
 
     // A new VPC appears after `identities refresh` (FETCH_RESOURCES), JSON parsed.
     create_vpc(moto, "eu-west-1", "10.77.0.0/16");
@@ -234,11 +234,12 @@ fn test_and_refresh_an_identity_through_a_worker() {
     let refreshed = &doc["identity"]["credentials"];
     assert_eq!(refreshed["job_id"], doc["job"]["id"], "{doc}");
     assert_ne!(refreshed["job_id"].as_str(), Some(test_job.as_str()));
-    let vpcs = refreshed["discovery"]["vpcs"].as_array().unwrap();
+    let vpcs = refreshed["discovery"]["networks"].as_array().unwrap();
     assert_eq!(vpcs.len(), 3, "{refreshed}");
     assert!(
         vpcs.iter()
-            .any(|v| v["cidr"] == "10.77.0.0/16" && v["region"] == "eu-west-1"),
+            .any(|v| v["cidr_blocks"] == serde_json::json!(["10.77.0.0/16"])
+                && v["region"] == "eu-west-1"),
         "{refreshed}"
     );
 
@@ -274,7 +275,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
     assert_eq!(doc["job"]["type"], "CONNECTION_TEST");
     assert_eq!(doc["identity"]["id"], id.as_str());
     assert_eq!(
-        doc["identity"]["credentials"]["discovery"]["vpcs"]
+        doc["identity"]["credentials"]["discovery"]["networks"]
             .as_array()
             .unwrap()
             .len(),

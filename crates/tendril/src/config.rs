@@ -13,10 +13,11 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use grape_api::{Secret, SecretSettingError, WorkerMode};
-use grape_cloud_aws::{BaseCredentials, RefreshOptions};
+#[cfg(feature = "worker-jobs")]
+use grape_provisioner::PlatformSettings;
 use grape_provisioner::{
-    GitCredentials, InfracostSettings, PlatformSettings, ProvisionerSettings, StateBackendSettings,
-    VineTemplates,
+    AwsAccess, AzureAccess, CloudSettings, GcpAccess, GitCredentials, InfracostSettings,
+    ProvisionerSettings, RenewalPolicy, StateBackendSettings, VineTemplates,
 };
 use uuid::Uuid;
 
@@ -214,7 +215,7 @@ pub struct Timings {
     /// SIGINT → SIGKILL grace of a cancelled child.
     pub interrupt_grace: Duration,
     /// When a job's cloud identity is re-assumed.
-    pub credentials_refresh: RefreshOptions,
+    pub credentials_refresh: RenewalPolicy,
 }
 
 /// The validated configuration of a worker.
@@ -250,12 +251,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The terraform executable.
     pub terraform_bin: Option<PathBuf>,
-    /// The worker's own AWS credentials, endpoint and web identity token file, from which job
-    /// identities are assumed.
-    pub aws_base: BaseCredentials,
+    /// How the worker reaches AWS (endpoint, web identity token file) to assume job identities.
+    pub aws: AwsAccess,
+    /// How the worker reaches GCP (endpoints, subject token file).
+    pub gcp: GcpAccess,
+    /// How the worker reaches Azure (endpoints, federated token file).
+    pub azure: AzureAccess,
     /// The infracost executable.
     pub infracost_bin: Option<PathBuf>,
     /// The platform settings of the worker jobs (`--enable-worker-jobs`).
+    #[cfg(feature = "worker-jobs")]
     pub platform: Option<PlatformSettings>,
     /// Git tokens by origin (`TENDRIL_GIT_CREDENTIALS`); empty when unset.
     pub git_credentials: GitCredentials,
@@ -279,8 +284,14 @@ impl Config {
             terraform_bin: self.terraform_bin.clone(),
             state_backend: self.state_backend.clone(),
             interrupt_grace: self.timings.interrupt_grace,
-            aws_base: self.aws_base.clone(),
-            aws_refresh: self.timings.credentials_refresh,
+            cloud: CloudSettings {
+                aws: self.aws.clone(),
+                gcp: self.gcp.clone(),
+                azure: self.azure.clone(),
+                renewal: self.timings.credentials_refresh,
+                ..CloudSettings::default()
+            },
+            #[cfg(feature = "worker-jobs")]
             platform: self.platform.clone(),
             git_credentials: self.git_credentials.clone(),
             vine_templates: self.vine_templates,
@@ -308,6 +319,7 @@ impl Config {
         }
         out.extend(self.infracost_api_key.clone());
         out.extend(self.metrics_token.clone());
+        #[cfg(feature = "worker-jobs")]
         out.extend(self.platform.as_ref().map(|p| p.admin_token.clone()));
         out.extend(self.git_credentials.secrets().cloned());
         out
@@ -394,6 +406,7 @@ impl StartArgs {
         let listen = socket_addr(var::TENDRIL_LISTEN, self.listen.as_ref())?;
         let metrics_listen =
             socket_addr(var::TENDRIL_METRICS_LISTEN, self.metrics_listen.as_ref())?;
+        #[cfg_attr(not(feature = "worker-jobs"), allow(unused_variables))]
         let platform = self.platform.validate(&trellis_url, secrets.admin_token)?;
         let git_credentials = match &self.git_credentials {
             Some(path) if !path.as_os_str().is_empty() => {
@@ -412,7 +425,10 @@ impl StartArgs {
                 VineTemplatesArg::Provider => VineTemplates::Provider,
                 VineTemplatesArg::Standin => VineTemplates::StandIn,
             },
-            aws_base: self.cloud.aws_base()?,
+            aws: self.cloud.aws_access()?,
+            gcp: self.cloud.gcp_access()?,
+            azure: self.cloud.azure_access()?,
+            #[cfg(feature = "worker-jobs")]
             platform,
             git_credentials,
             trellis_url,

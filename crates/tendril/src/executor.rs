@@ -275,7 +275,7 @@ impl Executor {
         {
             Ok(Some(session)) => {
                 log.system("assumed the job's cloud identity");
-                Some(session as Arc<dyn grape_provisioner::CloudEnv>)
+                Some(session)
             }
             Ok(None) => None,
             Err(e) => {

@@ -47,8 +47,7 @@ pub use config::{Config, ConfigError, ENV_VARS, EnvVar, LogFormat, StartArgs};
 use grape_api::JobType;
 use grape_provisioner::HandlerRegistry;
 use grape_provisioner::handlers::{
-    ApplyHandler, DeployWorkerHandler, DestroyHandler, DestroyWorkerHandler, DiscoveryHandler,
-    ExecHandler, PlanHandler, UpdateWorkerHandler,
+    ApplyHandler, DestroyHandler, DiscoveryHandler, ExecHandler, PlanHandler,
 };
 pub use metrics::Outcome;
 pub use runtime::{RuntimeError, run_with_handlers, run_with_signals};
@@ -69,13 +68,18 @@ pub fn handlers(config: &Config) -> HandlerRegistry {
     if config.enable_exec {
         registry.register(JobType::Exec, ExecHandler);
     }
+    #[cfg(feature = "worker-jobs")]
     register_worker_jobs(config, &mut registry);
     registry
 }
 
 /// DEPLOY_WORKER, UPDATE_WORKER and DESTROY_WORKER, when the worker has platform settings
 /// (`--enable-worker-jobs` with the admin token): a worker advertises only what it can run.
+#[cfg(feature = "worker-jobs")]
 fn register_worker_jobs(config: &Config, registry: &mut HandlerRegistry) {
+    use grape_provisioner::handlers::{
+        DeployWorkerHandler, DestroyWorkerHandler, UpdateWorkerHandler,
+    };
     if config.platform.is_some() {
         registry
             .register(JobType::DeployWorker, DeployWorkerHandler)

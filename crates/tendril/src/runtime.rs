@@ -110,6 +110,35 @@ fn create_dir(what: &'static str, path: &Path) -> Result<(), RuntimeError> {
         })
 }
 
+/// Removes the job workspaces (directories named by a job id) a crashed run left in `work_dir`:
+/// they may hold a job's files and credentials (gcloud's token, Azure's assertion). A finished
+/// job's workspace is removed by the job itself; at start no job runs, so every one is stale.
+/// Anything else in the directory is left alone. Returns how many were removed.
+fn remove_crashed_workspaces(work_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_workspace = entry.file_type().is_ok_and(|t| t.is_dir())
+            && entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| uuid::Uuid::parse_str(n).is_ok());
+        if !is_workspace {
+            continue;
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => removed += 1,
+            Err(e) => {
+                tracing::warn!(workspace = %path.display(), error = %e, "cannot remove a workspace left by a crashed run");
+            }
+        }
+    }
+    removed
+}
+
 /// Id and token: given, stored by an earlier `--register`, or obtained by registering now.
 async fn resolve_credentials(config: &Config) -> Result<WorkerCredentials, RuntimeError> {
     if let Some(c) = &config.credentials {
@@ -179,6 +208,14 @@ pub async fn run_with_signals(
 ) -> Result<(), RuntimeError> {
     create_dir("state", &config.state_dir)?;
     create_dir("work", &config.work_dir)?;
+    let left_behind = remove_crashed_workspaces(&config.work_dir);
+    if left_behind > 0 {
+        tracing::warn!(
+            count = left_behind,
+            work_dir = %config.work_dir.display(),
+            "removed job workspaces left by a crashed run"
+        );
+    }
     let creds = resolve_credentials(&config).await?;
     let api = Arc::new(
         WorkerApiClient::new(
@@ -324,4 +361,25 @@ pub async fn run_with_signals(
     }
     tracing::info!("tendril stopped");
     ended
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_crashed_workspaces;
+
+    #[test]
+    fn only_job_workspaces_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(uuid::Uuid::new_v4().to_string());
+        std::fs::create_dir_all(stale.join(".vintner")).unwrap();
+        std::fs::write(stale.join(".vintner/gcp-access-token"), "ya29.left-behind").unwrap();
+        let other = dir.path().join("plugin-cache");
+        std::fs::create_dir(&other).unwrap();
+        let file = dir.path().join(uuid::Uuid::new_v4().to_string());
+        std::fs::write(&file, "not a directory").unwrap();
+        assert_eq!(remove_crashed_workspaces(dir.path()), 1);
+        assert!(!stale.exists());
+        assert!(other.exists() && file.exists());
+        assert_eq!(remove_crashed_workspaces(&dir.path().join("absent")), 0);
+    }
 }

@@ -235,7 +235,7 @@ async fn a_connection_test_caches_the_discovery_in_the_identity() {
         "{credentials}"
     );
     assert!(
-        credentials["discovery"]["vpcs"]
+        credentials["discovery"]["networks"]
             .as_array()
             .is_some_and(|v| v.len() >= 2),
         "{credentials}"

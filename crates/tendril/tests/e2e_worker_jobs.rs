@@ -10,7 +10,7 @@ mod platform_common;
 
 use common::{Tendril, TendrilOptions, all_logs, trellis};
 use grape_api::{Job, JobStatus, JobType, Secret, UserApiClient, WorkerMode};
-use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
+use grape_fleet_aws::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
 use grape_testkit::Moto;
 use grape_testkit::trellis::TrellisServer;
 use platform_common::{

@@ -8,7 +8,7 @@ mod common;
 mod platform_common;
 
 use grape_api::{ApiError, Job, JobStatus, JobType, SubmitJobRequest, UserApiClient};
-use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
+use grape_fleet_aws::{DEFAULT_CLUSTER, WorkerFleet, WorkerNames};
 use grape_provisioner::worker_policy::DEFAULT_ASSUMABLE_ROLES;
 use grape_testkit::Moto;
 use platform_common::{

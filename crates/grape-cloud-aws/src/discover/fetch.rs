@@ -4,7 +4,9 @@
 use aws_sdk_ec2::types::Tag;
 use chrono::{DateTime, Utc};
 
-use super::{DiscoveryError, HostedZone, IamUser, SecurityGroup, Subnet, Vpc};
+use grape_api::discovery::{DiscoveryError, DnsZone, IamUser, Network, SecurityGroup, Subnet};
+
+use super::discovery_error;
 use crate::classify::{CallContext, sdk_error};
 use crate::credentials::AwsCredentials;
 use crate::error::AwsError;
@@ -12,7 +14,7 @@ use crate::sts::verify;
 
 /// What one region yielded.
 pub(super) struct RegionResult {
-    pub vpcs: Vec<Vpc>,
+    pub networks: Vec<Network>,
     pub subnets: Vec<Subnet>,
     pub security_groups: Vec<SecurityGroup>,
     pub errors: Vec<DiscoveryError>,
@@ -21,7 +23,7 @@ pub(super) struct RegionResult {
 /// What the global services yielded.
 pub(super) struct GlobalResult {
     pub account: Option<String>,
-    pub hosted_zones: Vec<HostedZone>,
+    pub dns_zones: Vec<DnsZone>,
     pub iam_users: Vec<IamUser>,
     pub errors: Vec<DiscoveryError>,
 }
@@ -57,7 +59,7 @@ fn keep<T>(
 ) -> Vec<T> {
     result.unwrap_or_else(|err| {
         tracing::warn!(operation, region, error = %err, "discovery call failed");
-        errors.push(DiscoveryError::new(operation, region, &err));
+        errors.push(discovery_error(operation, region, &err));
         Vec::new()
     })
 }
@@ -89,13 +91,12 @@ pub(super) async fn region(
         Ok::<_, AwsError>(
             items
                 .into_iter()
-                .map(|v| Vpc {
+                .map(|v| Network {
                     id: v.vpc_id().unwrap_or_default().to_owned(),
                     name: name_tag(v.tags()),
-                    cidr: v.cidr_block().map(str::to_owned),
-                    region: region.to_owned(),
+                    region: Some(region.to_owned()),
+                    cidr_blocks: v.cidr_block().map(str::to_owned).into_iter().collect(),
                     is_default: v.is_default().unwrap_or(false),
-                    state: v.state().map(|s| s.as_str().to_owned()),
                 })
                 .collect(),
         )
@@ -118,13 +119,12 @@ pub(super) async fn region(
                 .map(|s| Subnet {
                     id: s.subnet_id().unwrap_or_default().to_owned(),
                     name: name_tag(s.tags()),
+                    network_id: s.vpc_id().map(str::to_owned),
+                    region: Some(region.to_owned()),
+                    zone: s.availability_zone().map(str::to_owned),
                     cidr: s.cidr_block().map(str::to_owned),
-                    vpc_id: s.vpc_id().map(str::to_owned),
-                    region: region.to_owned(),
-                    availability_zone: s.availability_zone().map(str::to_owned),
-                    is_default: s.default_for_az().unwrap_or(false),
-                    available_ips: s.available_ip_address_count(),
-                    map_public_ip_on_launch: s.map_public_ip_on_launch().unwrap_or(false),
+                    public: s.map_public_ip_on_launch().unwrap_or(false),
+                    available_ips: s.available_ip_address_count().map(i64::from),
                 })
                 .collect(),
         )
@@ -147,7 +147,7 @@ pub(super) async fn region(
                 .map(|g| SecurityGroup {
                     id: g.group_id().unwrap_or_default().to_owned(),
                     name: g.group_name().map(str::to_owned),
-                    vpc_id: g.vpc_id().map(str::to_owned),
+                    network_id: g.vpc_id().map(str::to_owned),
                     region: region.to_owned(),
                     description: g.description().map(str::to_owned),
                 })
@@ -157,7 +157,7 @@ pub(super) async fn region(
     let (vpcs, subnets, security_groups) = tokio::join!(vpcs, subnets, security_groups);
     let mut errors = Vec::new();
     RegionResult {
-        vpcs: keep(vpcs, "ec2:DescribeVpcs", Some(region), &mut errors),
+        networks: keep(vpcs, "ec2:DescribeVpcs", Some(region), &mut errors),
         subnets: keep(subnets, "ec2:DescribeSubnets", Some(region), &mut errors),
         security_groups: keep(
             security_groups,
@@ -196,7 +196,7 @@ pub(super) async fn global(creds: &AwsCredentials, page_size: Option<i32>) -> Gl
         Ok::<_, AwsError>(
             items
                 .into_iter()
-                .map(|z| HostedZone {
+                .map(|z| DnsZone {
                     id: z
                         .id()
                         .strip_prefix("/hostedzone/")
@@ -242,13 +242,13 @@ pub(super) async fn global(creds: &AwsCredentials, page_size: Option<i32>) -> Gl
     let account = match caller {
         Ok(caller) => Some(caller.account),
         Err(err) => {
-            errors.push(DiscoveryError::new("sts:GetCallerIdentity", None, &err));
+            errors.push(discovery_error("sts:GetCallerIdentity", None, &err));
             None
         }
     };
     GlobalResult {
         account,
-        hosted_zones: keep(hosted_zones, "route53:ListHostedZones", None, &mut errors),
+        dns_zones: keep(hosted_zones, "route53:ListHostedZones", None, &mut errors),
         iam_users: keep(iam_users, "iam:ListUsers", None, &mut errors),
         errors,
     }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::Tag;
 use aws_sdk_route53::types::{HostedZoneConfig, Vpc as ZoneVpc, VpcRegion};
-use grape_cloud_aws::{DiscoveredResources, DiscoveryOptions, assume, discover};
+use grape_api::{CloudProvider, Discovery};
+use grape_cloud_aws::{DiscoveryOptions, assume, discover};
 
 use crate::support::{ACCOUNT, admin_config, base, identity, moto};
 
@@ -209,44 +210,39 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         .page_size(2);
     let doc = discover(&creds, &options).await;
     assert_eq!(doc.errors, [], "no call failed");
-    assert_eq!(doc.provider, "aws");
+    assert_eq!(doc.provider, CloudProvider::Aws);
+    assert_eq!(doc.format_version, grape_api::DISCOVERY_FORMAT_VERSION);
     assert_eq!(doc.account.as_deref(), Some(ACCOUNT));
     assert_eq!(doc.regions, REGIONS);
+    let aws = doc.aws.as_ref().expect("AWS extras");
 
-    // VPCs: what we created, plus exactly one default VPC per region.
+    // Networks (VPCs): what we created, plus exactly one default VPC per region.
     let vpcs: BTreeSet<_> = doc
-        .vpcs
+        .networks
         .iter()
         .filter(|v| !v.is_default)
         .map(|v| {
             (
-                v.region.clone(),
+                v.region.clone().unwrap_or_default(),
                 v.id.clone(),
                 v.name.clone().unwrap_or_default(),
-                v.cidr.clone().unwrap_or_default(),
+                v.cidr_blocks.join(","),
             )
         })
         .collect();
     assert_eq!(vpcs, created.vpcs);
-    assert!(
-        doc.vpcs
-            .iter()
-            .all(|v| v.state.as_deref() == Some("available"))
-    );
+    let mut default_vpcs = BTreeSet::new();
     for region in REGIONS {
         let defaults: Vec<_> = doc
-            .vpcs
+            .networks
             .iter()
-            .filter(|v| v.is_default && v.region == *region)
+            .filter(|v| v.is_default && v.region.as_deref() == Some(*region))
             .collect();
         assert_eq!(defaults.len(), 1, "one default VPC in {region}");
-        assert_eq!(defaults[0].cidr.as_deref(), Some("172.31.0.0/16"));
-        // Default subnets: one per availability zone, all in the default VPC.
-        let default_subnets: Vec<_> = doc
-            .subnets
-            .iter()
-            .filter(|s| s.is_default && s.region == *region)
-            .collect();
+        assert_eq!(defaults[0].cidr_blocks, ["172.31.0.0/16"]);
+        default_vpcs.insert(defaults[0].id.clone());
+        // Default subnets: one per availability zone, all public (they map public addresses).
+        let default_subnets: Vec<_> = doc.subnets_of(&defaults[0].id).collect();
         assert_eq!(
             default_subnets.len(),
             zone_count(&moto, region).await,
@@ -255,24 +251,27 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         assert!(
             default_subnets
                 .iter()
-                .all(|s| s.vpc_id.as_deref() == Some(defaults[0].id.as_str()))
+                .all(|s| s.public && s.region.as_deref() == Some(*region))
         );
     }
-    assert_eq!(doc.vpcs.len(), created.vpcs.len() + REGIONS.len());
+    assert_eq!(doc.networks.len(), created.vpcs.len() + REGIONS.len());
 
-    // Subnets: exactly what we created, with their VPC, AZ, name and free addresses.
+    // Subnets: exactly what we created, with their VPC, AZ, name and free addresses; private.
+    let ours = |s: &&grape_api::discovery::Subnet| {
+        !default_vpcs.contains(s.network_id.as_deref().unwrap_or_default())
+    };
     let subnets: BTreeSet<_> = doc
         .subnets
         .iter()
-        .filter(|s| !s.is_default)
+        .filter(ours)
         .map(|s| {
             (
-                s.region.clone(),
+                s.region.clone().unwrap_or_default(),
                 s.id.clone(),
                 s.name.clone().unwrap_or_default(),
                 s.cidr.clone().unwrap_or_default(),
-                s.vpc_id.clone().unwrap_or_default(),
-                s.availability_zone.clone().unwrap_or_default(),
+                s.network_id.clone().unwrap_or_default(),
+                s.zone.clone().unwrap_or_default(),
             )
         })
         .collect();
@@ -280,12 +279,12 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
     assert!(
         doc.subnets
             .iter()
-            .filter(|s| !s.is_default)
-            .all(|s| s.available_ips == Some(251))
+            .filter(ours)
+            .all(|s| s.available_ips == Some(251) && !s.public)
     );
 
     // Security groups: ours, plus each VPC's own "default" group.
-    let groups: BTreeSet<_> = doc
+    let groups: BTreeSet<_> = aws
         .security_groups
         .iter()
         .filter(|g| g.name.as_deref() != Some("default"))
@@ -294,34 +293,35 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
                 g.region.clone(),
                 g.id.clone(),
                 g.name.clone().unwrap_or_default(),
-                g.vpc_id.clone().unwrap_or_default(),
+                g.network_id.clone().unwrap_or_default(),
                 g.description.clone().unwrap_or_default(),
             )
         })
         .collect();
     assert_eq!(groups, created.security_groups);
-    for vpc in &doc.vpcs {
-        let defaults = doc
+    for vpc in &doc.networks {
+        let defaults = aws
             .security_groups
             .iter()
             .filter(|g| {
-                g.name.as_deref() == Some("default") && g.vpc_id.as_deref() == Some(vpc.id.as_str())
+                g.name.as_deref() == Some("default")
+                    && g.network_id.as_deref() == Some(vpc.id.as_str())
             })
             .count();
         assert_eq!(defaults, 1, "default security group of {}", vpc.id);
     }
     assert_eq!(
-        doc.security_groups.len(),
-        created.security_groups.len() + doc.vpcs.len()
+        aws.security_groups.len(),
+        created.security_groups.len() + doc.networks.len()
     );
 
     // Route 53: all six zones although a page holds two, the private one marked.
-    let zones: Vec<_> = doc.hosted_zones.iter().map(|z| z.name.as_str()).collect();
+    let zones: Vec<_> = doc.dns_zones.iter().map(|z| z.name.as_str()).collect();
     let mut expected: Vec<&str> = PUBLIC_ZONES.to_vec();
     expected.push(PRIVATE_ZONE);
     expected.sort_unstable();
     assert_eq!(zones, expected);
-    for zone in &doc.hosted_zones {
+    for zone in &doc.dns_zones {
         assert_eq!(zone.private, zone.name == PRIVATE_ZONE, "{}", zone.name);
         assert!(!zone.id.starts_with('/'), "normalised id {}", zone.id);
         assert!(zone.record_count.is_some());
@@ -339,7 +339,7 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
     );
 
     // IAM users.
-    let users: Vec<_> = doc
+    let users: Vec<_> = aws
         .iam_users
         .iter()
         .map(|u| (u.name.as_str(), u.arn.clone()))
@@ -350,7 +350,7 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         .collect();
     assert_eq!(users, expected);
     assert!(
-        doc.iam_users
+        aws.iam_users
             .iter()
             .all(|u| u.created.is_some() && !u.id.is_empty())
     );
@@ -362,16 +362,16 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
         "provider",
         "account",
         "regions",
-        "vpcs",
+        "format_version",
+        "networks",
         "subnets",
-        "security_groups",
-        "hosted_zones",
-        "iam_users",
+        "dns_zones",
         "errors",
+        "aws",
     ] {
         assert!(json.get(key).is_some(), "{key} in {json}");
     }
-    let back: DiscoveredResources = serde_json::from_value(json).expect("deserialise");
+    let back: Discovery = serde_json::from_value(json).expect("deserialise");
     assert_eq!(back, doc);
 
     // One region after the other gives the same document.
@@ -381,7 +381,7 @@ async fn discovery_returns_exactly_what_exists_in_two_regions_and_pages_route53(
     )
     .await;
     assert_eq!(
-        DiscoveredResources {
+        Discovery {
             discovered_at: doc.discovered_at,
             ..sequential
         },

@@ -4,7 +4,5 @@
 mod assume;
 mod discover;
 mod failures;
-mod fleet;
-mod fleet_roles;
 mod refresh;
 mod support;

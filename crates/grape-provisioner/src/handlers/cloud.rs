@@ -1,5 +1,6 @@
 //! `CONNECTION_TEST` and `FETCH_RESOURCES`: check a cloud identity and cache what its account
-//! holds (the "Use existing VPC" choices of the Plant a Vine form).
+//! holds (the "Use existing VPC" choices of the Plant a Vine form), for any provider: the
+//! job's [`CloudSession`] verifies and discovers.
 //!
 //! The result carries `discovery`; Trellis stores it in the identity's cached `credentials`
 //! document when the job succeeds.
@@ -7,11 +8,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grape_cloud_aws::{AwsCredentials, DiscoveryOptions, discover, verify};
+use grape_api::CloudSession;
 use serde_json::{Value, json};
 
-use crate::cloud::{aws_failure, open_session};
-use crate::{CloudEnv as _, JobContext, JobError, JobHandler};
+use crate::cloud::{cloud_failure, open_session, provider_label};
+use crate::{JobContext, JobError, JobHandler};
 
 /// Assumes the job's identity, verifies it (`CONNECTION_TEST` only) and discovers resources.
 #[derive(Debug, Clone, Copy)]
@@ -40,62 +41,58 @@ impl JobHandler for DiscoveryHandler {
                 reason: "the job has no cloud identity: submit it with `cloud_identity_id`".into(),
             });
         }
-        let creds = credentials(ctx).await?;
+        let session = session(ctx).await?;
+        let provider = session.provider();
         let mut result = serde_json::Map::new();
         if self.verify {
-            ctx.log
-                .system("verifying the identity (sts:GetCallerIdentity)");
-            let caller = verify(&creds).await.map_err(aws_failure)?;
             ctx.log.system(format!(
-                "authenticated as {} in account {}",
-                caller.arn, caller.account
+                "verifying the {} identity",
+                provider_label(&provider)
             ));
-            result.insert("identity".into(), json!(caller));
+            let who = tokio::select! {
+                who = session.verify() => who.map_err(|e| cloud_failure(&provider, &e))?,
+                () = ctx.cancel.cancelled() => return Err(JobError::Cancelled),
+            };
+            ctx.log.system(format!(
+                "authenticated as {} in {}",
+                who.principal, who.account
+            ));
+            result.insert("identity".into(), who.details);
         }
-        let regions = regions(ctx);
-        ctx.log
-            .system(format!("discovering resources in {}", regions.join(", ")));
-        let options = DiscoveryOptions::new(regions);
+        let scope = session.discovery_scope();
+        ctx.log.system(if scope.is_empty() {
+            "discovering resources".to_owned()
+        } else {
+            format!("discovering resources in {}", scope.join(", "))
+        });
         let found = tokio::select! {
-            found = discover(&creds, &options) => found,
+            found = session.discover() => found,
             () = ctx.cancel.cancelled() => return Err(JobError::Cancelled),
         };
-        ctx.log.system(format!(
-            "found {} VPC(s), {} subnet(s), {} security group(s), {} hosted zone(s), {} IAM user(s)",
-            found.vpcs.len(),
-            found.subnets.len(),
-            found.security_groups.len(),
-            found.hosted_zones.len(),
-            found.iam_users.len()
-        ));
+        ctx.log.system(found.summary());
         for error in &found.errors {
-            ctx.log.system(format!("warning: {}", json!(error)));
+            ctx.log.system(format!(
+                "warning: {} failed{}: {}",
+                error.operation,
+                error
+                    .region
+                    .as_deref()
+                    .map(|r| format!(" in {r}"))
+                    .unwrap_or_default(),
+                error.message
+            ));
         }
         result.insert("discovery".into(), json!(found));
         Ok(Some(Value::Object(result)))
     }
 }
 
-/// The credentials the runtime assumed for the job, or assumed here when it did not.
-async fn credentials(ctx: &JobContext) -> Result<Arc<AwsCredentials>, JobError> {
-    if let Some(creds) = ctx.cloud.as_ref().and_then(|c| c.aws_credentials()) {
-        return Ok(creds);
+/// The session the runtime opened for the job, or one opened here when it did not.
+async fn session(ctx: &JobContext) -> Result<Arc<dyn CloudSession>, JobError> {
+    if let Some(session) = &ctx.cloud {
+        return Ok(Arc::clone(session));
     }
-    let session = open_session(&ctx.job, &ctx.settings, &ctx.redactor, &ctx.log)
+    open_session(&ctx.job, &ctx.settings, &ctx.redactor, &ctx.log)
         .await?
-        .ok_or_else(|| JobError::Failed("the job has no cloud identity".into()))?;
-    session
-        .aws_credentials()
-        .ok_or_else(|| JobError::Failed("the identity gave no AWS credentials".into()))
-}
-
-fn regions(ctx: &JobContext) -> Vec<String> {
-    ctx.job
-        .identity
-        .as_ref()
-        .and_then(|i| grape_cloud_aws::parse_identity(&i.settings).ok())
-        .map_or_else(
-            || vec![grape_cloud_aws::DEFAULT_REGION.to_owned()],
-            |i| i.regions(),
-        )
+        .ok_or_else(|| JobError::Failed("the job has no cloud identity".into()))
 }

@@ -269,6 +269,64 @@ pub enum IdentitiesCommand {
 pub enum AddIdentityCommand {
     /// An AWS role that workers assume.
     Aws(AddAwsArgs),
+    /// A GCP workload identity pool provider (optionally impersonating a service account).
+    Gcp(AddGcpArgs),
+    /// An Azure app registration with a federated credential.
+    Azure(AddAzureArgs),
+}
+
+/// `grape identities add gcp`. Google's endpoints and the subject token file are the
+/// worker's configuration (TENDRIL_GCP_*), never the identity's.
+#[derive(Debug, Args)]
+pub struct AddGcpArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// The project to work in, e.g. `acme-prod`.
+    #[arg(long, value_name = "ID")]
+    pub project_id: String,
+    /// Its number, as the pool's audience names it.
+    #[arg(long, value_name = "NUMBER")]
+    pub project_number: String,
+    /// The workload identity pool provider,
+    /// `//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`
+    /// (or give --external-account).
+    #[arg(long, value_name = "AUDIENCE")]
+    pub audience: Option<String>,
+    /// The service account to impersonate, `NAME@PROJECT.iam.gserviceaccount.com`.
+    #[arg(long, value_name = "EMAIL")]
+    pub service_account: Option<String>,
+    /// Where the worker takes the subject token: `aws` (its own AWS credentials) or `file`.
+    #[arg(long, value_name = "SOURCE", default_value = "aws")]
+    pub subject_token_source: String,
+    /// The `external_account` JSON file `gcloud iam workload-identity-pools create-cred-config`
+    /// wrote (its audience and service account are read; its credential source is refused).
+    #[arg(long, value_name = "FILE")]
+    pub external_account: Option<PathBuf>,
+    /// A region to discover subnetworks in (repeatable; default: every region).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+}
+
+/// `grape identities add azure`. The authority host, Resource Manager URL and the assertion
+/// file are the worker's configuration (TENDRIL_AZURE_*), never the identity's.
+#[derive(Debug, Args)]
+pub struct AddAzureArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// The Entra ID tenant (directory) id.
+    #[arg(long, value_name = "GUID")]
+    pub tenant_id: String,
+    /// The application (client) id with the federated credential.
+    #[arg(long, value_name = "GUID")]
+    pub client_id: String,
+    /// The subscription to work in.
+    #[arg(long, value_name = "GUID")]
+    pub subscription_id: String,
+    /// Where the worker takes the client assertion: `file` or `aws`.
+    #[arg(long, value_name = "SOURCE", default_value = "file")]
+    pub assertion_source: String,
 }
 
 /// `grape identities add aws`.

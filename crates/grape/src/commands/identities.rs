@@ -2,8 +2,8 @@
 
 use comfy_table::Cell;
 use grape_api::{
-    CloudIdentity, CloudProvider, CreateIdentityRequest, IdentitySettings, JobType,
-    SubmitJobRequest,
+    CachedDiscoveryError, CloudIdentity, CloudProvider, CreateIdentityRequest, Discovery,
+    IdentitySettings, JobType, SubmitJobRequest,
 };
 use serde_json::{Map, Value, json};
 
@@ -13,30 +13,81 @@ use crate::cli::AddIdentityCommand;
 use crate::error::{CliError, CliResult};
 use crate::output::{BOLD, Printer, YELLOW, time_cell};
 
-/// `grape identities add aws …`.
-pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
-    let AddIdentityCommand::Aws(a) = cmd;
+/// The settings of `grape identities add PROVIDER …`, as Trellis stores them.
+fn identity_request(cmd: &AddIdentityCommand) -> CliResult<CreateIdentityRequest> {
     let mut settings = Map::new();
-    settings.insert("role_arn".into(), json!(a.role_arn));
-    if let Some(x) = &a.external_id {
-        settings.insert("external_id".into(), json!(x));
-    }
-    if !a.regions.is_empty() {
-        settings.insert("regions".into(), json!(a.regions));
-    }
-    let request = CreateIdentityRequest {
-        name: a.name.clone(),
-        provider: CloudProvider::Aws,
-        settings: Value::Object(settings),
+    let mut put = |k: &str, v: Value| {
+        settings.insert(k.to_owned(), v);
     };
+    let (name, provider) = match cmd {
+        AddIdentityCommand::Aws(a) => {
+            put("role_arn", json!(a.role_arn));
+            if let Some(x) = &a.external_id {
+                put("external_id", json!(x));
+            }
+            if !a.regions.is_empty() {
+                put("regions", json!(a.regions));
+            }
+            (&a.name, CloudProvider::Aws)
+        }
+        AddIdentityCommand::Gcp(g) => {
+            put("project_id", json!(g.project_id));
+            put("project_number", json!(g.project_number));
+            if let Some(a) = &g.audience {
+                put("audience", json!(a));
+            }
+            if let Some(sa) = &g.service_account {
+                put("service_account", json!(sa));
+            }
+            put("subject_token_source", json!(g.subject_token_source));
+            if let Some(path) = &g.external_account {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+                let doc: Value = serde_json::from_str(&text)
+                    .map_err(|e| CliError::usage(format!("{} is not JSON: {e}", path.display())))?;
+                put("external_account", doc);
+            }
+            if !g.regions.is_empty() {
+                put("regions", json!(g.regions));
+            }
+            (&g.name, CloudProvider::Gcp)
+        }
+        AddIdentityCommand::Azure(z) => {
+            put("tenant_id", json!(z.tenant_id));
+            put("client_id", json!(z.client_id));
+            put("subscription_id", json!(z.subscription_id));
+            put("assertion_source", json!(z.assertion_source));
+            (&z.name, CloudProvider::Azure)
+        }
+    };
+    Ok(CreateIdentityRequest {
+        name: name.clone(),
+        provider,
+        settings: Value::Object(settings),
+    })
+}
+
+/// `grape identities add aws|gcp|azure …`.
+pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
+    let request = identity_request(cmd)?;
     // The same checks as Trellis, so a mistake exits 2 before anything is sent.
     if let Err(e) = IdentitySettings::parse(&request.provider, &request.settings) {
         let hint = if e.invalid_role_arn {
-            "give it as arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"
+            "give it as arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME".to_owned()
         } else {
-            "see `grape identities add aws --help`"
+            format!("see `grape identities add {} --help`", request.provider)
         };
-        return Err(CliError::usage(super::follow::sentence(e.message)).hint(hint));
+        let field = e
+            .field
+            .as_deref()
+            .map(|f| format!("{f}: "))
+            .unwrap_or_default();
+        let message = if e.message.contains(field.trim_end_matches(": ")) {
+            e.message.clone()
+        } else {
+            format!("{field}{}", e.message)
+        };
+        return Err(CliError::usage(super::follow::sentence(message)).hint(hint));
     }
     let api = ctx.client()?;
     let identity = api
@@ -48,8 +99,10 @@ pub async fn add(ctx: &Ctx, cmd: &AddIdentityCommand) -> CliResult<()> {
         return ctx.printer.print_json(&identity);
     }
     ctx.printer.note(format!(
-        "Added AWS identity `{}`. Check it with: grape identities test {}",
-        identity.name, identity.id
+        "Added {} identity `{}`. Check it with: grape identities test {}",
+        grape_provisioner::cloud::provider_label(&identity.provider),
+        identity.name,
+        identity.id
     ));
     println!("{}", identity.id);
     Ok(())
@@ -193,18 +246,19 @@ fn print_kv(p: Printer, title: &str, v: &Value) {
     }
 }
 
-/// The resource lists of a discovery, in the order they are printed, with their titles.
+/// The resource lists of a discovery (grape-api's provider-neutral document), in the order
+/// they are printed, with their titles: the common lists, then the provider's extras.
 const SECTIONS: &[(&str, &str)] = &[
-    ("vpcs", "VPCs"),
-    ("subnets", "Subnets"),
-    ("security_groups", "Security groups"),
-    ("hosted_zones", "Hosted zones"),
-    ("iam_users", "IAM users"),
+    ("/networks", "Networks"),
+    ("/subnets", "Subnets"),
+    ("/dns_zones", "DNS zones"),
+    ("/aws/security_groups", "Security groups (AWS)"),
+    ("/aws/iam_users", "IAM users (AWS)"),
 ];
 
 /// Prints the cached discovery (`credentials.discovery`, or the document itself): who and where,
 /// then one table per list of resources (columns from the scalar fields of its items), then
-/// the calls that failed, if any.
+/// the calls that failed, if any. A document of an older format asks for a refresh.
 pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
     let Some(doc) = credentials else {
         p.note("No discovered resources yet: run `grape identities test ID`.");
@@ -214,8 +268,17 @@ pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
     let Value::Object(fields) = discovery else {
         return;
     };
+    if let Err(CachedDiscoveryError::Outdated { found }) = Discovery::from_cached(Some(discovery)) {
+        p.note(format!(
+            "The cached discovery is of an older format ({found}, this grape reads {}): run \
+             `grape identities refresh ID`.",
+            grape_api::DISCOVERY_FORMAT_VERSION
+        ));
+        return;
+    }
     let key = |k: &str| p.paint_out(BOLD, &format!("{k:<14}"));
     for (name, label) in [
+        ("provider", "Provider:"),
         ("discovered_at", "Discovered at:"),
         ("account", "Account:"),
         ("regions", "Regions:"),
@@ -224,23 +287,12 @@ pub fn print_discovery(p: &Printer, credentials: Option<&Value>) {
             println!("{} {}", key(label), scalar(v));
         }
     }
-    let known = SECTIONS
-        .iter()
-        .map(|(name, title)| (*name, (*title).to_owned()));
-    let others = fields
-        .keys()
-        .filter(|k| {
-            !SECTIONS.iter().any(|(n, _)| n == k)
-                && !["errors", "regions"].contains(&k.as_str())
-                && fields[k.as_str()].is_array()
-        })
-        .map(|k| (k.as_str(), title(k)));
-    for (name, heading) in known.chain(others) {
-        let Some(Value::Array(items)) = fields.get(name) else {
+    for (pointer, heading) in SECTIONS {
+        let Some(Value::Array(items)) = discovery.pointer(pointer) else {
             continue;
         };
         println!();
-        println!("{} ({})", p.paint_out(BOLD, &heading), items.len());
+        println!("{} ({})", p.paint_out(BOLD, heading), items.len());
         if items.is_empty() {
             println!("  none");
             continue;
@@ -283,22 +335,18 @@ fn print_items(p: Printer, items: &[Value]) {
     p.print_table(&t);
 }
 
-/// `security_groups` → `Security groups`.
-fn title(name: &str) -> String {
-    let s = name.replace('_', " ");
-    let mut c = s.chars();
-    c.next().map_or_else(String::new, |f| {
-        f.to_uppercase().collect::<String>() + c.as_str()
-    })
-}
-
 /// The scalar fields of the items: `id` and `name` first, then the others by name (at most 7).
 fn columns_of(items: &[Value]) -> Vec<String> {
     let mut cols: Vec<String> = Vec::new();
     for item in items {
         if let Value::Object(m) = item {
             for (k, v) in m {
-                if !v.is_object() && !v.is_array() && !cols.contains(k) {
+                let flat = match v {
+                    Value::Object(_) => false,
+                    Value::Array(a) => a.iter().all(|x| !x.is_object() && !x.is_array()),
+                    _ => true,
+                };
+                if flat && !cols.contains(k) {
                     cols.push(k.clone());
                 }
             }
@@ -331,11 +379,10 @@ mod tests {
     #[test]
     fn columns_and_titles() {
         let items = vec![
-            json!({"id": "vpc-1", "cidr": "10.0.0.0/16", "tags": {}}),
-            json!({"id": "vpc-2", "is_default": true}),
+            json!({"id": "vpc-1", "cidr_blocks": ["10.0.0.0/16"], "tags": {}}),
+            json!({"id": "vpc-2", "is_default": true, "nested": [{"a": 1}]}),
         ];
-        assert_eq!(columns_of(&items), vec!["id", "cidr", "is_default"]);
-        assert_eq!(title("security_groups"), "Security groups");
+        assert_eq!(columns_of(&items), vec!["id", "cidr_blocks", "is_default"]);
         assert_eq!(scalar(&json!(["a", "b"])), "a, b");
     }
 }

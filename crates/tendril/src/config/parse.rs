@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use grape_api::Secret;
-use grape_cloud_aws::RefreshOptions;
+use grape_provisioner::RenewalPolicy;
 use grape_provisioner::StateBackendSettings;
 
 use super::{ConfigError, StartArgs, Timings, invalid, var};
@@ -42,7 +42,7 @@ impl StartArgs {
             )?,
             claim_wait,
             interrupt_grace: duration(var::TENDRIL_INTERRUPT_GRACE, &self.interrupt_grace)?,
-            credentials_refresh: RefreshOptions {
+            credentials_refresh: RenewalPolicy {
                 margin: duration(
                     var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,
                     &self.credentials_refresh_margin,
@@ -51,7 +51,7 @@ impl StartArgs {
                     var::TENDRIL_CREDENTIALS_REFRESH_MIN_INTERVAL,
                     &self.credentials_refresh_min_interval,
                 )?,
-                ..RefreshOptions::default()
+                ..RenewalPolicy::default()
             },
         })
     }

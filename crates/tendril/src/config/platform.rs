@@ -6,11 +6,14 @@
 
 use clap::Args;
 use grape_api::Secret;
-use grape_cloud_aws::BaseCredentials;
+#[cfg(feature = "worker-jobs")]
 use grape_provisioner::worker_policy::DEFAULT_ASSUMABLE_ROLES;
-use grape_provisioner::{PlatformSettings, WorkerJobPolicy};
+#[cfg(feature = "worker-jobs")]
+use grape_provisioner::{AwsAccess, PlatformSettings, WorkerJobPolicy};
 
-use super::{ConfigError, http_url, invalid, non_empty, var};
+use super::{ConfigError, var};
+#[cfg(feature = "worker-jobs")]
+use super::{http_url, invalid, non_empty};
 
 /// The flags of the worker jobs.
 #[derive(Debug, Clone, Default, Args)]
@@ -35,11 +38,32 @@ pub struct PlatformArgs {
     pub worker_secret_prefix: Option<String>,
     /// The role ARN patterns a deployed worker may assume (comma-separated), always with an
     /// external id.
-    #[arg(long, env = var::TENDRIL_WORKER_ASSUMABLE_ROLES, value_name = "ARN_PATTERNS",
-          default_value = DEFAULT_ASSUMABLE_ROLES)]
+    #[arg(long, env = var::TENDRIL_WORKER_ASSUMABLE_ROLES, value_name = "ARN_PATTERNS")]
+    #[cfg_attr(feature = "worker-jobs", arg(default_value = DEFAULT_ASSUMABLE_ROLES))]
     pub worker_assumable_roles: Option<String>,
 }
 
+#[cfg(not(feature = "worker-jobs"))]
+impl PlatformArgs {
+    /// A build without the `worker-jobs` feature runs no worker job: asking for them is an
+    /// error, not a silent no.
+    pub(super) fn validate(
+        &self,
+        _trellis_url: &str,
+        _admin_token: Option<Secret>,
+    ) -> Result<Option<()>, ConfigError> {
+        if self.enable_worker_jobs {
+            return Err(ConfigError::Invalid {
+                name: var::TENDRIL_ENABLE_WORKER_JOBS,
+                what: "setting for this build",
+                reason: "this tendril was built without the `worker-jobs` feature".into(),
+            });
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(feature = "worker-jobs")]
 impl PlatformArgs {
     /// The platform settings, `None` without `--enable-worker-jobs`.
     pub(super) fn validate(
@@ -55,9 +79,9 @@ impl PlatformArgs {
             hint: "--enable-worker-jobs needs the admin token of Trellis (workers are registered \
                    and removed with it)",
         })?;
-        let mut aws = BaseCredentials::default_chain();
+        let mut aws = AwsAccess::default();
         if let Some(url) = non_empty(self.platform_aws_endpoint.as_ref()) {
-            aws = aws.with_endpoint_url(http_url(var::TENDRIL_PLATFORM_AWS_ENDPOINT, url)?);
+            aws.endpoint_url = Some(http_url(var::TENDRIL_PLATFORM_AWS_ENDPOINT, url)?);
         }
         let mut settings = PlatformSettings::new(aws, trellis_url, admin_token);
         settings.worker_trellis_url = non_empty(self.deployed_trellis_url.as_ref())
@@ -100,7 +124,7 @@ impl PlatformArgs {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "worker-jobs"))]
 mod tests {
     use super::*;
 
@@ -119,7 +143,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(settings.worker_trellis_url(), "http://t");
-        assert_eq!(settings.aws.endpoint_url(), None);
+        assert_eq!(settings.aws.endpoint_url, None);
     }
 
     #[test]
@@ -134,7 +158,10 @@ mod tests {
             .validate("http://t", Some(Secret::new("admin")))
             .unwrap()
             .unwrap();
-        assert_eq!(settings.aws.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert_eq!(
+            settings.aws.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
         assert_eq!(settings.worker_trellis_url(), "https://trellis.example");
         let bad = PlatformArgs {
             platform_aws_endpoint: Some("ftp://x".into()),

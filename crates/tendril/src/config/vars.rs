@@ -58,6 +58,22 @@ pub mod var {
     pub const TENDRIL_AWS_ENDPOINT_URL: &str = "TENDRIL_AWS_ENDPOINT_URL";
     /// Web identity token file for assuming jobs' AWS identities.
     pub const TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE: &str = "TENDRIL_AWS_WEB_IDENTITY_TOKEN_FILE";
+    /// Google's STS token endpoint, for GCP identities.
+    pub const TENDRIL_GCP_STS_URL: &str = "TENDRIL_GCP_STS_URL";
+    /// The IAM Credentials API, for service account impersonation.
+    pub const TENDRIL_GCP_IAM_CREDENTIALS_URL: &str = "TENDRIL_GCP_IAM_CREDENTIALS_URL";
+    /// The Compute Engine API, for GCP discovery.
+    pub const TENDRIL_GCP_COMPUTE_URL: &str = "TENDRIL_GCP_COMPUTE_URL";
+    /// The Cloud DNS API, for GCP discovery.
+    pub const TENDRIL_GCP_DNS_URL: &str = "TENDRIL_GCP_DNS_URL";
+    /// The OIDC token file exchanged for GCP identities' tokens.
+    pub const TENDRIL_GCP_SUBJECT_TOKEN_FILE: &str = "TENDRIL_GCP_SUBJECT_TOKEN_FILE";
+    /// The Microsoft Entra ID authority host, for Azure identities.
+    pub const TENDRIL_AZURE_AUTHORITY_HOST: &str = "TENDRIL_AZURE_AUTHORITY_HOST";
+    /// The Azure Resource Manager base URL.
+    pub const TENDRIL_AZURE_ARM_URL: &str = "TENDRIL_AZURE_ARM_URL";
+    /// The federated token file presented for Azure identities.
+    pub const TENDRIL_AZURE_FEDERATED_TOKEN_FILE: &str = "TENDRIL_AZURE_FEDERATED_TOKEN_FILE";
     /// The 0600 JSON file of git tokens by origin.
     pub const TENDRIL_GIT_CREDENTIALS: &str = "TENDRIL_GIT_CREDENTIALS";
     /// The infracost executable.
@@ -308,6 +324,62 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         None,
         "Assume jobs' AWS identities with this OIDC token file (AssumeRoleWithWebIdentity) instead of the worker's credentials",
+    ),
+    ev(
+        var::TENDRIL_GCP_STS_URL,
+        "--gcp-sts-url",
+        false,
+        Some("https://sts.googleapis.com/v1/token"),
+        "Google's STS token endpoint for GCP identities (http:// for loopback only)",
+    ),
+    ev(
+        var::TENDRIL_GCP_IAM_CREDENTIALS_URL,
+        "--gcp-iam-credentials-url",
+        false,
+        Some("https://iamcredentials.googleapis.com"),
+        "The IAM Credentials API (service account impersonation; http:// for loopback only)",
+    ),
+    ev(
+        var::TENDRIL_GCP_COMPUTE_URL,
+        "--gcp-compute-url",
+        false,
+        Some("https://compute.googleapis.com"),
+        "The Compute Engine API of GCP discovery (http:// for loopback only)",
+    ),
+    ev(
+        var::TENDRIL_GCP_DNS_URL,
+        "--gcp-dns-url",
+        false,
+        Some("https://dns.googleapis.com"),
+        "The Cloud DNS API of GCP discovery (http:// for loopback only)",
+    ),
+    ev(
+        var::TENDRIL_GCP_SUBJECT_TOKEN_FILE,
+        "--gcp-subject-token-file",
+        false,
+        None,
+        "The OIDC token file GCP identities with subject_token_source `file` exchange; unset: a GetCallerIdentity request signed with the worker's AWS credentials",
+    ),
+    ev(
+        var::TENDRIL_AZURE_AUTHORITY_HOST,
+        "--azure-authority-host",
+        false,
+        Some("https://login.microsoftonline.com"),
+        "The Microsoft Entra ID authority host of Azure identities (http:// for loopback only)",
+    ),
+    ev(
+        var::TENDRIL_AZURE_ARM_URL,
+        "--azure-arm-url",
+        false,
+        Some("https://management.azure.com"),
+        "The Azure Resource Manager base URL (http:// for loopback only)",
+    ),
+    ev(
+        var::TENDRIL_AZURE_FEDERATED_TOKEN_FILE,
+        "--azure-federated-token-file",
+        false,
+        None,
+        "The federated token file Azure identities with assertion_source `file` present; unset: a web identity token of the worker's AWS identity (sts:GetWebIdentityToken)",
     ),
     ev(
         var::TENDRIL_GIT_CREDENTIALS,

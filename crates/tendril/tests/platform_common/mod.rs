@@ -61,7 +61,7 @@ pub async fn default_network(moto: &Moto) -> (String, Vec<String>) {
         .expect("credentials");
     let found = discover(&creds, &DiscoveryOptions::new([REGION])).await;
     let vpc = found
-        .vpcs
+        .networks
         .iter()
         .find(|v| v.is_default)
         .expect("default vpc")
@@ -70,7 +70,7 @@ pub async fn default_network(moto: &Moto) -> (String, Vec<String>) {
     let subnets = found
         .subnets
         .iter()
-        .filter(|s| s.vpc_id.as_deref() == Some(vpc.as_str()))
+        .filter(|s| s.network_id.as_deref() == Some(vpc.as_str()))
         .map(|s| s.id.clone())
         .take(2)
         .collect();

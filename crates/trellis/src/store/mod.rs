@@ -125,12 +125,37 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     )
 }
 
+/// Makes the SQLite database readable by this user only (it holds token hashes, job payloads
+/// and cached discoveries): created 0600 when missing — SQLite gives its `-wal` and `-shm`
+/// files the database's mode — and an existing one (and its siblings) narrowed to 0600.
+fn private_sqlite_file(path: &std::path::Path) {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        return;
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        if std::fs::metadata(&file).is_ok() {
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
 impl Store {
     /// Connects to `url` (`sqlite://PATH` — created if missing — or `postgres://…`) and applies
     /// the pending migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let store = if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)?
+            let opts = SqliteConnectOptions::from_str(url)?;
+            private_sqlite_file(opts.get_filename());
+            let opts = opts
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -194,3 +219,36 @@ macro_rules! with_db {
     };
 }
 pub(crate) use with_db;
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::Store;
+
+    #[tokio::test]
+    async fn the_sqlite_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("trellis.db");
+        let store = Store::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("connect");
+        for suffix in ["", "-wal", "-shm"] {
+            let path = format!("{}{suffix}", db.display());
+            if let Ok(meta) = std::fs::metadata(&path) {
+                assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{path}");
+            } else {
+                assert!(!suffix.is_empty(), "the database exists");
+            }
+        }
+        store.close().await;
+        // An existing database with a loose mode is narrowed on the next start.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Store::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("reconnect");
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        store.close().await;
+    }
+}

@@ -484,7 +484,7 @@ async fn identity_credentials(backend: Backend) {
         .unwrap();
     let result = json!({
         "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/vintner/s", "account": "123456789012"},
-        "discovery": {"vpcs": [{"id": "vpc-1", "cidr": "172.31.0.0/16"}], "hosted_zones": []}
+        "discovery": {"format_version": 3, "networks": [{"id": "vpc-1", "cidr_blocks": ["172.31.0.0/16"]}], "dns_zones": []}
     });
     w.client
         .update_job_status(job.id, &StatusUpdate::success(Some(result.clone())))

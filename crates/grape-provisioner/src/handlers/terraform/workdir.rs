@@ -50,7 +50,7 @@ pub(super) async fn prepare(
         builder = builder.binary(bin);
     }
     if let Some(cloud) = &ctx.cloud {
-        builder = builder.envs(cloud.env());
+        builder = builder.envs(cloud.tool_env(&ctx.workspace));
     }
     let tf = builder.build(&ctx.cancel).await.map_err(tf_error)?;
     if let Some(v) = tf.checked_version() {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use grape_api::{ClientOptions, RegisterRequest, UserApiClient, WorkerMode};
 use grape_cloud_aws::SecretString;
-use grape_cloud_aws::fleet::{ServiceNetwork, TaskSpec, TokenSecret, WorkerFleet, WorkerNames};
+use grape_fleet_aws::{ServiceNetwork, TaskSpec, TokenSecret, WorkerFleet, WorkerNames};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -272,7 +272,7 @@ fn task_spec(
     worker_id: &str,
     token_secret_arn: &str,
     state: state::HandedOn,
-    roles: grape_cloud_aws::fleet::WorkerRoles,
+    roles: grape_fleet_aws::WorkerRoles,
 ) -> TaskSpec {
     let mut environment: BTreeMap<String, String> = BTreeMap::from([
         ("TENDRIL_LOG_FORMAT".to_owned(), "json".to_owned()),

@@ -60,7 +60,7 @@ impl JobHandler for DestroyWorkerHandler {
         let report = step(
             ctx,
             "removing the AWS resources",
-            Box::pin(fleet.teardown(&names, &cluster, platform.teardown, &progress)),
+            Box::pin(fleet.teardown(&names, &cluster, teardown_options(platform), &progress)),
         )
         .await?;
         ctx.log.system(format!(
@@ -109,5 +109,13 @@ impl JobHandler for DestroyWorkerHandler {
             "absent": report.absent,
             "kept": report.kept,
         })))
+    }
+}
+
+fn teardown_options(platform: &crate::PlatformSettings) -> grape_fleet_aws::TeardownOptions {
+    grape_fleet_aws::TeardownOptions {
+        wait: platform.teardown.wait,
+        poll: platform.teardown.poll,
+        delete_empty_cluster: platform.teardown.delete_empty_cluster,
     }
 }

@@ -1,5 +1,5 @@
 //! The worker jobs: `DEPLOY_WORKER`, `UPDATE_WORKER` and `DESTROY_WORKER` manage cloud-hosted
-//! Tendrils on ECS Fargate (`grape_cloud_aws::fleet`) and their registrations in Trellis.
+//! Tendrils on ECS Fargate (`grape-fleet-aws`) and their registrations in Trellis.
 //!
 //! They run with the platform's own credentials ([`PlatformSettings`]: AWS and the Trellis admin
 //! token), never with the job's cloud identity; a host without them fails these jobs with a
@@ -18,9 +18,8 @@ mod state;
 mod update;
 
 use grape_api::{AdminClient, ClientOptions};
-use grape_cloud_aws::fleet::{WorkerFleet, WorkerNames};
+use grape_fleet_aws::{WorkerFleet, WorkerNames};
 
-use crate::cloud::aws_failure;
 use crate::{JobContext, JobError, PlatformSettings};
 
 pub use deploy::DeployWorkerHandler;
@@ -84,7 +83,7 @@ fn admin(ctx: &JobContext, platform: &PlatformSettings) -> Result<AdminClient, J
 
 /// The fleet of `region`, signed with the platform's AWS credentials.
 async fn fleet(platform: &PlatformSettings, region: &str) -> WorkerFleet {
-    WorkerFleet::new(&platform.aws, region).await
+    WorkerFleet::new(&platform.aws.base(), region).await
 }
 
 /// Runs one step of a job: logs `what`, stops when the job is cancelled, turns an AWS error
@@ -96,7 +95,7 @@ async fn step<T>(
 ) -> Result<T, JobError> {
     ctx.log.system(what);
     tokio::select! {
-        out = fut => out.map_err(aws_failure),
+        out = fut => out.map_err(|e| JobError::Failed(format!("AWS: {e}"))),
         () = ctx.cancel.cancelled() => Err(JobError::Cancelled),
     }
 }

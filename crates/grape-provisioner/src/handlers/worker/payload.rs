@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use grape_api::JobType;
-use grape_cloud_aws::fleet::{DEFAULT_CLUSTER, WorkerNames};
+use grape_fleet_aws::{DEFAULT_CLUSTER, WorkerNames};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

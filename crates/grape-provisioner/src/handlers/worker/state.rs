@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use grape_cloud_aws::SecretString;
-use grape_cloud_aws::fleet::{WorkerFleet, WorkerNames};
+use grape_fleet_aws::{WorkerFleet, WorkerNames};
 
 use super::payload::DeployWorkerPayload;
 use super::step;

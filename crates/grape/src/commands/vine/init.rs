@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use grape_api::CloudIdentity;
+use grape_api::{CloudIdentity, Discovery};
 use grape_provisioner::vine::{self, CloudProvider, Format};
 use serde_json::{Value, json};
 
@@ -268,24 +268,19 @@ fn choose_network(
     }
 }
 
-/// `(id, "name cidr")` of the VPCs of `region` in the cached discovery.
+/// `(id, "name cidr")` of the networks of `region` (and the global ones) in the cached
+/// discovery; none when it is missing or of an older format.
 fn cached_networks(identity: Option<&CloudIdentity>, region: &str) -> Vec<(String, String)> {
-    let vpcs = identity
-        .and_then(|i| i.credentials.as_ref())
-        .and_then(|c| c.pointer("/discovery/vpcs"))
-        .and_then(Value::as_array);
-    vpcs.into_iter()
-        .flatten()
-        .filter(|v| v.get("region").and_then(Value::as_str) == Some(region))
-        .filter_map(|v| {
-            let id = v.get("id")?.as_str()?.to_owned();
-            let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-            Some((
-                id,
-                format!("{} {}", text("name"), text("cidr"))
-                    .trim()
-                    .to_owned(),
-            ))
+    let Some(doc) = identity.and_then(|i| Discovery::from_cached(i.credentials.as_ref()).ok())
+    else {
+        return Vec::new();
+    };
+    doc.networks
+        .into_iter()
+        .filter(|n| n.region.as_deref().is_none_or(|r| r == region))
+        .map(|n| {
+            let label = format!("{} {}", n.name.unwrap_or_default(), n.cidr_blocks.join(","));
+            (n.id, label.trim().to_owned())
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::TaskDefinitionStatus;
 use serde::{Deserialize, Serialize};
 
 use super::{WorkerFleet, WorkerNames};
-use crate::error::AwsError;
+use grape_cloud_aws::AwsError;
 
 /// How a teardown waits for AWS to let go of resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use super::{
     MANAGED_BY, MANAGED_BY_TAG, TaskDefinition, TokenSecret, WORKER_ID_TAG, WORKER_TAG,
     WorkerFleet, WorkerNames, build_error,
 };
-use crate::error::{AwsError, AwsErrorKind};
+use grape_cloud_aws::{AwsError, AwsErrorKind};
 
 /// Where the worker's task runs: subnets and security groups of its VPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

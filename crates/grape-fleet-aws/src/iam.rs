@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{MANAGED_BY, MANAGED_BY_TAG, WORKER_TAG, WorkerFleet, WorkerNames, build_error};
-use crate::error::{AwsError, AwsErrorKind};
+use grape_cloud_aws::{AwsError, AwsErrorKind};
 
 /// The inline policy of the execution role: image pull and log writing.
 const EXECUTION_POLICY: &str = "vintner-tendril-execution";

@@ -4,8 +4,8 @@
 //! `Resource` and `StringEquals`, not `Null`: the external-id condition itself is checked as a
 //! document (`fleet.rs`, GetRolePolicy).
 
-use grape_cloud_aws::fleet::{WorkerFleet, WorkerNames};
 use grape_cloud_aws::{AwsErrorKind, AwsIdentity, BaseCredentials, assume};
+use grape_fleet_aws::{WorkerFleet, WorkerNames};
 
 use crate::support::{admin_config, base, enable_moto_auth, identity, moto};
 

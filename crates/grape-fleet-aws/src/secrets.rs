@@ -5,8 +5,8 @@
 use aws_sdk_secretsmanager::types::Tag;
 
 use super::{MANAGED_BY, MANAGED_BY_TAG, WORKER_TAG, WorkerFleet, WorkerNames};
-use crate::error::AwsError;
-use crate::secret::SecretString;
+use grape_cloud_aws::AwsError;
+use grape_cloud_aws::SecretString;
 
 impl WorkerFleet {
     /// Stores `value` in the secret `secret_name` of worker `names` and returns the secret's

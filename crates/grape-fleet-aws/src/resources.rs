@@ -6,8 +6,8 @@ use aws_sdk_ecs::types::Tag as EcsTag;
 use serde::{Deserialize, Serialize};
 
 use super::{MANAGED_BY, MANAGED_BY_TAG, WORKER_ID_TAG, WORKER_TAG, WorkerFleet, WorkerNames};
-use crate::error::AwsError;
-use crate::secret::SecretString;
+use grape_cloud_aws::AwsError;
+use grape_cloud_aws::SecretString;
 
 /// How long the worker's container logs are kept.
 const LOG_RETENTION_DAYS: i32 = 30;

@@ -12,7 +12,7 @@ use super::{
     CONTAINER_NAME, MANAGED_BY, MANAGED_BY_TAG, WORKER_TAG, WorkerFleet, WorkerNames, WorkerRoles,
     build_error,
 };
-use crate::error::AwsError;
+use grape_cloud_aws::AwsError;
 
 /// How long ECS waits between SIGTERM and SIGKILL when it stops the worker's container (the
 /// Fargate maximum): the worker drains meanwhile.
@@ -188,7 +188,7 @@ impl WorkerFleet {
     ) -> Result<TaskDefinition, AwsError> {
         let current = self.sdk_task_definition(arn).await?.ok_or_else(|| {
             AwsError::invalid(
-                crate::AwsErrorKind::InvalidSettings,
+                grape_cloud_aws::AwsErrorKind::InvalidSettings,
                 format!("the task definition {arn} does not exist"),
             )
         })?;

@@ -35,9 +35,9 @@ mod teardown;
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
-use crate::classify::{CallContext, sdk_error, service_code};
-use crate::credentials::BaseCredentials;
-use crate::error::{AwsError, AwsErrorKind};
+use grape_cloud_aws::BaseCredentials;
+use grape_cloud_aws::sdk::{CallContext, sdk_error, service_code};
+use grape_cloud_aws::{AwsError, AwsErrorKind};
 
 pub use ecs::{TaskDefinition, TaskSpec};
 pub use iam::WorkerRoles;

@@ -1,6 +1,6 @@
 //! [`WorkerNames`]: every AWS name of one cloud-hosted worker, derived from its name.
 
-use crate::error::{AwsError, AwsErrorKind};
+use grape_cloud_aws::{AwsError, AwsErrorKind};
 
 /// The cluster workers run in when the job names none.
 pub const DEFAULT_CLUSTER: &str = "vintner-tendrils";

@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_ecs::types::TaskDefinitionStatus;
 use grape_cloud_aws::AwsErrorKind;
 use grape_cloud_aws::SecretString;
-use grape_cloud_aws::fleet::{
+use grape_fleet_aws::{
     ServiceNetwork, TaskDefinition, TaskSpec, TeardownOptions, WorkerFleet, WorkerNames,
     WorkerService,
 };
