@@ -176,7 +176,7 @@ fn test_and_refresh_an_identity_through_a_worker() {
     assert!(stderr.contains("CONNECTION_TEST"), "{stderr}");
     assert!(stderr.contains("SUCCESS"), "{stderr}");
     assert!(
-        stdout.contains("verifying the identity"),
+        stdout.contains("verifying the AWS identity"),
         "no live log:\n{stdout}"
     );
     assert!(stdout.contains("Caller identity"), "{stdout}");
