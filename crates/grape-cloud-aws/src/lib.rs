@@ -39,6 +39,7 @@
 mod classify;
 mod credentials;
 mod discover;
+mod eks_token;
 mod error;
 pub mod fleet;
 mod identity;
@@ -50,6 +51,10 @@ pub use credentials::{AwsCredentials, BaseCredentials, CredentialsSummary};
 pub use discover::{
     DEFAULT_CONCURRENCY, DISCOVERY_FORMAT_VERSION, DiscoveredResources, DiscoveryError,
     DiscoveryOptions, HostedZone, IamUser, SecurityGroup, Subnet, Vpc, discover,
+};
+pub use eks_token::{
+    CLUSTER_ID_HEADER, EKS_TOKEN_LIFETIME, EKS_TOKEN_PREFIX, EksToken, EksTokenError, EksTokenRequest,
+    eks_token, eks_token_at,
 };
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{

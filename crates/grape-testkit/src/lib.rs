@@ -23,6 +23,7 @@ pub mod infracost;
 pub mod kube;
 mod kube_namespace;
 mod kube_shared;
+mod kube_webhook;
 pub mod moto;
 pub mod net;
 pub mod peers;
@@ -39,6 +40,7 @@ pub use infracost::{
 };
 pub use kube::{ARGOCD_MIN_CRDS, KubeApi, KubeApiBuilder, kube_bin_dir};
 pub use kube_namespace::KubeNamespace;
+pub use kube_webhook::EksWebhook;
 pub use moto::{Moto, MotoBuilder};
 pub use net::{free_port, http_get, wait_for_http};
 pub use peers::{
