@@ -174,7 +174,11 @@ mod tests {
     use super::*;
 
     fn query(token: &EksToken) -> (String, BTreeMap<String, String>) {
-        let raw = token.token.expose().strip_prefix(EKS_TOKEN_PREFIX).expect("prefix");
+        let raw = token
+            .token
+            .expose()
+            .strip_prefix(EKS_TOKEN_PREFIX)
+            .expect("prefix");
         let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(raw)
             .expect("base64url without padding");
@@ -230,7 +234,10 @@ mod tests {
             ("Action", "GetCallerIdentity"),
             ("Version", "2011-06-15"),
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
-            ("X-Amz-Credential", "AKIDEXAMPLE/20260102/eu-west-1/sts/aws4_request"),
+            (
+                "X-Amz-Credential",
+                "AKIDEXAMPLE/20260102/eu-west-1/sts/aws4_request",
+            ),
             ("X-Amz-Date", "20260102T030405Z"),
             ("X-Amz-Expires", "60"),
             ("X-Amz-SignedHeaders", "host;x-k8s-aws-id"),

@@ -53,8 +53,8 @@ pub use discover::{
     DiscoveryOptions, HostedZone, IamUser, SecurityGroup, Subnet, Vpc, discover,
 };
 pub use eks_token::{
-    CLUSTER_ID_HEADER, EKS_TOKEN_LIFETIME, EKS_TOKEN_PREFIX, EksToken, EksTokenError, EksTokenRequest,
-    eks_token, eks_token_at,
+    CLUSTER_ID_HEADER, EKS_TOKEN_LIFETIME, EKS_TOKEN_PREFIX, EksToken, EksTokenError,
+    EksTokenRequest, eks_token, eks_token_at,
 };
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{

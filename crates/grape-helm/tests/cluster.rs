@@ -43,7 +43,10 @@ fn helm(api: &KubeApi, dir: &Path) -> Helm {
     ))
 }
 
-fn sink() -> (Arc<Mutex<Vec<String>>>, impl Fn(OutputStream, &str) + Send + Sync) {
+fn sink() -> (
+    Arc<Mutex<Vec<String>>>,
+    impl Fn(OutputStream, &str) + Send + Sync,
+) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let seen = lines.clone();
     (lines, move |_: OutputStream, text: &str| {
@@ -72,7 +75,13 @@ async fn install_upgrade_and_uninstall_with_wait() {
     let (lines, sink) = sink();
 
     let installed = helm
-        .upgrade_install(&release, &Chart::Path(chart_dir.clone()), &waiting(120), &sink, &cancel)
+        .upgrade_install(
+            &release,
+            &Chart::Path(chart_dir.clone()),
+            &waiting(120),
+            &sink,
+            &cancel,
+        )
         .await
         .expect("install --wait: the fake kubelet makes the pod Ready");
     assert_eq!(installed.status, "deployed");
@@ -94,11 +103,17 @@ async fn install_upgrade_and_uninstall_with_wait() {
         .expect("uninstall --wait");
     assert!(removed);
     assert!(helm.status(&release, &cancel).await.unwrap().is_none());
-    let again = helm.uninstall(&release, None, &sink, &cancel).await.unwrap();
+    let again = helm
+        .uninstall(&release, None, &sink, &cancel)
+        .await
+        .unwrap();
     assert!(!again, "a release already gone is done");
     let token = api.token();
     assert!(lines.lock().unwrap().iter().all(|l| !l.contains(token)));
-    assert!(!work.path().join("helm/kubeconfig").exists(), "the kubeconfig was left behind");
+    assert!(
+        !work.path().join("helm/kubeconfig").exists(),
+        "the kubeconfig was left behind"
+    );
 }
 
 #[tokio::test]
@@ -111,15 +126,24 @@ async fn a_wait_that_cannot_succeed_fails_within_its_timeout_and_atomic_rolls_ba
     let release = Release::new("web", ns.name());
     let cancel = CancellationToken::new();
     let (_, sink) = sink();
-    helm.upgrade_install(&release, &Chart::Path(chart_dir.clone()), &waiting(120), &sink, &cancel)
-        .await
-        .expect("install");
+    helm.upgrade_install(
+        &release,
+        &Chart::Path(chart_dir.clone()),
+        &waiting(120),
+        &sink,
+        &cancel,
+    )
+    .await
+    .expect("install");
     // A node selector no node has: the pod stays Pending, the rollout never completes.
     std::fs::write(
         chart_dir.join("templates/deployment.yaml"),
         std::fs::read_to_string(chart_dir.join("templates/deployment.yaml"))
             .unwrap()
-            .replace("    spec:\n      containers:", "    spec:\n      nodeSelector: {nowhere: \"true\"}\n      containers:"),
+            .replace(
+                "    spec:\n      containers:",
+                "    spec:\n      nodeSelector: {nowhere: \"true\"}\n      containers:",
+            ),
     )
     .unwrap();
     let mut options = waiting(5);
@@ -129,8 +153,15 @@ async fn a_wait_that_cannot_succeed_fails_within_its_timeout_and_atomic_rolls_ba
         .await
         .expect_err("the rollout cannot complete");
     assert!(matches!(err, HelmError::Failed { .. }), "{err:?}");
-    assert!(err.to_string().contains("helm upgrade --install web"), "{err}");
-    let status = helm.status(&release, &cancel).await.unwrap().expect("release");
+    assert!(
+        err.to_string().contains("helm upgrade --install web"),
+        "{err}"
+    );
+    let status = helm
+        .status(&release, &cancel)
+        .await
+        .unwrap()
+        .expect("release");
     assert_eq!(status.status, "deployed", "--atomic rolled back");
     assert_eq!(status.revision, 3, "rollback is revision 3");
 }
@@ -146,16 +177,26 @@ async fn a_chart_from_a_loopback_repository_installs() {
     let cancel = CancellationToken::new();
     let quiet = |_: OutputStream, _: &str| {};
     for args in [
-        vec!["package".to_owned(), chart_dir.display().to_string(), "--destination".into(), repo.display().to_string()],
-        vec!["repo".to_owned(), "index".into(), repo.display().to_string()],
+        vec![
+            "package".to_owned(),
+            chart_dir.display().to_string(),
+            "--destination".into(),
+            repo.display().to_string(),
+        ],
+        vec![
+            "repo".to_owned(),
+            "index".into(),
+            repo.display().to_string(),
+        ],
     ] {
-        let report = grape_process::Command::new(grape_testkit::helm_bin().as_os_str(), work.path())
-            .args(&args)
-            .env("HOME", work.path().as_os_str())
-            .inherit_env(&["PATH"])
-            .run(&quiet, &cancel)
-            .await
-            .expect("helm runs");
+        let report =
+            grape_process::Command::new(grape_testkit::helm_bin().as_os_str(), work.path())
+                .args(&args)
+                .env("HOME", work.path().as_os_str())
+                .inherit_env(&["PATH"])
+                .run(&quiet, &cancel)
+                .await
+                .expect("helm runs");
         assert!(report.success(), "helm {args:?}: {report:?}");
     }
     let server = grape_testkit::StaticFiles::serve(&repo).expect("file server");
@@ -166,7 +207,13 @@ async fn a_chart_from_a_loopback_repository_installs() {
         version: Some("1.2.3".into()),
     };
     let installed = helm(api, work.path())
-        .upgrade_install(&Release::new("from-repo", ns.name()), &chart, &waiting(120), &sink, &cancel)
+        .upgrade_install(
+            &Release::new("from-repo", ns.name()),
+            &chart,
+            &waiting(120),
+            &sink,
+            &cancel,
+        )
         .await
         .expect("install from the repository");
     assert_eq!(installed.chart, "web-1.2.3");

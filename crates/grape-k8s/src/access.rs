@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn bad_outputs_are_named() {
         let err = ClusterAccess::from_outputs(&json!({"cluster_ca_certificate": PEM})).unwrap_err();
-        assert_eq!(err.to_string(), "terraform output `cluster_endpoint`: missing");
+        assert_eq!(
+            err.to_string(),
+            "terraform output `cluster_endpoint`: missing"
+        );
         let err = ClusterAccess::from_outputs(&json!({
             "cluster_endpoint": "http://plain", "cluster_ca_certificate": PEM,
         }))
@@ -151,6 +154,10 @@ mod tests {
             "cluster_endpoint": "https://x", "cluster_ca_certificate": "%%%",
         }))
         .unwrap_err();
-        assert!(err.to_string().starts_with("terraform output `cluster_ca_certificate`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("terraform output `cluster_ca_certificate`"),
+            "{err}"
+        );
     }
 }

@@ -118,8 +118,12 @@ impl K8s {
         cancel: &CancellationToken,
     ) -> Result<Applied, K8sError> {
         let manifest = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        self.apply_one(&ObjectRef::cluster("v1", "Namespace", name), &manifest, cancel)
-            .await
+        self.apply_one(
+            &ObjectRef::cluster("v1", "Namespace", name),
+            &manifest,
+            cancel,
+        )
+        .await
     }
 
     /// Applies a Secret. Its values never reach a log line or an error.
@@ -225,7 +229,11 @@ fn secret_values(manifest: &Value) -> Vec<String> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut values = Vec::new();
     for field in ["data", "stringData"] {
-        for v in manifest[field].as_object().into_iter().flat_map(|m| m.values()) {
+        for v in manifest[field]
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             if let Some(s) = v.as_str() {
                 values.push(s.to_owned());
                 if let Ok(decoded) = b64.decode(s)

@@ -169,7 +169,15 @@ impl K8s {
             Ok(found) => found,
             Err(kube::Error::Discovery(_)) => return Err(unknown()),
             Err(kube::Error::Api(status)) if status.code == 404 => return Err(unknown()),
-            Err(e) => return Err(from_kube(step, &object.to_string(), self.endpoint(), e, &[])),
+            Err(e) => {
+                return Err(from_kube(
+                    step,
+                    &object.to_string(),
+                    self.endpoint(),
+                    e,
+                    &[],
+                ));
+            }
         };
         let namespaced = caps.scope == Scope::Namespaced;
         self.kinds
@@ -198,7 +206,10 @@ impl K8s {
             (None, false) => Ok(kube::Api::all_with(client, &resource)),
             (None, true) => Err(K8sError::Manifest {
                 index: object.index,
-                problem: format!("{object}: {} is namespaced but has no metadata.namespace", object.kind),
+                problem: format!(
+                    "{object}: {} is namespaced but has no metadata.namespace",
+                    object.kind
+                ),
             }),
             (Some(_), false) => Ok(kube::Api::all_with(client, &resource)),
         }

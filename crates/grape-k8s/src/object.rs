@@ -97,7 +97,10 @@ pub fn parse_yaml(text: &str) -> Result<Vec<Value>, K8sError> {
         match doc {
             Value::Null => {}
             Value::Object(ref map)
-                if map.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+                if map
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List"))
                     && map.get("items").is_some_and(Value::is_array) =>
             {
                 out.extend(map["items"].as_array().into_iter().flatten().cloned());

@@ -36,7 +36,9 @@ pub struct WaitTarget {
 
 impl std::fmt::Debug for WaitTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WaitTarget").field("object", &self.object).finish_non_exhaustive()
+        f.debug_struct("WaitTarget")
+            .field("object", &self.object)
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,7 +89,10 @@ pub fn condition_true(condition: &str) -> Condition {
             Some(c) => Check::Pending(format!(
                 "{wanted}={}{}",
                 c["status"].as_str().unwrap_or("?"),
-                c["reason"].as_str().map(|r| format!(" ({r})")).unwrap_or_default()
+                c["reason"]
+                    .as_str()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             )),
             None => Check::Pending(format!("no {wanted} condition yet")),
         }
@@ -101,8 +106,12 @@ pub fn application_synced_healthy() -> Condition {
         let Some(object) = object else {
             return Check::Pending("not found".into());
         };
-        let sync = object["status"]["sync"]["status"].as_str().unwrap_or("Unknown");
-        let health = object["status"]["health"]["status"].as_str().unwrap_or("Unknown");
+        let sync = object["status"]["sync"]["status"]
+            .as_str()
+            .unwrap_or("Unknown");
+        let health = object["status"]["health"]["status"]
+            .as_str()
+            .unwrap_or("Unknown");
         if sync == "Synced" && health == "Healthy" {
             Check::Ready
         } else {
@@ -145,8 +154,10 @@ impl K8s {
                 let object = match self.get(&target.object, cancel).await {
                     Ok(found) => found,
                     Err(K8sError::UnknownKind { .. }) => None,
-                    Err(e @ K8sError::Cancelled { .. }) => {
-                        return Err(K8sError::Cancelled { step: format!("{step}: {e}") });
+                    Err(K8sError::Cancelled { .. }) => {
+                        return Err(K8sError::Cancelled {
+                            step: step.to_owned(),
+                        });
                     }
                     Err(e) => return Err(e),
                 };
@@ -222,7 +233,13 @@ impl K8s {
                 Ok(_) => existed.push(object.clone()),
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(e) => {
-                    return Err(from_kube("delete", &object.to_string(), self.endpoint(), e, &[]));
+                    return Err(from_kube(
+                        "delete",
+                        &object.to_string(),
+                        self.endpoint(),
+                        e,
+                        &[],
+                    ));
                 }
             }
         }
@@ -230,11 +247,16 @@ impl K8s {
             .iter()
             .map(|o| WaitTarget::new(o.clone(), gone()))
             .collect();
-        self.wait_all(step, &targets, options, progress, cancel).await?;
+        self.wait_all(step, &targets, options, progress, cancel)
+            .await?;
         Ok(existed)
     }
 }
 
 fn plural(n: usize) -> String {
-    if n == 1 { "1 object".into() } else { format!("{n} objects") }
+    if n == 1 {
+        "1 object".into()
+    } else {
+        format!("{n} objects")
+    }
 }

@@ -63,20 +63,39 @@ async fn apply_then_reapply_is_unchanged_and_a_change_is_configured() {
     let ns = api.namespace("apply").await.unwrap();
     let k8s = k8s(api);
     let cancel = CancellationToken::new();
-    let first = k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel).await.unwrap();
+    let first = k8s
+        .apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel)
+        .await
+        .unwrap();
     let outcomes: Vec<Outcome> = first.iter().map(|a| a.outcome).collect();
     assert_eq!(outcomes, [Outcome::Created, Outcome::Created], "{first:?}");
-    assert_eq!(first[1].to_string(), format!("Deployment {}/web created", ns.name()));
+    assert_eq!(
+        first[1].to_string(),
+        format!("Deployment {}/web created", ns.name())
+    );
 
-    let again = k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel).await.unwrap();
-    assert!(again.iter().all(|a| a.outcome == Outcome::Unchanged), "{again:?}");
+    let again = k8s
+        .apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel)
+        .await
+        .unwrap();
+    assert!(
+        again.iter().all(|a| a.outcome == Outcome::Unchanged),
+        "{again:?}"
+    );
 
-    let changed = k8s.apply_yaml(&deployment(ns.name(), "nginx:2"), &cancel).await.unwrap();
+    let changed = k8s
+        .apply_yaml(&deployment(ns.name(), "nginx:2"), &cancel)
+        .await
+        .unwrap();
     assert_eq!(changed[0].outcome, Outcome::Unchanged);
     assert_eq!(changed[1].outcome, Outcome::Configured);
 
     let web = ObjectRef::namespaced("apps/v1", "Deployment", ns.name(), "web");
-    let live = k8s.get(&web, &cancel).await.unwrap().expect("the Deployment");
+    let live = k8s
+        .get(&web, &cancel)
+        .await
+        .unwrap()
+        .expect("the Deployment");
     let managers: Vec<&str> = live["metadata"]["managedFields"]
         .as_array()
         .unwrap()
@@ -84,7 +103,10 @@ async fn apply_then_reapply_is_unchanged_and_a_change_is_configured() {
         .filter_map(|m| m["manager"].as_str())
         .collect();
     assert!(managers.contains(&"vintner"), "{managers:?}");
-    assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:2"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +115,9 @@ async fn a_wait_reports_progress_until_the_deployment_is_available() {
     let ns = api.namespace("wait").await.unwrap();
     let k8s = k8s(api);
     let cancel = CancellationToken::new();
-    k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel).await.unwrap();
+    k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel)
+        .await
+        .unwrap();
     let (lines, progress) = collector();
     let target = WaitTarget::new(
         ObjectRef::namespaced("apps/v1", "Deployment", ns.name(), "web"),
@@ -109,7 +133,13 @@ async fn a_wait_reports_progress_until_the_deployment_is_available() {
         lines[0].starts_with("rollout: waiting for 1 of 1 object") && lines[0].contains("web"),
         "{lines:?}"
     );
-    assert!(lines.last().unwrap().starts_with("rollout: 1 object ready after"), "{lines:?}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("rollout: 1 object ready after"),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +148,9 @@ async fn a_wait_that_runs_out_names_each_object_and_its_state() {
     let ns = api.namespace("timeout").await.unwrap();
     let k8s = k8s(api);
     let cancel = CancellationToken::new();
-    k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel).await.unwrap();
+    k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel)
+        .await
+        .unwrap();
     let settings = ObjectRef::namespaced("v1", "ConfigMap", ns.name(), "settings");
     let missing = ObjectRef::namespaced("v1", "ConfigMap", ns.name(), "never");
     let targets = [
@@ -133,10 +165,25 @@ async fn a_wait_that_runs_out_names_each_object_and_its_state() {
         .await
         .expect_err("a ConfigMap has no Ready condition");
     let text = err.to_string();
-    assert!(matches!(err, K8sError::Timeout { ref pending, .. } if pending.len() == 2), "{err:?}");
-    assert!(text.starts_with("settings ready: not ready after"), "{text}");
-    assert!(text.contains(&format!("ConfigMap {}/settings: no Ready condition yet", ns.name())), "{text}");
-    assert!(text.contains(&format!("ConfigMap {}/never: not found", ns.name())), "{text}");
+    assert!(
+        matches!(err, K8sError::Timeout { ref pending, .. } if pending.len() == 2),
+        "{err:?}"
+    );
+    assert!(
+        text.starts_with("settings ready: not ready after"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "ConfigMap {}/settings: no Ready condition yet",
+            ns.name()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("ConfigMap {}/never: not found", ns.name())),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +220,10 @@ async fn argocd_crds_an_app_project_and_an_application_synced_and_healthy() {
     let ns = api.namespace("argocd").await.unwrap();
     let k8s = k8s(api);
     let cancel = CancellationToken::new();
-    let crds = k8s.apply_yaml(grape_testkit::ARGOCD_MIN_CRDS, &cancel).await.unwrap();
+    let crds = k8s
+        .apply_yaml(grape_testkit::ARGOCD_MIN_CRDS, &cancel)
+        .await
+        .unwrap();
     assert_eq!(crds.len(), 2);
     let app = format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {{name: infrastructure, namespace: {ns}}}\n\
@@ -184,16 +234,27 @@ async fn argocd_crds_an_app_project_and_an_application_synced_and_healthy() {
         ns = ns.name()
     );
     let applied = k8s.apply_yaml(&app, &cancel).await.unwrap();
-    assert!(applied.iter().all(|a| a.outcome == Outcome::Created), "{applied:?}");
+    assert!(
+        applied.iter().all(|a| a.outcome == Outcome::Created),
+        "{applied:?}"
+    );
 
     // No ArgoCD controller runs here: the test plays it and patches the status.
-    let application = ObjectRef::namespaced("argoproj.io/v1alpha1", "Application", ns.name(), "external-dns");
+    let application = ObjectRef::namespaced(
+        "argoproj.io/v1alpha1",
+        "Application",
+        ns.name(),
+        "external-dns",
+    );
     let patcher = K8s::new(access(api), Arc::new(StaticToken(Secret::new(api.token()))));
     let patched = application.clone();
     let controller = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let status = json!({"status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}});
-        patcher.merge_patch(&patched, &status, &CancellationToken::new()).await
+        let status =
+            json!({"status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}});
+        patcher
+            .merge_patch(&patched, &status, &CancellationToken::new())
+            .await
     });
     let (lines, progress) = collector();
     let mut options = WaitOptions::new(Duration::from_secs(60));
@@ -209,7 +270,10 @@ async fn argocd_crds_an_app_project_and_an_application_synced_and_healthy() {
     .unwrap();
     controller.await.unwrap().unwrap();
     let lines = lines.lock().unwrap();
-    assert!(lines[0].contains("external-dns: sync Unknown, health Unknown"), "{lines:?}");
+    assert!(
+        lines[0].contains("external-dns: sync Unknown, health Unknown"),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
@@ -224,26 +288,44 @@ async fn secrets_are_applied_and_their_values_never_show() {
         name: "repo".into(),
         ..SecretObject::default()
     };
-    secret.labels.insert("argocd.argoproj.io/secret-type".into(), "repository".into());
+    secret
+        .labels
+        .insert("argocd.argoproj.io/secret-type".into(), "repository".into());
     secret.data.insert("password".into(), Secret::new(value));
     assert!(!format!("{secret:?}").contains(value));
     let applied = k8s.apply_secret(&secret, &cancel).await.unwrap();
     assert_eq!(applied.outcome, Outcome::Created);
-    assert_eq!(k8s.apply_secret(&secret, &cancel).await.unwrap().outcome, Outcome::Unchanged);
+    assert_eq!(
+        k8s.apply_secret(&secret, &cancel).await.unwrap().outcome,
+        Outcome::Unchanged
+    );
     let live = k8s
-        .get(&ObjectRef::namespaced("v1", "Secret", ns.name(), "repo"), &cancel)
+        .get(
+            &ObjectRef::namespaced("v1", "Secret", ns.name(), "repo"),
+            &cancel,
+        )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(live["metadata"]["labels"]["argocd.argoproj.io/secret-type"], "repository");
+    assert_eq!(
+        live["metadata"]["labels"]["argocd.argoproj.io/secret-type"],
+        "repository"
+    );
     assert!(live["data"]["password"].is_string());
 
     // A refused Secret: the error names it, and the value is not in it.
     let mut bad = secret.clone();
-    bad.data.insert("not a valid key!".into(), Secret::new(value));
-    let err = k8s.apply_secret(&bad, &cancel).await.expect_err("invalid key");
+    bad.data
+        .insert("not a valid key!".into(), Secret::new(value));
+    let err = k8s
+        .apply_secret(&bad, &cancel)
+        .await
+        .expect_err("invalid key");
     let text = format!("{err} {err:?}");
-    assert!(text.contains(&format!("apply Secret {}/repo", ns.name())), "{text}");
+    assert!(
+        text.contains(&format!("apply Secret {}/repo", ns.name())),
+        "{text}"
+    );
     assert!(!text.contains(value), "{text}");
 }
 
@@ -253,7 +335,9 @@ async fn delete_waits_until_gone_and_is_rerunnable() {
     let ns = api.namespace("delete").await.unwrap();
     let k8s = k8s(api);
     let cancel = CancellationToken::new();
-    k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel).await.unwrap();
+    k8s.apply_yaml(&deployment(ns.name(), "nginx:1"), &cancel)
+        .await
+        .unwrap();
     let objects = [
         ObjectRef::namespaced("apps/v1", "Deployment", ns.name(), "web"),
         ObjectRef::namespaced("v1", "ConfigMap", ns.name(), "settings"),
@@ -262,13 +346,29 @@ async fn delete_waits_until_gone_and_is_rerunnable() {
     let (lines, progress) = collector();
     let mut options = WaitOptions::new(Duration::from_secs(120));
     options.poll = Duration::from_millis(200);
-    let existed = k8s.delete("delete", &objects, &options, &progress, &cancel).await.unwrap();
+    let existed = k8s
+        .delete("delete", &objects, &options, &progress, &cancel)
+        .await
+        .unwrap();
     assert_eq!(existed.len(), 2, "{existed:?}");
-    assert!(lines.lock().unwrap().last().unwrap().contains("ready after"));
+    assert!(
+        lines
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .contains("ready after")
+    );
     for object in &objects[..2] {
-        assert!(k8s.get(object, &cancel).await.unwrap().is_none(), "{object}");
+        assert!(
+            k8s.get(object, &cancel).await.unwrap().is_none(),
+            "{object}"
+        );
     }
-    let again = k8s.delete("delete", &objects, &options, &progress, &cancel).await.unwrap();
+    let again = k8s
+        .delete("delete", &objects, &options, &progress, &cancel)
+        .await
+        .unwrap();
     assert!(again.is_empty());
 }
 
@@ -278,13 +378,22 @@ async fn unknown_kinds_bad_tokens_and_unreachable_servers_are_named() {
     let ns = api.namespace("errors").await.unwrap();
     let cancel = CancellationToken::new();
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": ns.name()}});
-    let err = k8s(api).apply(&[widget], &cancel).await.expect_err("no such CRD");
+    let err = k8s(api)
+        .apply(&[widget], &cancel)
+        .await
+        .expect_err("no such CRD");
     assert_eq!(
         err.to_string(),
-        format!("apply Widget {}/w: the cluster serves no example.com/v1 Widget", ns.name())
+        format!(
+            "apply Widget {}/w: the cluster serves no example.com/v1 Widget",
+            ns.name()
+        )
     );
 
-    let wrong = K8s::new(access(api), Arc::new(StaticToken(Secret::new("not-a-token"))));
+    let wrong = K8s::new(
+        access(api),
+        Arc::new(StaticToken(Secret::new("not-a-token"))),
+    );
     let err = wrong.ensure_namespace("x", &cancel).await.expect_err("401");
     assert_eq!(err.code(), Some(401), "{err}");
     assert!(!err.to_string().contains("not-a-token"));

@@ -9,8 +9,8 @@
 2. the SigV4 signature is verified here, independently of the signer under test, with the
    secret of the access key (from --keys: lines "ACCESS_KEY_ID SECRET"), the header
    `x-k8s-aws-id` being this webhook's --cluster (a token for another cluster fails);
-3. the presigned URL is replayed to STS — moto, at --sts, with the STS Host header — and the
-   caller's ARN from its answer is the user name (group system:masters).
+3. the presigned URL is replayed to STS — moto, at --sts (with a routing hint moto needs, see
+   below) — and the caller's ARN from its answer is the user name (group system:masters).
 
 moto does not verify presigned (query-string) signatures itself (it checks only Authorization
 headers), which is why step 2 is done here. Stdlib only. Prints its port to --port-file.
@@ -76,8 +76,13 @@ def verify(token):
     key = hm(hm(hm(hm(("AWS4" + secret).encode(), date), region), "sts"), "aws4_request")
     if not hmac.compare_digest(hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), q.get("X-Amz-Signature", "")):
         raise ValueError("signature does not match")
-    # Replay the presigned URL to STS (moto), as EKS does.
-    req = urllib.request.Request(a.sts.rstrip("/") + "/?" + u.query, headers={"Host": u.netloc, "x-k8s-aws-id": a.cluster})
+    # Replay the presigned URL to STS (moto), as EKS does. moto routes a request to a service by
+    # its Authorization header only (it ignores Host) and reads the caller's access key from it,
+    # so the replay carries one naming the URL's own credential scope: a routing hint for moto,
+    # not a signature (the signature was verified above).
+    hint = f"AWS4-HMAC-SHA256 Credential={q['X-Amz-Credential']}, SignedHeaders=host;x-k8s-aws-id, Signature={q['X-Amz-Signature']}"
+    req = urllib.request.Request(a.sts.rstrip("/") + "/?" + u.query,
+                                 headers={"Host": u.netloc, "x-k8s-aws-id": a.cluster, "Authorization": hint})
     with urllib.request.urlopen(req, timeout=10) as r:
         body = r.read().decode()
     arn = re.search(r"<Arn>([^<]+)</Arn>", body)

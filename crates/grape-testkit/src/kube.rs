@@ -35,7 +35,12 @@ pub fn kube_scripts_dir() -> PathBuf {
 /// The directory holding `kube-apiserver`, `kube-controller-manager`, `kube-scheduler` and
 /// `etcd` (`.peers/kube/bin`), checked to be the build of the current recipe.
 pub fn kube_bin_dir() -> Result<PathBuf, TestkitError> {
-    let link = peers::peers_dir().join("kube");
+    kube_bin_in(&peers::peers_dir())
+}
+
+/// [`kube_bin_dir`] in the peers directory `peers_dir`.
+pub fn kube_bin_in(peers_dir: &Path) -> Result<PathBuf, TestkitError> {
+    let link = peers_dir.join("kube");
     let bin = link.join("bin");
     let missing = |name: String| TestkitError::MissingPeer {
         name,

@@ -23,7 +23,11 @@ pub struct EksWebhook {
 impl EksWebhook {
     /// Starts the webhook for the EKS cluster `cluster`, replaying to STS at `sts_url`
     /// (moto's endpoint) and knowing the secret of each `(access key id, secret)` in `keys`.
-    pub fn start(cluster: &str, sts_url: &str, keys: &[(&str, &str)]) -> Result<Self, TestkitError> {
+    pub fn start(
+        cluster: &str,
+        sts_url: &str,
+        keys: &[(&str, &str)],
+    ) -> Result<Self, TestkitError> {
         let dir = tempfile::Builder::new()
             .prefix("eks-webhook-")
             .tempdir()
@@ -64,7 +68,8 @@ impl EksWebhook {
                 break port;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(dir.path().join("webhook.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(dir.path().join("webhook.log")).unwrap_or_default();
                 return Err(TestkitError::PeerExited {
                     peer: "eks_webhook.py",
                     status: status.to_string(),
@@ -80,7 +85,7 @@ impl EksWebhook {
             std::thread::sleep(Duration::from_millis(50));
         };
         let kubeconfig = format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: eks-webhook\n  cluster:\n    server: http://127.0.0.1:{port}/\nusers:\n- name: kube-apiserver\ncontexts:\n- name: webhook\n  context:\n    cluster: eks-webhook\n    user: kube-apiserver\ncurrent-context: webhook\n"
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: eks-webhook\n  cluster:\n    server: http://127.0.0.1:{port}/\nusers:\n- name: kube-apiserver\ncontexts:\n- name: webhook\n  context:\n    cluster: eks-webhook\n    user: kube-apiserver\ncurrent-context: webhook\n"
         );
         write("webhook.kubeconfig", &kubeconfig)?;
         Ok(Self { child, dir, port })

@@ -50,14 +50,15 @@ pub fn install(ws: &Workspace) -> Result<(bool, String, PathBuf)> {
 fn build(recipe: &Path, dir: &Path) -> Result<()> {
     for tool in HOST_TOOLS {
         if util::output(util::command("sh").args(["-c", &format!("command -v {tool}")])).is_err() {
-            bail!("the Kubernetes test peer needs `{tool}` on this machine (Debian: apt-get install {tool})");
+            bail!(
+                "the Kubernetes test peer needs `{tool}` on this machine (Debian: apt-get install {tool})"
+            );
         }
     }
     let partial = dir.with_extension("build");
     let log = dir.with_extension("build.log");
     let lock = dir.with_extension("lock");
-    fs::create_dir_all(&partial)
-        .with_context(|| format!("cannot create {}", partial.display()))?;
+    fs::create_dir_all(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
     let _lock = BuildLock::take(&lock)?;
     println!(
         "peers: building kube-apiserver v1.20.2 + etcd from Debian's packages into {} \
@@ -65,7 +66,8 @@ fn build(recipe: &Path, dir: &Path) -> Result<()> {
         partial.display(),
         log.display()
     );
-    let log_file = fs::File::create(&log).with_context(|| format!("cannot write {}", log.display()))?;
+    let log_file =
+        fs::File::create(&log).with_context(|| format!("cannot write {}", log.display()))?;
     let (status, took) = util::timed(|| {
         util::command("bash")
             .arg(recipe)
@@ -131,15 +133,18 @@ struct BuildLock(PathBuf);
 
 impl BuildLock {
     fn take(path: &Path) -> Result<Self> {
-        match fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
             Ok(_) => {
                 fs::write(path, std::process::id().to_string())?;
                 Ok(Self(path.to_owned()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let pid = fs::read_to_string(path).unwrap_or_default();
-                let alive = !pid.trim().is_empty()
-                    && Path::new("/proc").join(pid.trim()).exists();
+                let alive = !pid.trim().is_empty() && Path::new("/proc").join(pid.trim()).exists();
                 if alive {
                     bail!(
                         "another `cargo xtask peers` (pid {}) is building the Kubernetes peer; wait for it",

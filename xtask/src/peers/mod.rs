@@ -81,7 +81,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<Installed> {
     for r in &reports {
         let state = if r.fresh { "installed" } else { "up to date" };
         println!(
-            "  {:<12} {:<10} {:<11} {}",
+            "  {:<14} {:<10} {:<11} {}",
             r.name,
             r.version,
             state,

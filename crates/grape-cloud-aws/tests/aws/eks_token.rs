@@ -28,9 +28,12 @@ async fn get_namespaces(api: &KubeApi, token: &str) -> reqwest::StatusCode {
 #[tokio::test]
 async fn an_eks_token_from_assumed_credentials_is_accepted_and_broken_ones_are_not() {
     let moto = moto().await;
-    let creds = assume(&identity(&moto, "vintner-target", &["us-east-1"]), &base(&moto))
-        .await
-        .expect("assume");
+    let creds = assume(
+        &identity(&moto, "vintner-target", &["us-east-1"]),
+        &base(&moto),
+    )
+    .await
+    .expect("assume");
     let webhook = EksWebhook::start(
         "web-dev",
         moto.endpoint_url(),
@@ -45,8 +48,15 @@ async fn an_eks_token_from_assumed_credentials_is_accepted_and_broken_ones_are_n
 
     let good = eks_token(&EksTokenRequest::from_credentials(&creds, "web-dev")).expect("token");
     assert!(good.token.expose().starts_with("k8s-aws-v1."));
-    assert_eq!(get_namespaces(&api, good.token.expose()).await, 200, "{}", webhook.log());
-    assert!(webhook.log().contains("accepted arn:aws:"), "{}", webhook.log());
+    assert_eq!(
+        get_namespaces(&api, good.token.expose()).await,
+        200,
+        "{}",
+        webhook.log()
+    );
+    // The user the API server sees is the identity STS (moto) names for the token's key.
+    let accepted = "accepted arn:aws:sts::123456789012:assumed-role/vintner-target/job-42";
+    assert!(webhook.log().contains(accepted), "{}", webhook.log());
 
     // A token for another cluster: the webhook signs x-k8s-aws-id with its own cluster name.
     let other = eks_token(&EksTokenRequest::from_credentials(&creds, "web-prod")).unwrap();
