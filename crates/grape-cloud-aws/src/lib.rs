@@ -39,6 +39,7 @@
 mod classify;
 mod credentials;
 mod discover;
+mod eks_token;
 mod error;
 mod identity;
 mod refresh;
@@ -55,6 +56,10 @@ mod sts;
 
 pub use credentials::{AwsCredentials, BaseCredentials, CredentialsSummary};
 pub use discover::{DEFAULT_CONCURRENCY, DiscoveryOptions, discover};
+pub use eks_token::{
+    CLUSTER_ID_HEADER, EKS_TOKEN_LIFETIME, EKS_TOKEN_PREFIX, EksToken, EksTokenError,
+    EksTokenRequest, eks_token, eks_token_at,
+};
 pub use error::{AwsError, AwsErrorKind, AwsFailure, ServiceErrorDetail};
 pub use identity::{
     AwsIdentity, DEFAULT_DURATION_SECONDS, DEFAULT_REGION, DEFAULT_SESSION_NAME,

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use grape_api::{
-    CloudConnector, CloudFailure, CloudFailureKind, CloudProvider, CloudSession, Discovery,
-    IdentitySettings, SessionEvents, VerifiedIdentity,
+    CloudConnector, CloudFailure, CloudFailureKind, CloudProvider, CloudSession, ClusterToken,
+    Discovery, IdentitySettings, SessionEvents, VerifiedIdentity,
 };
 
 use crate::credentials::{AwsCredentials, BaseCredentials};
@@ -141,6 +141,20 @@ impl CloudSession for AwsSession {
 
     fn discovery_scope(&self) -> Vec<String> {
         self.options.regions.clone()
+    }
+
+    async fn cluster_token(&self, cluster: &str) -> Result<ClusterToken, CloudFailure> {
+        let creds = self.credentials();
+        let token = crate::eks_token::eks_token(
+            &crate::eks_token::EksTokenRequest::from_credentials(&creds, cluster),
+        )
+        .map_err(|e| {
+            CloudFailure::new(CloudFailureKind::Credentials, "EKS_TOKEN", e.to_string())
+        })?;
+        Ok(ClusterToken {
+            token: grape_api::Secret::new(token.token.expose()),
+            expires_at: token.expires_at,
+        })
     }
 }
 

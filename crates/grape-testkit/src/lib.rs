@@ -3,6 +3,8 @@
 //! - [`peers`]: where `cargo xtask peers` installed them (`terraform`, `helm`, `kubectl`,
 //!   `moto_server`); a missing peer fails the test with the command that installs it.
 //! - [`moto`]: a moto server (AWS APIs) on a free 127.0.0.1 port, killed on drop.
+//! - [`kube`]: a real Kubernetes API server (v1.20.2 + etcd, controller-manager, scheduler and a
+//!   fake kubelet) on free ports, one per test binary, with a namespace per test.
 //! - [`postgres`]: a fresh, uniquely named PostgreSQL database, dropped on drop.
 //! - [`git`]: a bare git repository on disk with helpers to commit files to it.
 //! - [`infracost`]: a stand-in `infracost` CLI that checks its call and prints documented JSON.
@@ -20,6 +22,10 @@ pub mod fake_gcp;
 pub mod git;
 pub mod http_recorder;
 pub mod infracost;
+pub mod kube;
+mod kube_namespace;
+mod kube_shared;
+mod kube_webhook;
 pub mod moto;
 pub mod net;
 pub mod peers;
@@ -36,6 +42,9 @@ pub use http_recorder::{Answer, HttpRecorder, RecordedRequest};
 pub use infracost::{
     BREAKDOWN_JSON, FakeInfracostOutput, fake_infracost_calls, write_fake_infracost,
 };
+pub use kube::{ARGOCD_MIN_CRDS, KubeApi, KubeApiBuilder, kube_bin_dir};
+pub use kube_namespace::KubeNamespace;
+pub use kube_webhook::EksWebhook;
 pub use moto::{Moto, MotoBuilder};
 pub use net::{free_port, http_get, wait_for_http};
 pub use peers::{

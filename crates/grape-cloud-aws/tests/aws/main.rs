@@ -3,6 +3,7 @@
 
 mod assume;
 mod discover;
+mod eks_token;
 mod failures;
 mod refresh;
 mod support;
