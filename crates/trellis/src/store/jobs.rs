@@ -150,16 +150,20 @@ impl Store {
         })
     }
 
-    /// Jobs, newest first, optionally of one status and of one team.
+    /// Jobs, newest first, optionally of one status, of one type and of one team.
     pub async fn list_jobs(
         &self,
         status: Option<&JobStatus>,
+        job_type: Option<&JobType>,
         team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<JobRow>, StoreError> {
         let mut conds = Vec::new();
         if status.is_some() {
             conds.push(format!("status = ${}", conds.len() + 1));
+        }
+        if job_type.is_some() {
+            conds.push(format!("job_type = ${}", conds.len() + 1));
         }
         if team.is_some() {
             conds.push(format!("team = ${}", conds.len() + 1));
@@ -177,6 +181,9 @@ impl Store {
             let mut query = sqlx::query_as::<_, JobRow>(q(&sql));
             if let Some(s) = status {
                 query = query.bind(s.as_str());
+            }
+            if let Some(t) = job_type {
+                query = query.bind(t.as_str());
             }
             if let Some(t) = team {
                 query = query.bind(t);

@@ -8,8 +8,10 @@
 mod claims;
 mod expiry;
 mod jobs;
+mod log_search;
 mod logs;
 mod rows;
+mod sessions;
 mod tokens;
 mod workers;
 
@@ -18,6 +20,7 @@ pub use expiry::WaitingJob;
 pub use jobs::{ClaimFilter, ClaimScope, NewJob, StatusChange, UserAction};
 pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};
+pub use sessions::SessionRow;
 pub use tokens::TokenRow;
 pub use workers::HeartbeatOutcome;
 
@@ -90,6 +93,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "teams, labels, api tokens",
         include_str!("../../migrations/sqlite/0003_teams.sql"),
     ),
+    (
+        4,
+        "console sessions",
+        include_str!("../../migrations/sqlite/0004_console_sessions.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -106,6 +114,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "teams, labels, api tokens",
         include_str!("../../migrations/postgres/0003_teams.sql"),
+    ),
+    (
+        4,
+        "console sessions",
+        include_str!("../../migrations/postgres/0004_console_sessions.sql"),
     ),
 ];
 

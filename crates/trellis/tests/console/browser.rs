@@ -1,0 +1,504 @@
+//! The console in a real headless Chromium (Debian's `chromium`, driven by npm `playwright-core`
+//! with `axe-core`; `cargo xtask peers` installs them into `.peers/browser`), against a real
+//! trellis and a real tendril. Each test runs one scenario script (`scenarios/*.mjs`) with
+//! `node`, reacting to the `step …` lines it prints; screenshots go to
+//! `<target>/console-screenshots/`. Scenarios wait on page conditions, never on fixed sleeps.
+#![allow(clippy::disallowed_methods)] // tests start node and tendril directly (std::process)
+
+use grape_api::{
+    HeartbeatRequest, JobStatus, JobType, Secret, StatusUpdate, SubmitJobRequest, UserApiClient,
+    WorkerStatus,
+};
+use grape_testkit::trellis::{TrellisBuilder, TrellisServer};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `.peers/browser`: node_modules and the chromium path; a missing peer fails the test with the
+/// command that installs it.
+fn browser_peers() -> (PathBuf, PathBuf) {
+    let dir = grape_testkit::peers::peers_dir().join("browser");
+    let modules = dir.join("node_modules");
+    let chromium = std::fs::read_to_string(dir.join("chromium"))
+        .map(|s| PathBuf::from(s.trim()))
+        .unwrap_or_default();
+    assert!(
+        modules.join("playwright-core").is_dir()
+            && modules.join("axe-core").is_dir()
+            && chromium.is_file(),
+        "the browser peers are missing (playwright-core, axe-core in {}, chromium at {:?}): run `cargo xtask peers` \
+         (as root: it installs Debian's chromium with apt)",
+        modules.display(),
+        chromium
+    );
+    (modules, chromium)
+}
+
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // <target>/debug/deps/console-HASH
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn tendril_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TENDRIL_BIN") {
+        return PathBuf::from(p);
+    }
+    let bin = target_dir().join("debug").join("tendril");
+    assert!(
+        bin.exists(),
+        "the tendril binary is missing at {}: `cargo nextest run --workspace` builds it (or set TENDRIL_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// A running scenario.
+pub struct Scenario {
+    name: String,
+    child: Child,
+    steps: mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+    _profiles: tempfile::TempDir,
+}
+
+impl Scenario {
+    pub fn start(name: &str, server: &TrellisServer, extra: &[(&str, String)]) -> Scenario {
+        let (modules, chromium) = browser_peers();
+        let profiles = tempfile::Builder::new()
+            .prefix("console-browser-")
+            .tempdir()
+            .expect("tempdir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/console/scenarios/{name}.mjs"));
+        let mut cmd = Command::new("node");
+        cmd.arg(&script)
+            .env("BASE_URL", server.url())
+            .env("ADMIN_TOKEN", server.admin_token().expose())
+            .env("API_TOKEN", server.api_token().expose())
+            .env("CHROMIUM", &chromium)
+            .env("NODE_MODULES", &modules)
+            .env("PROFILES", profiles.path())
+            .env("SCREENSHOTS", target_dir().join("console-screenshots"))
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("node runs (is Node.js installed?)");
+        let (tx, steps) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut err = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        Scenario {
+            name: name.to_owned(),
+            child,
+            steps,
+            stderr,
+            _profiles: profiles,
+        }
+    }
+
+    /// Waits for `step NAME…`; the rest of its line.
+    pub fn step(&mut self, name: &str) -> String {
+        let deadline = Instant::now() + SCENARIO_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.steps.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix(&format!("step {name}")) {
+                        return rest.trim().to_owned();
+                    }
+                    eprintln!("[{}] {line}", self.name);
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "scenario {} ended or stalled before step {name}:\n{}",
+                        self.name,
+                        self.stderr_text()
+                    );
+                }
+            }
+        }
+    }
+
+    fn stderr_text(&mut self) -> String {
+        std::mem::replace(&mut self.stderr, std::thread::spawn(String::new))
+            .join()
+            .unwrap_or_default()
+    }
+
+    /// Waits for the script to end; it must have passed.
+    pub fn finish(mut self) {
+        let deadline = Instant::now() + SCENARIO_TIMEOUT;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break self.child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let err = self.stderr_text();
+        while let Ok(line) = self.steps.try_recv() {
+            eprintln!("[{}] {line}", self.name);
+        }
+        assert!(
+            status.success(),
+            "scenario {} failed ({status}):\n{err}",
+            self.name
+        );
+    }
+}
+
+impl Drop for Scenario {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `tendril start` process (EXEC enabled, shrunken timings), killed on drop.
+pub struct Tendril {
+    child: Child,
+    _dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Tendril {
+    pub fn start(
+        server: &TrellisServer,
+        id: Uuid,
+        token: &Secret,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> Tendril {
+        let dir = tempfile::Builder::new()
+            .prefix("console-tendril-")
+            .tempdir()
+            .expect("tempdir");
+        let log = dir.path().join("tendril.log");
+        let child = Command::new(tendril_bin())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .args([
+                "start",
+                "--enable-exec",
+                "--heartbeat-interval",
+                "300ms",
+                "--poll-interval",
+                "200ms",
+            ])
+            .args([
+                "--claim-wait",
+                "1s",
+                "--grace-period",
+                "60s",
+                "--interrupt-grace",
+                "1s",
+            ])
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .args(args)
+            .env("TRELLIS_URL", server.url())
+            .env("GRAPE_WORKER_ID", id.to_string())
+            .env("GRAPE_WORKER_TOKEN", token.expose())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start tendril");
+        Tendril {
+            child,
+            _dir: dir,
+            log,
+        }
+    }
+
+    fn signal(&self, sig: Signal) {
+        kill(
+            Pid::from_raw(i32::try_from(self.child.id()).expect("pid")),
+            sig,
+        )
+        .expect("signal");
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Tendril {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn trellis() -> TrellisServer {
+    TrellisBuilder::default()
+        .worker_offline_after(Duration::from_secs(3))
+        .sweep_interval(Duration::from_millis(200))
+        .start()
+        .await
+        .expect("trellis")
+}
+
+pub async fn submit(
+    user: &UserApiClient,
+    job_type: JobType,
+    payload: Value,
+    identity: Option<Uuid>,
+) -> Uuid {
+    user.submit_job(&SubmitJobRequest {
+        job_type,
+        payload,
+        cloud_identity_id: identity,
+        team: None,
+        labels: Vec::new(),
+    })
+    .await
+    .expect("submit")
+    .job
+    .id
+}
+
+pub async fn wait_status(
+    user: &UserApiClient,
+    id: Uuid,
+    pred: impl Fn(JobStatus) -> bool,
+) -> grape_api::Job {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = user.get_job(id).await.expect("get job");
+        if pred(job.status.clone()) {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} stuck: {job:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `sh -c` an EXEC job runs: `script` with `$REL` the release file the test creates.
+fn exec(script: &str, release: &Path) -> Value {
+    json!({ "argv": ["sh", "-c", script.replace("$REL", &release.display().to_string())] })
+}
+
+#[tokio::test]
+async fn the_tendrils_page_follows_a_worker_online_draining_offline_in_the_same_row() {
+    let server = trellis().await;
+    let (id, token) = server
+        .register_worker("console-w1")
+        .await
+        .expect("register");
+    let mut s = Scenario::start("tendrils_live", &server, &[("WORKER_ID", id.to_string())]);
+    s.step("page");
+    let tendril = Tendril::start(&server, id, &token, &[], &[]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let release = tmp.path().join("release");
+    let job = submit(
+        &server.user_client(),
+        JobType::Exec,
+        exec(
+            "echo started; while [ ! -f $REL ]; do sleep 0.05; done; echo released",
+            &release,
+        ),
+        None,
+    )
+    .await;
+    s.step("online");
+    tendril.signal(Signal::SIGTERM);
+    s.step("draining");
+    std::fs::write(&release, "go").expect("release");
+    s.finish();
+    let job = wait_status(&server.user_client(), job, |st| st.is_terminal()).await;
+    assert_eq!(job.status, JobStatus::Success, "{}", tendril.log());
+}
+
+#[tokio::test]
+async fn a_job_page_shows_log_lines_arrive_live_and_the_final_status() {
+    let server = trellis().await;
+    let (id, token) = server
+        .register_worker("console-w2")
+        .await
+        .expect("register");
+    let _tendril = Tendril::start(&server, id, &token, &[], &[]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let release = tmp.path().join("release");
+    let script = "echo 'first line'; printf '\\033[31mred\\033[0m plain\\n'; echo 'to stderr' >&2; \
+                  while [ ! -f $REL ]; do sleep 0.05; done; echo 'last line'";
+    let user = server.user_client();
+    let job = submit(&user, JobType::Exec, exec(script, &release), None).await;
+    wait_status(&user, job, |s| s == JobStatus::Running).await;
+    let mut s = Scenario::start("job_live", &server, &[("JOB_ID", job.to_string())]);
+    s.step("first");
+    std::fs::write(&release, "go").expect("release");
+    s.finish();
+}
+
+#[tokio::test]
+async fn cancel_from_the_job_page_cancels_the_running_job() {
+    let server = trellis().await;
+    let (id, token) = server
+        .register_worker("console-w3")
+        .await
+        .expect("register");
+    let tendril = Tendril::start(&server, id, &token, &[], &[]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let never = tmp.path().join("never");
+    let user = server.user_client();
+    let job = submit(
+        &user,
+        JobType::Exec,
+        exec(
+            "echo waiting; while [ ! -f $REL ]; do sleep 0.05; done",
+            &never,
+        ),
+        None,
+    )
+    .await;
+    wait_status(&user, job, |s| s == JobStatus::Running).await;
+    Scenario::start("job_cancel", &server, &[("JOB_ID", job.to_string())]).finish();
+    let job = wait_status(&user, job, |s| s.is_terminal()).await;
+    assert_eq!(job.status, JobStatus::Cancelled, "{}", tendril.log());
+}
+
+#[tokio::test]
+async fn signed_out_visitors_sign_in_and_users_see_no_admin_controls() {
+    let server = trellis().await;
+    server
+        .register_worker("console-w4")
+        .await
+        .expect("register");
+    Scenario::start("roles", &server, &[]).finish();
+}
+
+/// A worker client that completes a CONNECTION_TEST of `identity` with a format-3 discovery, so
+/// the identity page has tables to show (no cloud needed).
+async fn cache_discovery(server: &TrellisServer, identity: Uuid) {
+    let (id, token) = server
+        .register_worker("discoverer")
+        .await
+        .expect("register");
+    let worker = server.worker_client(id, token);
+    worker
+        .send_heartbeat(&HeartbeatRequest {
+            status: WorkerStatus::Online,
+            current_job_id: None,
+            info: None,
+        })
+        .await
+        .expect("heartbeat");
+    let job = submit(
+        &server.user_client(),
+        JobType::ConnectionTest,
+        json!({ "cloud_identity_id": identity }),
+        Some(identity),
+    )
+    .await;
+    let claimed = worker
+        .claim_job(Some(Duration::from_secs(5)))
+        .await
+        .expect("claim")
+        .expect("the job");
+    assert_eq!(claimed.id, job);
+    let running = StatusUpdate {
+        status: JobStatus::Running,
+        error: None,
+        result: None,
+    };
+    worker
+        .update_job_status(job, &running)
+        .await
+        .expect("running");
+    let discovery = json!({"format_version": 3, "provider": "aws", "discovered_at": "2026-12-01T10:00:00Z",
+        "account": "123456789012", "regions": ["eu-west-1"],
+        "networks": [{"id": "vpc-0a1b2c", "name": "main", "region": "eu-west-1", "cidr_blocks": ["10.0.0.0/16"], "is_default": false}],
+        "subnets": [{"id": "subnet-1", "name": "private-a", "network_id": "vpc-0a1b2c", "region": "eu-west-1", "zone": "eu-west-1a", "cidr": "10.0.1.0/24", "public": false, "available_ips": 250}],
+        "dns_zones": [{"id": "Z123", "name": "example.com.", "private": false, "record_count": 4}],
+        "errors": [],
+        "aws": {"security_groups": [{"id": "sg-1", "name": "default", "network_id": "vpc-0a1b2c", "region": "eu-west-1", "description": "default group"}], "iam_users": []}});
+    let done = StatusUpdate {
+        status: JobStatus::Success,
+        error: None,
+        result: Some(
+            json!({ "discovery": discovery, "identity": {"account": "123456789012", "arn": "arn:aws:sts::123456789012:assumed-role/r/s"} }),
+        ),
+    };
+    worker.update_job_status(job, &done).await.expect("success");
+    // A worker that is gone: the page shows it OFFLINE.
+    server
+        .admin_client()
+        .delete_worker(id)
+        .await
+        .expect("delete the discoverer");
+}
+
+#[tokio::test]
+async fn every_page_passes_axe_fits_375_px_and_reads_without_javascript() {
+    let server = trellis().await;
+    let (id, token) = server
+        .register_worker("console-w5")
+        .await
+        .expect("register");
+    let _tendril = Tendril::start(&server, id, &token, &[], &[]);
+    let user = server.user_client();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let script = "echo 'a long line without spaces: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'; \
+                  printf '\\033[1;32mgreen bold\\033[0m\\n'; echo 'an error line' >&2; exit 3";
+    let failed = submit(
+        &user,
+        JobType::Exec,
+        exec(script, &tmp.path().join("unused")),
+        None,
+    )
+    .await;
+    wait_status(&user, failed, |s| s.is_terminal()).await;
+    let identity = user
+        .create_identity(&grape_api::CreateIdentityRequest {
+            name: "sandbox".into(),
+            provider: grape_api::CloudProvider::Aws,
+            settings: json!({ "role_arn": "arn:aws:iam::123456789012:role/vintner", "regions": ["eu-west-1"] }),
+        })
+        .await
+        .expect("identity")
+        .id;
+    cache_discovery(&server, identity).await;
+    let pages = json!([
+        { "name": "tendrils", "path": "/tendrils", "expect": "console-w5" },
+        { "name": "jobs", "path": "/jobs", "expect": "EXEC" },
+        { "name": "jobs-filtered", "path": "/jobs?status=FAILED&type=EXEC", "expect": "FAILED" },
+        { "name": "job-failed", "path": format!("/jobs/{failed}"), "expect": "an error line" },
+        { "name": "job-search", "path": format!("/jobs/{failed}?q=error"), "expect": "searched on the server" },
+        { "name": "identities", "path": "/identities", "expect": "sandbox" },
+        { "name": "identity", "path": format!("/identities/{identity}"), "expect": "vpc-0a1b2c" },
+    ]);
+    Scenario::start("pages", &server, &[("PAGES", pages.to_string())]).finish();
+}
