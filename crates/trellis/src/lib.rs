@@ -24,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod sweeper;
 pub mod teams;
+pub mod vines;
 pub mod waiters;
 
 pub use config::ServerConfig;

@@ -18,6 +18,8 @@ pub enum Nav {
     Jobs,
     /// Cloud identities.
     Identities,
+    /// Vines.
+    Vines,
     /// None (sign-in, errors).
     None,
 }
@@ -69,6 +71,7 @@ fn shell(console: Option<&Console>, title: &str, nav: Nav, page: &str, body: &Ma
                         nav aria-label="Main" {
                             (link("/tendrils", "Tendrils", Nav::Tendrils))
                             (link("/jobs", "Jobs", Nav::Jobs))
+                            (link("/vines", "Vines", Nav::Vines))
                             (link("/identities", "Cloud identities", Nav::Identities))
                         }
                         div class="who" {

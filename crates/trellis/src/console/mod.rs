@@ -10,6 +10,7 @@
 //!   (`routes::user::…`, `routes::worker::register`) with the session's [`crate::auth::UserAuth`]:
 //!   what it may do is [`crate::auth::policy::authorize`]'s to say, as for a bearer token; never
 //!   HTTP to itself.
+//! - vines: `/vines` and a vine's jobs (`GET /api/vines`, see [`crate::vines`]).
 //! - `live`: what the pages' scripts poll or follow (`/console/live/…`), through the same handlers.
 //!
 //! Every answer gets a strict Content-Security-Policy (scripts and styles from `/assets` only),
@@ -59,6 +60,11 @@ pub fn routes() -> Router<AppState> {
         .route("/identities/{id}", get(pages::identities::show))
         .route("/identities/{id}/test", post(pages::identities::test))
         .route("/identities/{id}/refresh", post(pages::identities::refresh))
+        .route("/vines", get(pages::vines::list))
+        .route(
+            "/vines/{team}/{project}/{environment}/{region}",
+            get(pages::vines::show),
+        )
         .route("/console/live/workers", get(live::workers))
         .route("/console/live/jobs/{id}/stream", get(live::stream))
         .layer(axum::middleware::map_response(security_headers))

@@ -94,6 +94,8 @@ pub async fn submit(
             )));
         }
     }
+    let vine_key =
+        crate::vines::key_for_submission(&state, &team, &req.job_type, &req.payload).await?;
     let job = NewJob {
         job_type: &req.job_type,
         payload: &req.payload,
@@ -101,6 +103,7 @@ pub async fn submit(
         retry_of: None,
         team: &team,
         labels: &labels,
+        vine_key: vine_key.as_deref(),
     };
     let row = state.store.insert_job(&job, Utc::now()).await?;
     // A waiting claim that fits it serves it: the worker table is read only when none does.

@@ -13,6 +13,7 @@ mod logs;
 mod rows;
 mod sessions;
 mod tokens;
+mod vines;
 mod workers;
 
 pub use claims::{ClaimOutcome, Claimed, Requeued};
@@ -22,6 +23,7 @@ pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};
 pub use sessions::SessionRow;
 pub use tokens::TokenRow;
+pub use vines::VineRow;
 pub use workers::HeartbeatOutcome;
 
 use sqlx::SqlSafeStr;
@@ -98,6 +100,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "console sessions",
         include_str!("../../migrations/sqlite/0004_console_sessions.sql"),
     ),
+    (
+        5,
+        "vine keys",
+        include_str!("../../migrations/sqlite/0005_vine_keys.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -119,6 +126,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "console sessions",
         include_str!("../../migrations/postgres/0004_console_sessions.sql"),
+    ),
+    (
+        5,
+        "vine keys",
+        include_str!("../../migrations/postgres/0005_vine_keys.sql"),
     ),
 ];
 

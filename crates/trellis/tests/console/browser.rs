@@ -499,6 +499,7 @@ async fn every_page_passes_axe_fits_375_px_and_reads_without_javascript() {
         { "name": "job-search", "path": format!("/jobs/{failed}?q=error"), "expect": "searched on the server" },
         { "name": "identities", "path": "/identities", "expect": "sandbox" },
         { "name": "identity", "path": format!("/identities/{identity}"), "expect": "vpc-0a1b2c" },
+        { "name": "vines", "path": "/vines", "expect": "No vine yet" },
     ]);
     Scenario::start("pages", &server, &[("PAGES", pages.to_string())]).finish();
 }

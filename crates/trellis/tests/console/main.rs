@@ -7,3 +7,4 @@ mod browser_plan;
 mod common;
 mod logs;
 mod sessions;
+mod vines;

@@ -118,7 +118,8 @@ pub async fn list(
     layout::page(&console, "Jobs", Nav::Jobs, "jobs", &body)
 }
 
-fn row(j: &Job, now: DateTime<Utc>) -> Markup {
+/// One job's row of a jobs table.
+pub(crate) fn row(j: &Job, now: DateTime<Utc>) -> Markup {
     html! {
         tr data-job-id=(j.id) {
             th scope="row" data-label="Job" { a href={ "/jobs/" (j.id) } { (short_id(j.id)) } }

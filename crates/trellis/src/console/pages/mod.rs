@@ -6,6 +6,7 @@ pub mod job;
 pub mod job_log;
 pub mod jobs;
 pub mod tendrils;
+pub mod vines;
 
 use super::layout;
 use super::session::Console;
