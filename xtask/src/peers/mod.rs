@@ -178,7 +178,7 @@ fn install_all(ws: &Workspace, args: &Args) -> Result<(Vec<Report>, Installed)> 
 }
 
 /// Stamp files: `stamps/NAME` holds the pinned version a peer was installed at.
-struct Stamps {
+pub(crate) struct Stamps {
     dir: PathBuf,
     force: bool,
 }

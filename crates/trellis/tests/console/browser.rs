@@ -135,10 +135,10 @@ impl Scenario {
                 Err(_) => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
+                    let err = self.stderr_text();
                     panic!(
                         "scenario {} ended or stalled before step {name}:\n{}",
-                        self.name,
-                        self.stderr_text()
+                        self.name, err
                     );
                 }
             }
@@ -286,7 +286,6 @@ pub async fn submit(
     })
     .await
     .expect("submit")
-    .job
     .id
 }
 
@@ -456,7 +455,7 @@ async fn cache_discovery(server: &TrellisServer, identity: Uuid) {
     // A worker that is gone: the page shows it OFFLINE.
     server
         .admin_client()
-        .delete_worker(id)
+        .delete_worker(id, server.admin_token())
         .await
         .expect("delete the discoverer");
 }

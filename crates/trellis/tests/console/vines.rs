@@ -35,8 +35,7 @@ async fn vines_are_derived_from_plan_payloads_and_listed_per_team() {
             labels: Vec::new(),
         })
         .await
-        .expect("submit PLAN")
-        .job;
+        .expect("submit PLAN");
     user.submit_job(&SubmitJobRequest {
         job_type: JobType::Apply,
         payload: json!({ "plan_job_id": plan.id }),
