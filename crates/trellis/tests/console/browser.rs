@@ -467,8 +467,19 @@ async fn every_page_passes_axe_fits_375_px_and_reads_without_javascript() {
         .register_worker("console-w5")
         .await
         .expect("register");
-    let _tendril = Tendril::start(&server, id, &token, &[], &[]);
     let user = server.user_client();
+    let identity = user
+        .create_identity(&grape_api::CreateIdentityRequest {
+            name: "sandbox".into(),
+            provider: grape_api::CloudProvider::Aws,
+            settings: json!({ "role_arn": "arn:aws:iam::123456789012:role/vintner", "regions": ["eu-west-1"] }),
+        })
+        .await
+        .expect("identity")
+        .id;
+    // Before the tendril starts, or it would take the CONNECTION_TEST.
+    cache_discovery(&server, identity).await;
+    let _tendril = Tendril::start(&server, id, &token, &[], &[]);
     let tmp = tempfile::tempdir().expect("tempdir");
     let script = "echo 'a long line without spaces: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'; \
                   printf '\\033[1;32mgreen bold\\033[0m\\n'; echo 'an error line' >&2; exit 3";
@@ -480,16 +491,6 @@ async fn every_page_passes_axe_fits_375_px_and_reads_without_javascript() {
     )
     .await;
     wait_status(&user, failed, |s| s.is_terminal()).await;
-    let identity = user
-        .create_identity(&grape_api::CreateIdentityRequest {
-            name: "sandbox".into(),
-            provider: grape_api::CloudProvider::Aws,
-            settings: json!({ "role_arn": "arn:aws:iam::123456789012:role/vintner", "regions": ["eu-west-1"] }),
-        })
-        .await
-        .expect("identity")
-        .id;
-    cache_discovery(&server, identity).await;
     let pages = json!([
         { "name": "tendrils", "path": "/tendrils", "expect": "console-w5" },
         { "name": "jobs", "path": "/jobs", "expect": "EXEC" },
