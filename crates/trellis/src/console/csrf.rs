@@ -38,6 +38,7 @@ async fn form_bytes(req: Request) -> Result<(axum::http::request::Parts, Vec<u8>
     }
 }
 
+#[allow(clippy::result_large_err)] // a page's answer: the Response is what the caller returns
 fn parse<T: DeserializeOwned>(bytes: &[u8], console: Option<&Console>) -> Result<T, Response> {
     serde_urlencoded::from_bytes(bytes).map_err(|e| {
         layout::error_page(

@@ -133,17 +133,16 @@ pub fn forbidden_csrf() -> impl IntoResponse {
 
 /// An API error as a page with the same status and message.
 pub fn error_page(console: Option<&Console>, err: ApiErr) -> Response {
-    let title = err.status.canonical_reason().unwrap_or("Error").to_owned();
+    let ApiErr {
+        status, message, ..
+    } = err;
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
     let body = html! {
         h1 { (title) }
-        p class="problem" role="alert" { (err.message) }
+        p class="problem" role="alert" { (message) }
         p { a href="/tendrils" { "Back to the Tendrils" } }
     };
-    respond(
-        err.status,
-        shell(console, &title, Nav::None, "error", &body),
-    )
-    .into_response()
+    respond(status, shell(console, &title, Nav::None, "error", &body)).into_response()
 }
 
 /// A status in words, coloured by its class (`s-online`, `s-failed`, …).
@@ -153,11 +152,12 @@ pub fn badge(status: &str) -> Markup {
 
 /// "12 s ago" (updated by the script every second), with the exact time as its `datetime`.
 pub fn ago(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Markup {
-    match t {
-        Some(t) => html! {
+    if let Some(t) = t {
+        html! {
             time datetime=(t.to_rfc3339()) data-ago title=(t.to_rfc3339()) { (ago_text(now - t)) }
-        },
-        None => html! { span class="muted" { "never" } },
+        }
+    } else {
+        html! { span class="muted" { "never" } }
     }
 }
 

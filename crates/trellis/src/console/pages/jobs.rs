@@ -55,11 +55,10 @@ pub(crate) fn duration(job: &Job, now: DateTime<Utc>) -> Option<String> {
 
 /// [`duration`] of a running job as a time the script keeps counting.
 pub(crate) fn duration_markup(job: &Job, now: DateTime<Utc>) -> Markup {
-    match (job.started_at, job.finished_at) {
-        (Some(start), None) => html! {
-            time datetime=(start.to_rfc3339()) data-since { (span_text(now - start)) }
-        },
-        _ => html! { (duration(job, now).unwrap_or_else(|| "not started".to_owned())) },
+    if let (Some(start), None) = (job.started_at, job.finished_at) {
+        html! { time datetime=(start.to_rfc3339()) data-since { (span_text(now - start)) } }
+    } else {
+        html! { (duration(job, now).unwrap_or_else(|| "not started".to_owned())) }
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::ApiErr;
 use axum::response::Response;
 
 /// An API handler's answer, or its error as a page.
+#[allow(clippy::result_large_err)] // the Response is what the page handler returns
 pub(super) fn or_page<T>(console: &Console, r: Result<T, ApiErr>) -> Result<T, Response> {
     r.map_err(|e| layout::error_page(Some(console), e))
 }
