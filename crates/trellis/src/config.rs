@@ -43,7 +43,13 @@ pub struct ServerConfig {
     /// A QUEUED job that no online worker could take (none offers its type for its team) for
     /// this long fails `expired: no worker offers TYPE` (`--queue-ttl`).
     pub queue_ttl: Duration,
+    /// A console session ends this long after its sign-in (`--console-session-ttl`); it ends
+    /// before when its token is revoked or rotated, or on sign-out.
+    pub console_session_ttl: Duration,
 }
+
+/// The default of [`ServerConfig::console_session_ttl`].
+pub const DEFAULT_CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// The default of [`ServerConfig::queue_ttl`].
 pub const DEFAULT_QUEUE_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -72,6 +78,7 @@ impl ServerConfig {
             log_tail_window: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             queue_ttl: DEFAULT_QUEUE_TTL,
+            console_session_ttl: DEFAULT_CONSOLE_SESSION_TTL,
         }
     }
 

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -23,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod sweeper;
 pub mod teams;
+pub mod vines;
 pub mod waiters;
 
 pub use config::ServerConfig;

@@ -70,6 +70,10 @@ struct ServeArgs {
     /// worker's outbox replay).
     #[arg(long, value_parser = humantime::parse_duration)]
     log_tail_window: Option<Duration>,
+    /// A web console session (sign-in at `/` with an API token) ends this long after its
+    /// sign-in, or before: on sign-out, or when its token is revoked or rotated.
+    #[arg(long, default_value = "12h", value_parser = humantime::parse_duration, env = "TRELLIS_CONSOLE_SESSION_TTL")]
+    console_session_ttl: Duration,
     /// Generate the tokens when they are not set, and print them (development only).
     #[arg(long)]
     dev: bool,
@@ -176,6 +180,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.log_tail_window = args.log_tail_window;
     config.shutdown_timeout = args.shutdown_timeout;
     config.queue_ttl = args.queue_ttl;
+    config.console_session_ttl = args.console_session_ttl;
     Ok(config)
 }
 
@@ -185,6 +190,10 @@ async fn serve(config: ServerConfig) -> Result<(), String> {
         println!("trellis metrics listening on http://{addr}");
     }
     println!("trellis listening on http://{}", server.local_addr());
+    tracing::info!(
+        "web console on http://{}/ (sign in with an API token)",
+        server.local_addr()
+    );
     server
         .run(shutdown_signal())
         .await

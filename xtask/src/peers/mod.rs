@@ -12,10 +12,13 @@
 //!   (see [`kubeapi`]; ~8 min once per machine, cached outside the clone)
 //! - `terraformrc`: empty Terraform CLI config (point `TF_CLI_CONFIG_FILE` at it)
 //! - `cargo/bin/cargo-deny` (with `--with-deny`, or under CI)
+//! - `browser/`: npm playwright-core and axe-core (pinned) for Debian's `chromium` (apt, as root):
+//!   the console's browser tests (see [`browser`])
 //! - `tf-provider-mirror`: the Terraform provider mirror found on this machine, if any (see
 //!   [`tf_mirror`]; the provider cannot be installed from a registry)
 //! - `env`: a shell-sourceable file setting PATH and the variables tests read
 
+pub mod browser;
 mod deny;
 mod kube;
 mod kubeapi;
@@ -140,6 +143,15 @@ fn install_all(ws: &Workspace, args: &Args) -> Result<(Vec<Report>, Installed)> 
         path: dir,
         fresh,
     });
+    let (fresh, browser) = browser::install(ws, &stamps)?;
+    for (name, version) in browser {
+        reports.push(Report {
+            name,
+            version,
+            path: browser::dir(ws),
+            fresh,
+        });
+    }
 
     let rc = ws.terraformrc();
     if !rc.exists() {
@@ -177,7 +189,7 @@ fn install_all(ws: &Workspace, args: &Args) -> Result<(Vec<Report>, Installed)> 
 }
 
 /// Stamp files: `stamps/NAME` holds the pinned version a peer was installed at.
-struct Stamps {
+pub(crate) struct Stamps {
     dir: PathBuf,
     force: bool,
 }

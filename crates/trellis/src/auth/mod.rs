@@ -107,8 +107,8 @@ pub fn new_user_token(id: Uuid) -> String {
     format!("{TOKEN_PREFIX}{}{}", id.simple(), generate_token())
 }
 
-/// The id a per-user token names (no lookup yet).
-fn token_id(token: &str) -> Option<Uuid> {
+/// The id a per-user token names (no lookup yet); `None` for any other token.
+pub fn token_id(token: &str) -> Option<Uuid> {
     let rest = token.strip_prefix(TOKEN_PREFIX)?;
     if rest.len() != 32 + 64 || !rest.is_ascii() {
         return None;
@@ -118,11 +118,21 @@ fn token_id(token: &str) -> Option<Uuid> {
 
 /// The principal of a bearer token, or `None` (401).
 pub async fn resolve(state: &AppState, token: &str) -> Result<Option<Principal>, ApiErr> {
-    let h = hash_token(token);
+    resolve_hash(state, &hash_token(token), token_id(token)).await
+}
+
+/// The principal of the token whose SHA-256 is `h` (and which names the per-user token `id`,
+/// when it is one), or `None`: what [`resolve`] decides, from what a console session keeps of
+/// the token it was signed in with. A revoked or rotated token resolves to `None`.
+pub async fn resolve_hash(
+    state: &AppState,
+    h: &str,
+    id: Option<Uuid>,
+) -> Result<Option<Principal>, ApiErr> {
     // Both comparisons run, whichever token it is.
     let (admin, user) = (
-        hashes_equal(&h, &state.admin_token_hash),
-        hashes_equal(&h, &state.api_token_hash),
+        hashes_equal(h, &state.admin_token_hash),
+        hashes_equal(h, &state.api_token_hash),
     );
     let default = || grape_api::DEFAULT_TEAM.to_owned();
     if admin {
@@ -137,14 +147,14 @@ pub async fn resolve(state: &AppState, token: &str) -> Result<Option<Principal>,
             team: default(),
         }));
     }
-    let Some(id) = token_id(token) else {
+    let Some(id) = id else {
         return Ok(None);
     };
     // Only live tokens are found: a revoked one is refused from the next request on.
     let Some(row) = state.store.active_token(id).await? else {
         return Ok(None);
     };
-    if !hashes_equal(&row.token_hash, &h) {
+    if !hashes_equal(&row.token_hash, h) {
         return Ok(None);
     }
     Ok(Some(Principal {

@@ -2,6 +2,7 @@
 
 pub mod tokens;
 pub mod user;
+pub mod vines;
 pub mod worker;
 
 use crate::auth::MetricsAuth;
@@ -33,7 +34,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         worker::upload_artifact, worker::download_artifact,
         user::submit, user::list, user::get, user::logs, user::stream, user::cancel, user::retry,
         user::workers, user::delete_worker, user::create_identity, user::list_identities, user::get_identity,
-        tokens::create, tokens::list, tokens::revoke, healthz, metrics,
+        tokens::create, tokens::list, tokens::revoke, vines::list, vines::jobs, healthz, metrics,
     ),
     modifiers(&Security),
 )]
@@ -170,11 +171,17 @@ pub fn router(state: AppState) -> Router {
             post(user::create_identity).get(user::list_identities),
         )
         .route("/api/cloud-identities/{id}", get(user::get_identity))
+        .route("/api/vines", get(vines::list))
+        .route(
+            "/api/vines/{team}/{project}/{environment}/{region}/jobs",
+            get(vines::jobs),
+        )
         .route("/api/tokens", post(tokens::create).get(tokens::list))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
+        .merge(crate::console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Body sizes are capped by our own extractors (1 MiB, 64 MiB for plan artifacts).

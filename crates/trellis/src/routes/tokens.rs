@@ -1,5 +1,5 @@
 //! Per-user API tokens (an admin only): create (the token shown once), list (no secrets),
-//! revoke (401 from the next request on).
+//! revoke (401 from the next request on; its console sessions end).
 
 use crate::auth::{Action, UserAuth, hash_token, new_user_token};
 use crate::error::ApiErr;
@@ -88,7 +88,10 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiErr> {
     caller.authorize(Action::ManageTokens, caller.team(), String::new)?;
     if state.store.revoke_token(id, Utc::now()).await? {
-        tracing::info!(token_id = %id, "API token revoked");
+        // Its console sessions end with it (they would be refused anyway: a session re-checks
+        // its token on every request).
+        let sessions = state.store.delete_sessions_of_token(id).await?;
+        tracing::info!(token_id = %id, sessions, "API token revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiErr::not_found(format!("token {id} not found")))

@@ -94,6 +94,8 @@ pub async fn submit(
             )));
         }
     }
+    let vine_key =
+        crate::vines::key_for_submission(&state, &team, &req.job_type, &req.payload).await?;
     let job = NewJob {
         job_type: &req.job_type,
         payload: &req.payload,
@@ -101,6 +103,7 @@ pub async fn submit(
         retry_of: None,
         team: &team,
         labels: &labels,
+        vine_key: vine_key.as_deref(),
     };
     let row = state.store.insert_job(&job, Utc::now()).await?;
     // A waiting claim that fits it serves it: the worker table is read only when none does.
@@ -126,6 +129,8 @@ pub async fn submit(
 pub struct ListQuery {
     /// Only jobs of this status.
     pub status: Option<String>,
+    /// Only jobs of this type (e.g. `PLAN`).
+    pub job_type: Option<String>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u32>,
     /// Only jobs of this team (an admin; a user sees its own team's jobs only).
@@ -147,9 +152,24 @@ pub async fn list(
                 .map_err(|e| ApiErr::bad_request(e.to_string()))?,
         ),
     };
+    let job_type = match q.job_type.as_deref() {
+        None | Some("") => None,
+        Some(t) => match JobType::from_wire(t) {
+            JobType::Unknown(_) => {
+                return Err(ApiErr::bad_request(format!(
+                    "unknown job type `{t}` (expected one of: {})",
+                    JobType::expected()
+                )));
+            }
+            known => Some(known),
+        },
+    };
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let team = list_scope(&caller.0, q.team.as_deref().filter(|t| !t.is_empty()));
-    let rows = state.store.list_jobs(status.as_ref(), team, limit).await?;
+    let rows = state
+        .store
+        .list_jobs(status.as_ref(), job_type.as_ref(), team, limit)
+        .await?;
     Ok(Json(JobList {
         jobs: rows.iter().map(crate::store::JobRow::to_job).collect(),
     }))

@@ -68,6 +68,8 @@ pub struct NewJob<'a> {
     pub team: &'a str,
     /// Labels (canonical).
     pub labels: &'a [String],
+    /// The vine it works on (`team/project/environment/region`), if any.
+    pub vine_key: Option<&'a str>,
 }
 
 /// Outcome of a status update by a worker.
@@ -124,8 +126,8 @@ impl Store {
         let sql = format!(
             "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
              cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at, \
-             team, labels) \
-             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6, $7, $8) RETURNING {JOB_COLUMNS}"
+             team, labels, vine_key) \
+             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6, $7, $8, $9) RETURNING {JOB_COLUMNS}"
         );
         with_db!(self, pool, q => {
             Ok(sqlx::query_as::<_, JobRow>(q(&sql))
@@ -137,6 +139,7 @@ impl Store {
                 .bind(now)
                 .bind(job.team)
                 .bind(Json(job.labels))
+                .bind(job.vine_key)
                 .fetch_one(pool)
                 .await?)
         })
@@ -150,16 +153,20 @@ impl Store {
         })
     }
 
-    /// Jobs, newest first, optionally of one status and of one team.
+    /// Jobs, newest first, optionally of one status, of one type and of one team.
     pub async fn list_jobs(
         &self,
         status: Option<&JobStatus>,
+        job_type: Option<&JobType>,
         team: Option<&str>,
         limit: u32,
     ) -> Result<Vec<JobRow>, StoreError> {
         let mut conds = Vec::new();
         if status.is_some() {
             conds.push(format!("status = ${}", conds.len() + 1));
+        }
+        if job_type.is_some() {
+            conds.push(format!("job_type = ${}", conds.len() + 1));
         }
         if team.is_some() {
             conds.push(format!("team = ${}", conds.len() + 1));
@@ -177,6 +184,9 @@ impl Store {
             let mut query = sqlx::query_as::<_, JobRow>(q(&sql));
             if let Some(s) = status {
                 query = query.bind(s.as_str());
+            }
+            if let Some(t) = job_type {
+                query = query.bind(t.as_str());
             }
             if let Some(t) = team {
                 query = query.bind(t);
@@ -275,9 +285,9 @@ impl Store {
         let insert = format!(
             "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
              cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at, \
-             team, labels) \
+             team, labels, vine_key) \
              SELECT $1, job_type, 'QUEUED', payload, cloud_identity_id, id, FALSE, 0, $2, $2, $2, $2, \
-             team, labels FROM jobs WHERE id = $3 RETURNING {JOB_COLUMNS}"
+             team, labels, vine_key FROM jobs WHERE id = $3 RETURNING {JOB_COLUMNS}"
         );
         with_db!(self, pool, q => {
             let mut tx = pool.begin().await?;

@@ -8,9 +8,12 @@
 mod claims;
 mod expiry;
 mod jobs;
+mod log_search;
 mod logs;
 mod rows;
+mod sessions;
 mod tokens;
+mod vines;
 mod workers;
 
 pub use claims::{ClaimOutcome, Claimed, Requeued};
@@ -18,7 +21,9 @@ pub use expiry::WaitingJob;
 pub use jobs::{ClaimFilter, ClaimScope, NewJob, StatusChange, UserAction};
 pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};
+pub use sessions::SessionRow;
 pub use tokens::TokenRow;
+pub use vines::VineRow;
 pub use workers::HeartbeatOutcome;
 
 use sqlx::SqlSafeStr;
@@ -90,6 +95,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "teams, labels, api tokens",
         include_str!("../../migrations/sqlite/0003_teams.sql"),
     ),
+    (
+        4,
+        "console sessions",
+        include_str!("../../migrations/sqlite/0004_console_sessions.sql"),
+    ),
+    (
+        5,
+        "vine keys",
+        include_str!("../../migrations/sqlite/0005_vine_keys.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -106,6 +121,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "teams, labels, api tokens",
         include_str!("../../migrations/postgres/0003_teams.sql"),
+    ),
+    (
+        4,
+        "console sessions",
+        include_str!("../../migrations/postgres/0004_console_sessions.sql"),
+    ),
+    (
+        5,
+        "vine keys",
+        include_str!("../../migrations/postgres/0005_vine_keys.sql"),
     ),
 ];
 

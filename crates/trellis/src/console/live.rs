@@ -1,0 +1,29 @@
+//! What the pages' scripts read: the worker list (polled by the Tendrils page) and a job's log
+//! stream (server-sent events, followed by the job page) — the API's own handlers, called with
+//! the session's principal. A signed-out script gets 401.
+
+use super::session::Console;
+use crate::error::ApiErr;
+use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::user::{self, LogQuery};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use grape_api::WorkerList;
+use uuid::Uuid;
+
+/// `GET /console/live/workers`: `GET /api/workers` for the session.
+pub async fn workers(state: State<AppState>, console: Console) -> Result<Json<WorkerList>, ApiErr> {
+    user::workers(state, console.user).await
+}
+
+/// `GET /console/live/jobs/{id}/stream?after_seq=N`: `GET /api/jobs/{id}/logs/stream`.
+pub async fn stream(
+    state: State<AppState>,
+    console: Console,
+    id: ApiPath<Uuid>,
+    q: ApiQuery<LogQuery>,
+) -> Result<Response, ApiErr> {
+    user::stream(state, console.user, id, q).await
+}
