@@ -5,6 +5,7 @@
 //! it as expiring after 14 ([`EKS_TOKEN_LIFETIME`]) and make a new one before that. No external
 //! binary; the credentials are the job identity's (refreshed by the caller).
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -161,7 +162,7 @@ fn percent_encode(value: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
     out

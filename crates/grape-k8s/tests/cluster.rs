@@ -247,13 +247,13 @@ async fn argocd_crds_an_app_project_and_an_application_synced_and_healthy() {
         "external-dns",
     );
     let patcher = K8s::new(access(api), Arc::new(StaticToken(Secret::new(api.token()))));
-    let patched = application.clone();
+    let target = application.clone();
     let controller = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(800)).await;
         let status =
             json!({"status": {"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}});
         patcher
-            .merge_patch(&patched, &status, &CancellationToken::new())
+            .merge_patch(&target, &status, &CancellationToken::new())
             .await
     });
     let (lines, progress) = collector();

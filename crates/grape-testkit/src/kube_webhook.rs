@@ -38,7 +38,13 @@ impl EksWebhook {
                 .map_err(|e| TestkitError::io(format!("cannot write {}", path.display()), e))?;
             Ok(path)
         };
-        let keys_text: String = keys.iter().map(|(k, s)| format!("{k} {s}\n")).collect();
+        let keys_text = keys.iter().fold(String::new(), |mut text, (k, s)| {
+            text.push_str(k);
+            text.push(' ');
+            text.push_str(s);
+            text.push('\n');
+            text
+        });
         let keys_file = write("keys", &keys_text)?;
         let port_file = dir.path().join("port");
         let log = std::fs::File::create(dir.path().join("webhook.log"))
