@@ -203,7 +203,7 @@ impl K8s {
         let client = self.client().await?;
         match (&object.namespace, namespaced) {
             (Some(ns), true) => Ok(kube::Api::namespaced_with(client, ns, &resource)),
-            // A cluster-scoped kind ignores a namespace given with it.
+            // A cluster-scoped kind: a namespace given anyway is ignored, as the server does.
             (_, false) => Ok(kube::Api::all_with(client, &resource)),
             (None, true) => Err(K8sError::Manifest {
                 index: object.index,

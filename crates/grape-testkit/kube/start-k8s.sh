@@ -13,7 +13,7 @@
 #   APISERVER_ARGS extra kube-apiserver flags, e.g. --authentication-token-webhook-config-file=FILE
 #   WITH_KCM, WITH_SCHED, WITH_FAKE_KUBELET   1 (default) or 0
 #   WATCH_PID      when set, a watchdog stops everything (stop-k8s.sh) once that process has exited;
-#                  with RM_RUN=1 it also removes $RUN afterwards
+#                  with RM_RUN=1 it also removes $RUN (and a lock file $RUN.lock) afterwards
 # Exits non-zero (having stopped what it started) when the API server is not ready in 60 s.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +32,7 @@ ETCD_UNSUPPORTED_ARCH= setsid $ETCD --name $NAME --data-dir $RUN/etcd \
   > $RUN/logs/etcd.log 2>&1 < /dev/null &
 echo $! > $RUN/etcd.pid
 if [ -n "${WATCH_PID:-}" ]; then
-  setsid bash -c "while kill -0 $WATCH_PID 2>/dev/null; do sleep 1; done; RUN='$RUN' '$HERE/stop-k8s.sh'; [ '${RM_RUN:-0}' = 1 ] && rm -rf '$RUN'" \
+  setsid bash -c "while kill -0 $WATCH_PID 2>/dev/null; do sleep 1; done; RUN='$RUN' '$HERE/stop-k8s.sh'; [ '${RM_RUN:-0}' = 1 ] && rm -rf '$RUN' '$RUN.lock'" \
     > /dev/null 2>&1 < /dev/null &
   echo $! > $RUN/watchdog.pid
 fi

@@ -2,7 +2,6 @@
 //! (it checks EKS tokens' SigV4 signatures itself and replays them to moto's STS), for an API
 //! server started with [`EksWebhook::apiserver_args`].
 
-use std::fmt::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -40,7 +39,10 @@ impl EksWebhook {
             Ok(path)
         };
         let keys_text = keys.iter().fold(String::new(), |mut text, (k, s)| {
-            let _ = writeln!(text, "{k} {s}");
+            text.push_str(k);
+            text.push(' ');
+            text.push_str(s);
+            text.push('\n');
             text
         });
         let keys_file = write("keys", &keys_text)?;
