@@ -43,26 +43,13 @@ impl AssertionSource {
     pub async fn assertion(&self) -> Result<Secret, CloudFailure> {
         match self {
             Self::File(path) => {
-                let text = tokio::fs::read_to_string(path).await.map_err(|e| {
-                    CloudFailure::new(
-                        CloudFailureKind::Credentials,
-                        "ASSERTION_FILE",
-                        format!(
-                            "cannot read the Azure federated token file {} \
-                             (TENDRIL_AZURE_FEDERATED_TOKEN_FILE): {e}",
-                            path.display()
-                        ),
-                    )
-                })?;
-                let token = text.trim();
-                if token.is_empty() {
-                    return Err(CloudFailure::new(
-                        CloudFailureKind::Credentials,
-                        "ASSERTION_FILE",
-                        format!("the Azure federated token file {} is empty", path.display()),
-                    ));
-                }
-                Ok(Secret::new(token.to_owned()))
+                grape_api::cloud::read_token_file(
+                    path,
+                    "Azure federated token",
+                    "TENDRIL_AZURE_FEDERATED_TOKEN_FILE",
+                    "ASSERTION_FILE",
+                )
+                .await
             }
             Self::External(source) => source.assertion().await,
         }

@@ -146,32 +146,14 @@ impl SubjectSource {
                     aws_subject_token(&keys, &source.region(), audience, SystemTime::now())?;
                 Ok(SubjectToken(Secret::new(token)))
             }
-            Self::File(path) => {
-                let text = tokio::fs::read_to_string(path).await.map_err(|e| {
-                    CloudFailure::new(
-                        CloudFailureKind::Credentials,
-                        "SUBJECT_TOKEN_FILE",
-                        format!(
-                            "cannot read the GCP subject token file {} \
-                             (TENDRIL_GCP_SUBJECT_TOKEN_FILE): {e}",
-                            path.display()
-                        ),
-                    )
-                })?;
-                let token = text.trim();
-                if token.is_empty() {
-                    return Err(CloudFailure::new(
-                        CloudFailureKind::Credentials,
-                        "SUBJECT_TOKEN_FILE",
-                        format!(
-                            "the GCP subject token file {} is empty (a {configured_type} token \
-                             is expected)",
-                            path.display()
-                        ),
-                    ));
-                }
-                Ok(SubjectToken(Secret::new(token.to_owned())))
-            }
+            Self::File(path) => grape_api::cloud::read_token_file(
+                path,
+                &format!("GCP subject token ({configured_type})"),
+                "TENDRIL_GCP_SUBJECT_TOKEN_FILE",
+                "SUBJECT_TOKEN_FILE",
+            )
+            .await
+            .map(SubjectToken),
         }
     }
 

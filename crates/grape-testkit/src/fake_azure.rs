@@ -8,7 +8,6 @@
 //! lists in pages linked by `nextLink`, and can end one with a `nextLink` to another host.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -17,6 +16,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use crate::fake_server::FakeServer;
 
 /// What the fake tenant holds and accepts.
 #[derive(Debug, Clone)]
@@ -77,7 +78,7 @@ struct Shared {
 pub struct FakeAzure {
     url: String,
     shared: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: FakeServer,
 }
 
 impl std::fmt::Debug for FakeAzure {
@@ -96,36 +97,17 @@ impl FakeAzure {
             issued: Arc::default(),
             base: Arc::default(),
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready) = std::sync::mpsc::channel::<SocketAddr>();
         let state = shared.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("fake Azure runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind fake Azure");
-                ready_tx
-                    .send(listener.local_addr().expect("address"))
-                    .expect("report address");
-                let app = Router::new().fallback(route).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let addr = ready.recv().expect("fake Azure started");
-        let url = format!("http://{addr}");
+        let server = FakeServer::start(
+            Router::new().fallback(route).with_state(state),
+            "fake Azure",
+        );
+        let url = server.url().to_owned();
         shared.base.lock().expect("lock").clone_from(&url);
         Self {
             url,
             shared,
-            stop: Some(stop),
+            _server: server,
         }
     }
 
@@ -142,14 +124,6 @@ impl FakeAzure {
     /// `METHOD /path?query` of every request, in order.
     pub fn requests(&self) -> Vec<String> {
         self.shared.issued.lock().expect("lock").requests.clone()
-    }
-}
-
-impl Drop for FakeAzure {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

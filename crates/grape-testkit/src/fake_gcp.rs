@@ -10,7 +10,6 @@
 //! retries slow a test down). Lists serve pages of `maxResults` items.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -19,6 +18,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use crate::fake_server::FakeServer;
 
 /// The subject tokens the fake accepts.
 #[derive(Debug, Clone)]
@@ -85,7 +86,7 @@ struct Shared {
 pub struct FakeGcp {
     url: String,
     shared: Shared,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: FakeServer,
 }
 
 impl std::fmt::Debug for FakeGcp {
@@ -103,34 +104,13 @@ impl FakeGcp {
             config: Arc::new(config),
             issued: Arc::default(),
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready) = std::sync::mpsc::channel::<SocketAddr>();
         let state = shared.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("fake GCP runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind fake GCP");
-                ready_tx
-                    .send(listener.local_addr().expect("address"))
-                    .expect("report address");
-                let app = Router::new().fallback(route).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let addr = ready.recv().expect("fake GCP started");
+        let server = FakeServer::start(Router::new().fallback(route).with_state(state), "fake GCP");
+        let url = server.url().to_owned();
         Self {
-            url: format!("http://{addr}"),
+            url,
             shared,
-            stop: Some(stop),
+            _server: server,
         }
     }
 
@@ -163,14 +143,6 @@ impl FakeGcp {
     /// `METHOD /path?query` of every request, in order.
     pub fn requests(&self) -> Vec<String> {
         self.shared.issued.lock().expect("lock").requests.clone()
-    }
-}
-
-impl Drop for FakeGcp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

@@ -19,6 +19,7 @@
 pub mod error;
 pub mod fake_azure;
 pub mod fake_gcp;
+pub mod fake_server;
 pub mod git;
 pub mod http_recorder;
 pub mod infracost;
@@ -37,6 +38,7 @@ pub mod trellis;
 pub use error::TestkitError;
 pub use fake_azure::{FakeAzure, FakeAzureConfig};
 pub use fake_gcp::{ExpectedSubject, FakeGcp, FakeGcpConfig};
+pub use fake_server::FakeServer;
 pub use git::GitRemote;
 pub use http_recorder::{Answer, HttpRecorder, RecordedRequest};
 pub use infracost::{

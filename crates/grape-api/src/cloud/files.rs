@@ -8,6 +8,8 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::{CloudFailure, CloudFailureKind};
+
 /// One credential file, at the same relative path in every workspace it was written to.
 #[derive(Debug, Clone)]
 pub struct ToolFile {
@@ -58,6 +60,32 @@ impl ToolFile {
             alive
         });
     }
+}
+
+/// Reads a token the worker is configured with from `path` (set by the variable `setting`),
+/// trimmed; a missing, unreadable or empty file is a [`CloudFailureKind::Credentials`]
+/// failure of `code` naming the file and the variable, never the content.
+pub async fn read_token_file(
+    path: &Path,
+    what: &str,
+    setting: &str,
+    code: &str,
+) -> Result<crate::Secret, CloudFailure> {
+    let failure = |why: String| {
+        CloudFailure::new(
+            CloudFailureKind::Credentials,
+            code,
+            format!("the {what} file {} ({setting}) {why}", path.display()),
+        )
+    };
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| failure(format!("cannot be read: {e}")))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(failure("is empty".to_owned()));
+    }
+    Ok(crate::Secret::new(token.to_owned()))
 }
 
 /// Writes `text` to `path` atomically, readable by this user only (its directory made 0700).

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use files::{ToolFile, write_private_file};
+pub use files::{ToolFile, read_token_file, write_private_file};
 pub use renewal::{Expiring, RenewalPolicy, Renewing};
 
 use crate::{CloudProvider, Discovery, IdentitySettings, Secret};
