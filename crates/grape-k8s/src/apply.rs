@@ -208,15 +208,24 @@ impl K8s {
         .map_err(|e| from_kube("apply", &name, self.endpoint(), e, &hide))?;
         let outcome = match before {
             None => Outcome::Created,
-            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
-                Outcome::Unchanged
-            }
+            Some(b) if unchanged(&b.metadata, &after.metadata) => Outcome::Unchanged,
             Some(_) => Outcome::Configured,
         };
         Ok(Applied {
             object: object.clone(),
             outcome,
         })
+    }
+}
+
+/// Whether an apply left the object as it was. A kind with a `generation` (Deployments, CRDs …)
+/// changed when its generation or labels did: its controller updates the status and its own
+/// annotations between our read and our apply, which moves the resource version without us. A
+/// kind without one (ConfigMap, Secret) changed when its resource version did.
+fn unchanged(before: &kube::api::ObjectMeta, after: &kube::api::ObjectMeta) -> bool {
+    match (before.generation, after.generation) {
+        (Some(b), Some(a)) => b == a && before.labels == after.labels,
+        _ => before.resource_version == after.resource_version,
     }
 }
 
