@@ -30,7 +30,7 @@ async fn unserved_jobs_expire_after_the_ttl(backend: Backend) {
     .await;
     let user = env.server.user_client();
     // An online worker that offers EXEC only (it never claims here).
-    let _w = worker(&env, "exec-only", Some(vec![JobType::Exec])).await;
+    let w = worker(&env, "exec-only", Some(vec![JobType::Exec])).await;
 
     // The EXEC job first: when the PLAN expires, the EXEC job has been past the TTL longer.
     let exec = user
@@ -56,6 +56,8 @@ async fn unserved_jobs_expire_after_the_ttl(backend: Backend) {
             break job;
         }
         assert!(Instant::now() < deadline, "the PLAN never expired: {job:?}");
+        // The EXEC worker stays online however long the sweeper takes to start.
+        w.heartbeat(grape_api::WorkerStatus::Online, None).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(expired.status, JobStatus::Failed);
