@@ -148,6 +148,13 @@ async fn a_wait_that_cannot_succeed_fails_within_its_timeout_and_atomic_rolls_ba
             ),
     )
     .unwrap();
+    // And a claim no provisioner binds: a new object that stays Pending whatever Helm's watcher
+    // reads of the Deployment (under load it once saw the old, available rollout as current).
+    std::fs::write(
+        chart_dir.join("templates/claim.yaml"),
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {{ .Release.Name }}-data\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: nowhere\n  resources:\n    requests: {storage: 1Gi}\n",
+    )
+    .unwrap();
     let mut options = waiting(5);
     options.atomic = true;
     let err = helm
