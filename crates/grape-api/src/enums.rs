@@ -178,6 +178,8 @@ wire_enum! {
         Apply => "APPLY",
         /// `terraform destroy`.
         Destroy => "DESTROY",
+        /// Install ArgoCD and the platform's Applications into an existing cluster of a vine.
+        Bootstrap => "BOOTSTRAP",
         /// Provision a new cloud-hosted Tendril.
         DeployWorker => "DEPLOY_WORKER",
         /// Move a Tendril to the latest release.

@@ -10,14 +10,14 @@ use chrono::{DateTime, Utc};
 use grape_api::cloud::ToolFile;
 use grape_api::identity::{AzureAssertionSource, AzureIdentitySettings};
 use grape_api::{
-    CloudConnector, CloudFailure, CloudFailureKind, CloudProvider, CloudSession, Discovery,
-    IdentitySettings, RenewalPolicy, Renewing, SessionEvents, VerifiedIdentity,
+    CloudConnector, CloudFailure, CloudFailureKind, CloudProvider, CloudSession, ClusterToken,
+    Discovery, IdentitySettings, RenewalPolicy, Renewing, SessionEvents, VerifiedIdentity,
 };
 use serde_json::json;
 
 use crate::AzureEndpoints;
 use crate::arm::{Arm, discover};
-use crate::token::{AssertionSource, AzureCredentials, mint};
+use crate::token::{AKS_SCOPE, AssertionSource, AzureCredentials, mint, mint_for};
 
 /// Where tools find the client assertion, inside the job's workspace.
 const ASSERTION_FILE: &str = ".vintner/azure-federated-token";
@@ -110,6 +110,7 @@ impl CloudConnector for AzureConnector {
             self.assertion.clone(),
             identity.clone(),
         );
+        let reports = events.clone();
         let credentials = Renewing::start(
             first,
             self.renewal,
@@ -130,6 +131,7 @@ impl CloudConnector for AzureConnector {
             credentials,
             file,
             connector: self.clone(),
+            events: reports,
         }))
     }
 }
@@ -141,6 +143,7 @@ pub struct AzureSession {
     credentials: Renewing<AzureCredentials>,
     file: ToolFile,
     connector: AzureConnector,
+    events: SessionEvents,
 }
 
 impl AzureSession {
@@ -222,5 +225,17 @@ impl CloudSession for AzureSession {
 
     fn discovery_scope(&self) -> Vec<String> {
         vec![format!("subscription {}", self.identity.subscription_id)]
+    }
+
+    /// An Entra ID token for the AKS server application (what `kubelogin` gets), minted now
+    /// from a fresh assertion: AKS clusters with Entra ID integration take it as the bearer.
+    async fn cluster_token(&self, _cluster: &str) -> Result<ClusterToken, CloudFailure> {
+        let c = &self.connector;
+        let minted = mint_for(&c.http, &c.endpoints, &c.assertion, &self.identity, AKS_SCOPE).await?;
+        self.events.secret(minted.arm_token.expose());
+        Ok(ClusterToken {
+            token: minted.arm_token,
+            expires_at: minted.expires_at,
+        })
     }
 }

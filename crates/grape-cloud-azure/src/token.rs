@@ -84,12 +84,27 @@ struct TokenAnswer {
     expires_in: i64,
 }
 
+/// The scope of AKS clusters' API servers with Entra ID integration (the AKS server
+/// application, the same in every tenant), as `kubelogin` asks for it.
+pub(crate) const AKS_SCOPE: &str = "6dae42f8-4368-4678-94ff-3960e28e3630/.default";
+
 /// Takes a fresh assertion and exchanges it for an ARM token.
 pub(crate) async fn mint(
     http: &reqwest::Client,
     endpoints: &AzureEndpoints,
     source: &AssertionSource,
     identity: &AzureIdentitySettings,
+) -> Result<AzureCredentials, CloudFailure> {
+    mint_for(http, endpoints, source, identity, ARM_SCOPE).await
+}
+
+/// Takes a fresh assertion and exchanges it for a token of `scope`.
+pub(crate) async fn mint_for(
+    http: &reqwest::Client,
+    endpoints: &AzureEndpoints,
+    source: &AssertionSource,
+    identity: &AzureIdentitySettings,
+    scope: &str,
 ) -> Result<AzureCredentials, CloudFailure> {
     let assertion = source.assertion().await?;
     let url = format!(
@@ -101,7 +116,7 @@ pub(crate) async fn mint(
         ("client_assertion_type", ASSERTION_TYPE),
         ("client_id", identity.client_id.as_str()),
         ("grant_type", "client_credentials"),
-        ("scope", ARM_SCOPE),
+        ("scope", scope),
     ];
     let answer = http.post(&url).form(&form).send().await.map_err(|e| {
         CloudFailure::new(

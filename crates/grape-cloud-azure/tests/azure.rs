@@ -78,6 +78,10 @@ async fn a_federated_file_token_gives_arm_a_checked_subscription_and_every_page(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // AKS (Entra ID integration) takes a token of the AKS server application's scope.
+    let aks = session.cluster_token("acme-aks").await.expect("AKS token");
+    assert!(aks.token.expose().starts_with("eyJ.aks-"), "{:?}", aks.token);
+    assert!(aks.expires_at > chrono::Utc::now());
     let reported = secrets.lock().unwrap().clone();
     assert!(reported.contains(&config.assertion));
     assert!(fake.issued_tokens().iter().all(|t| reported.contains(t)));

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use grape_api::cloud::ToolFile;
 use grape_api::identity::GcpIdentitySettings;
 use grape_api::{
-    CloudConnector, CloudFailure, CloudFailureKind, CloudProvider, CloudSession, Discovery,
-    IdentitySettings, RenewalPolicy, Renewing, SessionEvents, VerifiedIdentity,
+    CloudConnector, CloudFailure, CloudFailureKind, CloudProvider, CloudSession, ClusterToken,
+    Discovery, IdentitySettings, RenewalPolicy, Renewing, SessionEvents, VerifiedIdentity,
 };
 use serde_json::json;
 
@@ -206,6 +206,17 @@ impl CloudSession for GcpSession {
             page_size: self.connector.page_size,
         };
         discover(&lister, &self.identity.project_id, &self.identity.regions).await
+    }
+
+    /// GKE accepts the identity's OAuth access token (cloud-platform scope) as its bearer
+    /// token, as `gke-gcloud-auth-plugin` hands it to kubectl: the current one, renewed by the
+    /// session before it expires.
+    async fn cluster_token(&self, _cluster: &str) -> Result<ClusterToken, CloudFailure> {
+        let current = self.token.current();
+        Ok(ClusterToken {
+            token: current.token.clone(),
+            expires_at: current.expires_at,
+        })
     }
 
     fn discovery_scope(&self) -> Vec<String> {

@@ -96,6 +96,10 @@ async fn an_aws_signed_subject_is_exchanged_impersonated_and_discovers_every_pag
     );
     assert_eq!(var("GOOGLE_PROJECT").as_deref(), Some("acme-prod"));
     assert_eq!(var("CLOUDSDK_CORE_PROJECT").as_deref(), Some("acme-prod"));
+    // GKE takes the same access token as its bearer token.
+    let gke = session.cluster_token("acme-gke").await.expect("GKE token");
+    assert_eq!(gke.token.expose(), token);
+    assert!(gke.expires_at > chrono::Utc::now());
     let file = var("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE").expect("token file");
     assert!(
         file.starts_with(workspace.path().to_str().unwrap()),

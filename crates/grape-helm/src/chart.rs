@@ -87,7 +87,7 @@ pub struct UpgradeOptions {
     pub wait: bool,
     /// `--timeout` of the wait (and of the whole command).
     pub timeout: Duration,
-    /// `--atomic`: roll back (or uninstall) a release that fails.
+    /// `--rollback-on-failure` (Helm 3's `--atomic`): roll back (or uninstall) a release that fails.
     pub atomic: bool,
     /// `--create-namespace`.
     pub create_namespace: bool,

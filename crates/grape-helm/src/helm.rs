@@ -106,7 +106,7 @@ impl Helm {
             args.push("--wait".into());
         }
         if options.atomic {
-            args.push("--atomic".into());
+            args.push("--rollback-on-failure".into());
         }
         args.extend([
             "--timeout".into(),

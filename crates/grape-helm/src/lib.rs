@@ -8,7 +8,7 @@
 //! it never appears in arguments, and its token is registered with the redactor.
 //!
 //! - [`Helm::upgrade_install`]: `helm upgrade --install` of a [`Chart`] (repository URL, OCI
-//!   reference or local path) with values files, `--wait --timeout`, `--atomic`.
+//!   reference or local path) with values files, `--wait --timeout`, `--rollback-on-failure` (Helm 4's `--atomic`).
 //! - [`Helm::uninstall`], [`Helm::status`] (`-o json`, typed into [`ReleaseStatus`]),
 //!   [`Helm::template`] (offline rendering, e.g. for review).
 

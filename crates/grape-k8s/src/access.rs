@@ -1,6 +1,7 @@
 //! Where a cluster is: its endpoint and CA, from a vine's Terraform outputs.
 
 use base64::Engine as _;
+use grape_api::Secret;
 use serde_json::Value;
 
 use crate::K8sError;
@@ -83,6 +84,42 @@ impl ClusterAccess {
     pub(crate) fn ca_der(&self) -> &[Vec<u8>] {
         &self.ca_der
     }
+
+    /// A kubeconfig for this cluster authenticating with `token`, for tools that read one
+    /// (Helm): one cluster, one user, one context named `vintner`. It holds the token: a
+    /// secret, to be written only to a private file that is removed afterwards.
+    pub fn kubeconfig(&self, token: &Secret) -> Secret {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let pem: String = self
+            .ca_der
+            .iter()
+            .map(|der| {
+                let body = b64.encode(der);
+                let lines: Vec<&str> = body
+                    .as_bytes()
+                    .chunks(64)
+                    .map(|c| std::str::from_utf8(c).unwrap_or_default())
+                    .collect();
+                format!(
+                    "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                    lines.join("\n")
+                )
+            })
+            .collect();
+        let config = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "vintner", "cluster": {
+                "server": self.endpoint,
+                "certificate-authority-data": b64.encode(pem),
+            }}],
+            "users": [{"name": "vintner", "user": {"token": token.expose()}}],
+            "contexts": [{"name": "vintner", "context": {"cluster": "vintner", "user": "vintner"}}],
+            "current-context": "vintner",
+        });
+        // JSON is YAML: every kubeconfig reader takes it.
+        Secret::new(config.to_string())
+    }
 }
 
 /// The DER bytes of every `CERTIFICATE` block of a PEM text.
@@ -136,6 +173,22 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(plain.ca_der().len(), 1);
+    }
+
+    #[test]
+    fn a_kubeconfig_holds_the_endpoint_the_ca_and_the_token() {
+        let access = ClusterAccess::new("https://10.0.0.1:6443", PEM).unwrap();
+        let text = access.kubeconfig(&Secret::new("t0ken".to_owned()));
+        let config: Value = serde_json::from_str(text.expose()).unwrap();
+        assert_eq!(config["current-context"], "vintner");
+        assert_eq!(config["clusters"][0]["cluster"]["server"], "https://10.0.0.1:6443");
+        assert_eq!(config["users"][0]["user"]["token"], "t0ken");
+        let ca = config["clusters"][0]["cluster"]["certificate-authority-data"]
+            .as_str()
+            .unwrap();
+        let pem = base64::engine::general_purpose::STANDARD.decode(ca).unwrap();
+        let again = ClusterAccess::new("https://x", std::str::from_utf8(&pem).unwrap()).unwrap();
+        assert_eq!(again.ca_der(), access.ca_der());
     }
 
     #[test]

@@ -96,10 +96,42 @@ impl K8s {
                 let quiet = |_: &str| {};
                 self.wait_all("CRD established", &[target], &options, &quiet, cancel)
                     .await?;
+                self.wait_served(&manifests[i], cancel).await?;
             }
             applied.push(done);
         }
         Ok(applied)
+    }
+
+    /// Waits (bounded) until discovery serves the kind an established CRD defines: the API
+    /// server marks a CRD `Established` a moment before its discovery document lists it.
+    async fn wait_served(&self, crd: &Value, cancel: &CancellationToken) -> Result<(), K8sError> {
+        let spec = &crd["spec"];
+        let (Some(group), Some(kind)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
+        else {
+            return Ok(());
+        };
+        let Some(version) = spec["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["served"] == true)
+            .and_then(|v| v["name"].as_str())
+        else {
+            return Ok(());
+        };
+        let probe = ObjectRef::cluster(&format!("{group}/{version}"), kind, "probe");
+        let start = std::time::Instant::now();
+        loop {
+            match self.resource("apply", &probe, cancel).await {
+                Err(K8sError::UnknownKind { .. }) if start.elapsed() < CRD_ESTABLISHED_TIMEOUT => {
+                    cancellable(cancel, "apply", tokio::time::sleep(Duration::from_millis(200)))
+                        .await?;
+                }
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// [`K8s::apply`] of a multi-document YAML text.

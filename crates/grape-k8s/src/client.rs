@@ -119,6 +119,15 @@ impl K8s {
         Ok(client)
     }
 
+    /// A kubeconfig for a tool (Helm) with a token fresh from the token source, and that token
+    /// (to redact from the tool's output). Both are secrets.
+    pub async fn kubeconfig(&self) -> Result<(grape_api::Secret, grape_api::Secret), K8sError> {
+        let token = self.tokens.token().await.map_err(K8sError::Token)?;
+        self.token_renewals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok((self.access.kubeconfig(&token.token), token.token))
+    }
+
     fn build(&self, token: &str) -> Result<kube::Client, K8sError> {
         let failed = |detail: String| K8sError::Client {
             endpoint: self.endpoint().to_owned(),

@@ -13,6 +13,9 @@ pub enum K8sError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A kubeconfig could not be used.
+    #[error("kubeconfig: {0}")]
+    Kubeconfig(String),
     /// The token source could not give a token.
     #[error("cannot get a token for the cluster: {0}")]
     Token(#[source] TokenError),

@@ -18,6 +18,10 @@
 //!   [`application_synced_healthy`], [`gone`], or your own) that report progress lines through a
 //!   callback — at once on a change and at least every 30 s — and fail naming each object not
 //!   ready; [`K8s::delete`] deletes (foreground) and waits until the objects are gone.
+//! - [`read_kubeconfig`]: a user's kubeconfig context as a cluster and a bearer token (for a
+//!   local bootstrap; exec plugins and client certificates are refused with what to do).
+//! - [`ClusterAccess::kubeconfig`] / [`K8s::kubeconfig`]: a kubeconfig for a tool (Helm) with
+//!   a fresh token, a secret to write 0600 and remove.
 //! - Every call takes a `CancellationToken` and returns [`K8sError::Cancelled`] promptly.
 //!
 //! API versions: the test cluster is Kubernetes 1.20. k8s-openapi's last release with a `v1_20`
@@ -31,6 +35,7 @@ mod access;
 mod apply;
 mod client;
 mod error;
+mod kubeconfig;
 mod object;
 mod token;
 mod wait;
@@ -39,6 +44,7 @@ pub use access::ClusterAccess;
 pub use apply::{Applied, Outcome, SecretObject};
 pub use client::{ClientOptions, FIELD_MANAGER, K8s};
 pub use error::{K8sError, TokenError};
+pub use kubeconfig::{KubeconfigCluster, read_kubeconfig};
 pub use object::{ObjectRef, parse_yaml};
 pub use token::{BearerToken, StaticToken, TokenSource};
 pub use wait::{

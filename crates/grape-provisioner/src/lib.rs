@@ -34,7 +34,13 @@ pub use grape_vine as vine;
 pub use handlers::{VINE_FIELD, VineTemplates};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
-pub use settings::{InfracostSettings, ProvisionerSettings, StateBackendSettings};
+pub use settings::{
+    ClusterSettings, InfracostSettings, ProvisionerSettings, DirectCluster, StateBackendSettings,
+};
+/// The ArgoCD chart and the platform apps' charts of [`ClusterSettings`], for the binaries.
+pub use grape_argocd::{AppChart, AppsOptions, ArgoCdChart};
+/// A user's kubeconfig as a cluster and a token (`grape cluster bootstrap --local`).
+pub use grape_k8s::{KubeconfigCluster, read_kubeconfig};
 #[cfg(feature = "worker-jobs")]
 pub use settings::{PlatformSettings, TeardownWaits};
 #[cfg(feature = "worker-jobs")]

@@ -39,6 +39,8 @@ pub struct ProvisionerSettings {
     pub infracost: InfracostSettings,
     /// The templates vines are rendered with (the providers' own, or the stand-in set).
     pub vine_templates: VineTemplates,
+    /// How a vine's cluster is made usable after its Terraform (Helm, ArgoCD, waits).
+    pub cluster: ClusterSettings,
 }
 
 impl Default for ProvisionerSettings {
@@ -58,8 +60,70 @@ impl Default for ProvisionerSettings {
             git_credentials: GitCredentials::new(),
             infracost: InfracostSettings::default(),
             vine_templates: VineTemplates::default(),
+            cluster: ClusterSettings::default(),
         }
     }
+}
+
+/// The cluster steps of a vine (after its Terraform apply, before its Terraform destroy):
+/// ArgoCD installed with Helm, the repository credential, the platform's Applications.
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// The `helm` executable (Helm 4); `None` looks it up on `PATH`.
+    pub helm_bin: Option<PathBuf>,
+    /// Where the ArgoCD chart comes from (pinned default: argo-helm's `argo-cd`).
+    pub argocd_chart: grape_argocd::ArgoCdChart,
+    /// The charts of the platform's Applications and the user's apps repository settings.
+    pub apps: grape_argocd::AppsOptions,
+    /// How long ArgoCD's install may take (`helm --wait --timeout`; default 10 minutes).
+    pub argocd_timeout: Duration,
+    /// How long the Applications may take to be Synced and Healthy (default 15 minutes).
+    pub apps_timeout: Duration,
+    /// How long deleting the Applications (and what they made) may take (default 10 minutes).
+    pub delete_timeout: Duration,
+    /// How often a wait looks again (default 5 s).
+    pub poll: Duration,
+    /// Whether this host's git tokens ([`ProvisionerSettings::git_credentials`]) may become
+    /// ArgoCD's repository credential in a vine's cluster. A self-hosted worker's map is its
+    /// team's own (true); a cloud-hosted (platform) worker's map is the platform's, which never
+    /// goes into a customer's cluster (false: the repository Secret is left out, and the log
+    /// says so).
+    pub git_tokens_into_clusters: bool,
+    /// The cluster a vine rendered with the stand-in templates stands for (their outputs name
+    /// no real cluster); `None`: a stand-in vine has no cluster steps.
+    pub standin_cluster: Option<DirectCluster>,
+    /// The cluster of the user's kubeconfig, for `grape --local` runs (`--kubeconfig`): every
+    /// cluster step of this host goes to it, with its token.
+    pub local_cluster: Option<DirectCluster>,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        Self {
+            helm_bin: None,
+            argocd_chart: grape_argocd::ArgoCdChart::default(),
+            apps: grape_argocd::AppsOptions::default(),
+            argocd_timeout: Duration::from_secs(600),
+            apps_timeout: Duration::from_secs(900),
+            delete_timeout: Duration::from_secs(600),
+            poll: Duration::from_secs(5),
+            git_tokens_into_clusters: true,
+            standin_cluster: None,
+            local_cluster: None,
+        }
+    }
+}
+
+/// A cluster this host reaches with a token it was given: the one a stand-in vine stands for
+/// (demos, end-to-end tests on a local API server), or the user's own kubeconfig cluster.
+#[derive(Debug, Clone)]
+pub struct DirectCluster {
+    /// The API server URL (`https://…`).
+    pub endpoint: String,
+    /// The PEM of the CA that signed its certificate.
+    pub ca_pem: String,
+    /// A bearer token of it.
+    pub token: Secret,
 }
 
 /// How PLAN jobs estimate costs: with Infracost, when both a CLI and an API key are there.

@@ -304,7 +304,10 @@ fn token(shared: &Shared, tenant: &str, body: &[u8]) -> Response {
     if field("grant_type") != "client_credentials"
         || field("client_assertion_type")
             != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-        || field("scope") != "https://management.azure.com/.default"
+        || !matches!(
+            field("scope"),
+            "https://management.azure.com/.default" | "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+        )
     {
         return entra_error(
             StatusCode::BAD_REQUEST,
@@ -334,8 +337,14 @@ fn token(shared: &Shared, tenant: &str, body: &[u8]) -> Response {
         );
     }
     let mut issued = shared.issued.lock().expect("lock");
+    // ARM tokens, or (for the AKS server application's scope) tokens of AKS clusters.
+    let audience = if field("scope").starts_with("https://management") {
+        "arm"
+    } else {
+        "aks"
+    };
     let token = format!(
-        "eyJ.arm-{}-{}",
+        "eyJ.{audience}-{}-{}",
         issued.tokens.len(),
         uuid::Uuid::new_v4().simple()
     );

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+mod argocd;
 pub mod error;
 pub mod fake_azure;
 pub mod fake_gcp;
@@ -37,6 +38,7 @@ pub mod trellis;
 
 pub use error::TestkitError;
 pub use fake_azure::{FakeAzure, FakeAzureConfig};
+pub use argocd::{AppState, ArgoCdPlayer, argocd_standin_chart};
 pub use fake_gcp::{ExpectedSubject, FakeGcp, FakeGcpConfig};
 pub use fake_server::FakeServer;
 pub use git::GitRemote;

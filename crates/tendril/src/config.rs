@@ -16,8 +16,8 @@ use grape_api::{Secret, SecretSettingError, WorkerMode};
 #[cfg(feature = "worker-jobs")]
 use grape_provisioner::PlatformSettings;
 use grape_provisioner::{
-    AwsAccess, AzureAccess, CloudSettings, GcpAccess, GitCredentials, InfracostSettings,
-    ProvisionerSettings, RenewalPolicy, StateBackendSettings, VineTemplates,
+    AwsAccess, AzureAccess, CloudSettings, ClusterSettings, GcpAccess, GitCredentials,
+    InfracostSettings, ProvisionerSettings, RenewalPolicy, StateBackendSettings, VineTemplates,
 };
 use uuid::Uuid;
 
@@ -134,6 +134,9 @@ pub struct StartArgs {
     /// How the worker reaches the clouds of its jobs' identities.
     #[command(flatten)]
     pub cloud: CloudArgs,
+    /// How the worker makes a vine's cluster a platform (Helm, ArgoCD, waits).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// The worker jobs and their platform settings.
     #[command(flatten)]
     pub platform: PlatformArgs,
@@ -266,6 +269,8 @@ pub struct Config {
     pub git_credentials: GitCredentials,
     /// The templates vines are rendered with.
     pub vine_templates: VineTemplates,
+    /// The cluster steps of vines (Helm, ArgoCD chart, waits, stand-in cluster).
+    pub cluster: ClusterSettings,
 }
 
 /// `--vine-templates`.
@@ -295,6 +300,7 @@ impl Config {
             platform: self.platform.clone(),
             git_credentials: self.git_credentials.clone(),
             vine_templates: self.vine_templates,
+            cluster: self.cluster.clone(),
             infracost: InfracostSettings {
                 bin: self.infracost_bin.clone(),
                 api_key: self.infracost_api_key.clone(),
@@ -322,6 +328,12 @@ impl Config {
         #[cfg(feature = "worker-jobs")]
         out.extend(self.platform.as_ref().map(|p| p.admin_token.clone()));
         out.extend(self.git_credentials.secrets().cloned());
+        out.extend(
+            self.cluster
+                .standin_cluster
+                .as_ref()
+                .map(|c| c.token.clone()),
+        );
         out
     }
 }
@@ -420,11 +432,13 @@ impl StartArgs {
             }
             _ => GitCredentials::new(),
         };
+        let vine_templates = match self.vine_templates {
+            VineTemplatesArg::Provider => VineTemplates::Provider,
+            VineTemplatesArg::Standin => VineTemplates::StandIn,
+        };
         Ok(Config {
-            vine_templates: match self.vine_templates {
-                VineTemplatesArg::Provider => VineTemplates::Provider,
-                VineTemplatesArg::Standin => VineTemplates::StandIn,
-            },
+            cluster: self.cluster.settings(&mode, vine_templates)?,
+            vine_templates,
             aws: self.cloud.aws_access()?,
             gcp: self.cloud.gcp_access()?,
             azure: self.cloud.azure_access()?,
@@ -458,6 +472,7 @@ impl StartArgs {
 }
 
 mod cloud;
+mod cluster;
 mod parse;
 
 use parse::{default_state_dir, http_url, non_empty, socket_addr};
@@ -465,6 +480,7 @@ mod platform;
 mod secrets;
 mod vars;
 pub use cloud::CloudArgs;
+pub use cluster::ClusterArgs;
 pub use platform::PlatformArgs;
 pub use secrets::{SECRET_SETTINGS, SecretArgs};
 pub use vars::{ENV_VARS, EnvVar, env_help, var};

@@ -47,14 +47,14 @@ pub use config::{Config, ConfigError, ENV_VARS, EnvVar, LogFormat, StartArgs};
 use grape_api::JobType;
 use grape_provisioner::HandlerRegistry;
 use grape_provisioner::handlers::{
-    ApplyHandler, DestroyHandler, DiscoveryHandler, ExecHandler, PlanHandler,
+    ApplyHandler, BootstrapHandler, DestroyHandler, DiscoveryHandler, ExecHandler, PlanHandler,
 };
 pub use metrics::Outcome;
 pub use runtime::{RuntimeError, run_with_handlers, run_with_signals};
 pub use services::TrellisServices;
 pub use signals::Shutdown;
 
-/// The job handlers of a worker with `config`: PLAN, APPLY, DESTROY, CONNECTION_TEST and
+/// The job handlers of a worker with `config`: PLAN, APPLY, DESTROY, BOOTSTRAP, CONNECTION_TEST and
 /// FETCH_RESOURCES always; EXEC only with `--enable-exec`; the worker jobs only with platform
 /// settings (`--enable-worker-jobs`).
 pub fn handlers(config: &Config) -> HandlerRegistry {
@@ -63,6 +63,7 @@ pub fn handlers(config: &Config) -> HandlerRegistry {
         .register(JobType::Plan, PlanHandler)
         .register(JobType::Apply, ApplyHandler)
         .register(JobType::Destroy, DestroyHandler)
+        .register(JobType::Bootstrap, BootstrapHandler)
         .register(JobType::ConnectionTest, DiscoveryHandler::connection_test())
         .register(JobType::FetchResources, DiscoveryHandler::fetch_resources());
     if config.enable_exec {

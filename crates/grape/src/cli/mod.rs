@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand};
 
 mod vine;
 
-pub use vine::{VineCommand, VineInitArgs, VinePlanArgs, VineRenderArgs};
+pub use vine::{
+    ClusterBootstrapArgs, ClusterCommand, VineCommand, VineInitArgs, VinePlanArgs, VineRenderArgs,
+};
 
 use crate::output::Format;
 
@@ -67,6 +69,9 @@ pub enum Command {
     /// render, schema.
     #[command(subcommand)]
     Vine(VineCommand),
+    /// A vine's platform on an existing cluster: bootstrap.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }

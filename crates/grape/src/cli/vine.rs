@@ -91,3 +91,49 @@ pub struct VineInitArgs {
     #[arg(long = "instance-type", value_name = "TYPE")]
     pub instance_types: Vec<String>,
 }
+
+/// `grape cluster …`: a vine's platform on a cluster that exists already.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Install ArgoCD, the apps repository credential and the platform's Applications into an
+    /// existing cluster, and wait until they are Synced and Healthy (a BOOTSTRAP job). Through
+    /// a worker the cluster is named and its token minted there from the vine's identity; with
+    /// --local, the cluster and token of your kubeconfig.
+    Bootstrap(ClusterBootstrapArgs),
+}
+
+/// `grape cluster bootstrap --vine FILE …`.
+#[derive(Debug, Args)]
+pub struct ClusterBootstrapArgs {
+    /// The vine file (YAML, or JSON when it ends in `.json`).
+    #[arg(long, value_name = "FILE", default_value = "vine.yaml")]
+    pub vine: PathBuf,
+    /// The cluster's name at its provider (EKS/GKE/AKS); with --local, default: the context's
+    /// cluster.
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// The API server URL (https://…); not with --local (the kubeconfig's).
+    #[arg(long, value_name = "URL", conflicts_with = "local")]
+    pub endpoint: Option<String>,
+    /// A PEM file of the API server's CA; not with --local (the kubeconfig's).
+    #[arg(long, value_name = "PATH", conflicts_with = "local")]
+    pub ca_file: Option<PathBuf>,
+    /// The cloud account (AWS account, GCP project, Azure subscription) of the cluster.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The cluster's network (default: the vine's network.network_id).
+    #[arg(long, value_name = "ID")]
+    pub network_id: Option<String>,
+    /// Submit the job, print its id and return without waiting.
+    #[arg(long, conflicts_with = "local")]
+    pub detach: bool,
+    /// Run on this machine against the cluster of a kubeconfig (a user with a token).
+    #[arg(long, requires = "kubeconfig")]
+    pub local: bool,
+    /// The kubeconfig file of --local.
+    #[arg(long, value_name = "PATH", requires = "local")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context [default: its current-context].
+    #[arg(long, value_name = "NAME", requires = "kubeconfig")]
+    pub context: Option<String>,
+}

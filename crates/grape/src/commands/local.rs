@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use grape_api::{Job, JobStatus, JobType, LogStream, Secret};
 use grape_process::Redactor;
-use grape_provisioner::handlers::{ApplyHandler, DestroyHandler, PlanHandler};
+use grape_provisioner::handlers::{ApplyHandler, BootstrapHandler, DestroyHandler, PlanHandler};
 use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
 use grape_provisioner::vine::StateBackend;
 use grape_provisioner::{
     GitCredentials, InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings,
-    StateBackendSettings, VineTemplates,
+    ClusterSettings, DirectCluster, StateBackendSettings, VineTemplates,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -29,10 +29,22 @@ pub async fn run(
     payload: Value,
     cloud_identity_id: Option<uuid::Uuid>,
 ) -> CliResult<Job> {
+    run_on(printer, job_type, payload, cloud_identity_id, None).await
+}
+
+/// [`run`], with the cluster steps going to `local_cluster` (the user's kubeconfig) when given.
+pub async fn run_on(
+    printer: &Printer,
+    job_type: JobType,
+    payload: Value,
+    cloud_identity_id: Option<uuid::Uuid>,
+    local_cluster: Option<DirectCluster>,
+) -> CliResult<Job> {
     let handler: &dyn JobHandler = match job_type {
         JobType::Plan => &PlanHandler,
         JobType::Apply => &ApplyHandler,
         JobType::Destroy => &DestroyHandler,
+        JobType::Bootstrap => &BootstrapHandler,
         other => {
             return Err(
                 CliError::usage(format!("{other} jobs cannot run with --local."))
@@ -42,7 +54,11 @@ pub async fn run(
     };
     let state = state_dir()?;
     let redactor = Redactor::new();
-    let settings = settings(&redactor)?;
+    let mut settings = settings(&redactor)?;
+    if let Some(cluster) = local_cluster {
+        redactor.add(cluster.token.expose());
+        settings.cluster.local_cluster = Some(cluster);
+    }
     let runner = LocalRunner {
         settings: Arc::new(settings),
         services: Arc::new(FileArtifacts::new(state.join("plans"))),
@@ -137,6 +153,7 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         state_backend,
         git_credentials,
         vine_templates: vine_templates()?,
+        cluster: cluster_settings(),
         infracost: InfracostSettings {
             bin: var("GRAPE_INFRACOST_BIN").map(PathBuf::from),
             api_key: infracost_key.map(Secret::new),
@@ -144,6 +161,28 @@ fn settings(redactor: &Redactor) -> CliResult<ProvisionerSettings> {
         },
         ..ProvisionerSettings::default()
     })
+}
+
+/// The cluster steps of a local vine APPLY/DESTROY: `GRAPE_HELM_BIN` (default `helm` on
+/// PATH), `GRAPE_ARGOCD_CHART` (a chart repository URL, an `oci://` reference or a chart
+/// directory) and `GRAPE_ARGOCD_CHART_VERSION`, like a worker's `TENDRIL_*` ones. The
+/// machine's own git tokens are the user's: they may become ArgoCD's repository credential.
+fn cluster_settings() -> ClusterSettings {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut settings = ClusterSettings {
+        helm_bin: var("GRAPE_HELM_BIN").map(PathBuf::from),
+        ..ClusterSettings::default()
+    };
+    if let Some(chart) = var("GRAPE_ARGOCD_CHART") {
+        if !chart.contains("://") {
+            settings.argocd_chart.version = None;
+        }
+        settings.argocd_chart.repository = chart;
+    }
+    if let Some(version) = var("GRAPE_ARGOCD_CHART_VERSION") {
+        settings.argocd_chart.version = Some(version);
+    }
+    settings
 }
 
 /// Where this machine keeps Terraform state (no keys): `SUPABASE_S3_BUCKET` (default

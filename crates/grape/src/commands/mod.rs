@@ -157,6 +157,7 @@ pub async fn dispatch(cli: Cli, printer: Printer) -> CliResult<()> {
         Command::Apply(a) => terraform::apply(&ctx, &a).await,
         Command::Destroy(a) => terraform::destroy(&ctx, &a).await,
         Command::Vine(cmd) => vine::dispatch(&ctx, cmd).await,
+        Command::Cluster(cmd) => vine::cluster(&ctx, cmd).await,
         Command::Completions(a) => {
             let mut cmd = Cli::command();
             clap_complete::generate(a.shell, &mut cmd, "grape", &mut std::io::stdout());

@@ -174,6 +174,7 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
         if !ctx.printer.json() {
             print_changes(&ctx.printer, job.result.as_ref(), "Apply");
             print_outputs(&ctx.printer, job.result.as_ref());
+            super::vine::bootstrap::print_platform(&ctx.printer, job.result.as_ref());
         }
         return Ok(());
     }
@@ -211,6 +212,7 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
     if !ctx.printer.json() {
         print_changes(&ctx.printer, job.result.as_ref(), "Apply");
         print_outputs(&ctx.printer, job.result.as_ref());
+        super::vine::bootstrap::print_platform(&ctx.printer, job.result.as_ref());
     }
     Ok(())
 }

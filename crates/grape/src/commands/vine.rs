@@ -14,9 +14,10 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::terraform::{print_changes, run_job, show_plan, submit};
-use crate::cli::{ApplyArgs, VineCommand, VinePlanArgs, VineRenderArgs};
+use crate::cli::{ApplyArgs, ClusterCommand, VineCommand, VinePlanArgs, VineRenderArgs};
 use crate::error::{CliError, CliResult};
 
+pub mod bootstrap;
 pub mod init;
 
 /// `grape vine …`.
@@ -31,6 +32,13 @@ pub async fn dispatch(ctx: &Ctx, command: VineCommand) -> CliResult<()> {
             ctx.printer.print_json(&vine::vine_schema())?;
             Ok(())
         }
+    }
+}
+
+/// `grape cluster …`.
+pub async fn cluster(ctx: &Ctx, command: ClusterCommand) -> CliResult<()> {
+    match command {
+        ClusterCommand::Bootstrap(a) => bootstrap::run(ctx, &a).await,
     }
 }
 

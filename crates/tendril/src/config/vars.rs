@@ -80,6 +80,22 @@ pub mod var {
     pub const TENDRIL_INFRACOST_BIN: &str = "TENDRIL_INFRACOST_BIN";
     /// Which templates vines are rendered with: `provider` or `standin`.
     pub const TENDRIL_VINE_TEMPLATES: &str = "TENDRIL_VINE_TEMPLATES";
+    /// The helm executable.
+    pub const TENDRIL_HELM_BIN: &str = "TENDRIL_HELM_BIN";
+    /// Where the ArgoCD chart comes from.
+    pub const TENDRIL_ARGOCD_CHART: &str = "TENDRIL_ARGOCD_CHART";
+    /// The ArgoCD chart's version.
+    pub const TENDRIL_ARGOCD_CHART_VERSION: &str = "TENDRIL_ARGOCD_CHART_VERSION";
+    /// The bound of ArgoCD's install.
+    pub const TENDRIL_ARGOCD_WAIT: &str = "TENDRIL_ARGOCD_WAIT";
+    /// The bound of the Applications' wait (and deletion).
+    pub const TENDRIL_APPLICATIONS_WAIT: &str = "TENDRIL_APPLICATIONS_WAIT";
+    /// The API server stand-in vines stand for.
+    pub const TENDRIL_STANDIN_CLUSTER_ENDPOINT: &str = "TENDRIL_STANDIN_CLUSTER_ENDPOINT";
+    /// The CA of that API server.
+    pub const TENDRIL_STANDIN_CLUSTER_CA_FILE: &str = "TENDRIL_STANDIN_CLUSTER_CA_FILE";
+    /// A file with a token of that API server.
+    pub const TENDRIL_STANDIN_CLUSTER_TOKEN_FILE: &str = "TENDRIL_STANDIN_CLUSTER_TOKEN_FILE";
     /// Re-assume a job's cloud identity this long before its credentials expire.
     pub const TENDRIL_CREDENTIALS_REFRESH_MARGIN: &str = "TENDRIL_CREDENTIALS_REFRESH_MARGIN";
     /// Never re-assume a job's cloud identity more often than this.
@@ -401,6 +417,62 @@ pub const ENV_VARS: &[EnvVar] = &[
         false,
         Some("provider"),
         "Templates vines render with: provider (the clouds' own) or standin (terraform_data only: demos, tests)",
+    ),
+    ev(
+        var::TENDRIL_HELM_BIN,
+        "--helm-bin",
+        false,
+        Some("helm on PATH"),
+        "The helm executable (Helm 4) that installs ArgoCD into a vine's cluster",
+    ),
+    ev(
+        var::TENDRIL_ARGOCD_CHART,
+        "--argocd-chart",
+        false,
+        Some("https://argoproj.github.io/argo-helm"),
+        "The ArgoCD chart: a chart repository URL, an oci:// reference (chart argo-cd under it) or a chart directory",
+    ),
+    ev(
+        var::TENDRIL_ARGOCD_CHART_VERSION,
+        "--argocd-chart-version",
+        false,
+        Some("7.7.11"),
+        "The ArgoCD chart's version (none for a chart directory)",
+    ),
+    ev(
+        var::TENDRIL_ARGOCD_WAIT,
+        "--argocd-wait",
+        false,
+        Some("10m"),
+        "How long ArgoCD's install (helm --wait) may take",
+    ),
+    ev(
+        var::TENDRIL_APPLICATIONS_WAIT,
+        "--applications-wait",
+        false,
+        Some("15m"),
+        "How long a vine's Applications may take to be Synced and Healthy, and to be deleted",
+    ),
+    ev(
+        var::TENDRIL_STANDIN_CLUSTER_ENDPOINT,
+        "--standin-cluster-endpoint",
+        false,
+        None,
+        "With --vine-templates standin: the API server (https://) stand-in vines' cluster steps run against; unset: none",
+    ),
+    ev(
+        var::TENDRIL_STANDIN_CLUSTER_CA_FILE,
+        "--standin-cluster-ca-file",
+        false,
+        None,
+        "The PEM file of the stand-in cluster's CA",
+    ),
+    ev(
+        var::TENDRIL_STANDIN_CLUSTER_TOKEN_FILE,
+        "--standin-cluster-token-file",
+        false,
+        None,
+        "A file holding a bearer token of the stand-in cluster",
     ),
     ev(
         var::TENDRIL_CREDENTIALS_REFRESH_MARGIN,

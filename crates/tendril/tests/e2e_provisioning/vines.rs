@@ -1,6 +1,6 @@
 //! A vine through trellis + tendril: PLAN with a cost estimate (a stand-in `infracost`), APPLY
-//! of the saved plan, the same plan refused once stale, an invalid vine FAILED with the field
-//! path. The worker renders vines with the stand-in templates (`--vine-templates standin`:
+//! of the saved plan, a retry of it resuming past Terraform, another plan of the same state
+//! refused once stale, an invalid vine FAILED with the field path. The worker renders vines with the stand-in templates (`--vine-templates standin`:
 //! `terraform_data` with the same variables and outputs), as no provider can be installed here.
 
 use grape_api::{JobStatus, JobType};
@@ -43,6 +43,10 @@ async fn a_vine_is_planned_with_its_cost_applied_and_its_stale_plan_refused() {
         "{log:#?}"
     );
 
+    // A second plan of the same (empty) state: stale once the first is applied.
+    let rival = run_as(&user, identity, JobType::Plan, json!({ "vine": vine })).await;
+    assert_eq!(rival.status, JobStatus::Success, "{rival:#?}");
+
     let apply = run_as(
         &user,
         identity,
@@ -62,11 +66,26 @@ async fn a_vine_is_planned_with_its_cost_applied_and_its_stale_plan_refused() {
         assert!(!has(&log, secret), "a secret reached the log");
     }
 
+    // The same APPLY again (a retry): the state records this plan as applied, so Terraform is
+    // not run again (no cluster here: the worker names no stand-in cluster).
     let again = run_as(
         &user,
         identity,
         JobType::Apply,
         json!({ "plan_job_id": plan.id }),
+    )
+    .await;
+    assert_eq!(again.status, JobStatus::Success, "{again:#?}");
+    let log = log_texts(&user, again.id).await;
+    assert!(has(&log, "resuming: the state records"), "{log:#?}");
+    assert!(!has(&log, "$ terraform apply"), "{log:#?}");
+    assert!(has(&log, "the cluster steps (ArgoCD, repository, Applications) are skipped"), "{log:#?}");
+
+    let again = run_as(
+        &user,
+        identity,
+        JobType::Apply,
+        json!({ "plan_job_id": rival.id }),
     )
     .await;
     assert_eq!(again.status, JobStatus::Failed, "{again:#?}");

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 
 use super::artifact::PlanArtifact;
 use super::request::ApplyRequest;
-use super::{tf_error, workdir};
+use super::vine::APPLIED_PLAN_OUTPUT;
+use super::{tf_error, vine, workdir};
+use crate::handlers::cluster;
 use crate::{JobContext, JobError, JobHandler};
 
 /// The summary Terraform gives a saved plan that the state has moved on from.
@@ -37,25 +39,45 @@ impl JobHandler for ApplyHandler {
                 ))
             })?;
         let artifact = PlanArtifact::read(artifact, plan_job_id)?;
+        let vine = artifact
+            .vine
+            .as_ref()
+            .map(|v| vine::saved_vine(v, plan_job_id))
+            .transpose()?;
         let saved = artifact.plan_file(plan_job_id)?;
-        ctx.log.system(format!(
-            "applying the plan saved by job {plan_job_id} ({} bytes): no new plan is made",
-            saved.len()
-        ));
-
         let prepared =
             workdir::prepare(ctx, &artifact.request, artifact.lock_file.as_deref()).await?;
-        let plan_file = ctx.workspace.join("saved.tfplan");
-        write_private(&plan_file, &saved).await?;
-        ctx.log.system("$ terraform apply saved.tfplan");
-        let applied = prepared
-            .wd
-            .apply_plan(&plan_file, RunIo::new(&ctx.log, &ctx.cancel))
-            .await
-            .map_err(|e| apply_error(e, plan_job_id))?;
+        let mut steps = Vec::new();
+        let summary = if vine.is_some() && applied_already(ctx, &prepared.wd, plan_job_id).await? {
+            ctx.log.system(format!(
+                "resuming: the state records that the plan of job {plan_job_id} was applied \
+                 (output {APPLIED_PLAN_OUTPUT}); terraform is not run again, the cluster steps go on"
+            ));
+            Value::Null
+        } else {
+            ctx.log.system(format!(
+                "applying the plan saved by job {plan_job_id} ({} bytes): no new plan is made",
+                saved.len()
+            ));
+            let plan_file = ctx.workspace.join("saved.tfplan");
+            write_private(&plan_file, &saved).await?;
+            ctx.log.system("$ terraform apply saved.tfplan");
+            let applied = prepared
+                .wd
+                .apply_plan(&plan_file, RunIo::new(&ctx.log, &ctx.cancel))
+                .await
+                .map_err(|e| apply_error(e, plan_job_id, vine.is_some()))?;
+            json!(applied.summary)
+        };
+        steps.push("terraform");
         let outputs = prepared.wd.output(&ctx.cancel).await.map_err(tf_error)?;
         let mut shown = BTreeMap::new();
+        let mut values = serde_json::Map::new();
         for (name, output) in outputs {
+            if name == APPLIED_PLAN_OUTPUT {
+                continue;
+            }
+            values.insert(name.clone(), output.value.clone());
             let value = if output.sensitive {
                 if let Some(s) = output.value.as_str() {
                     ctx.redactor.add(s);
@@ -67,26 +89,71 @@ impl JobHandler for ApplyHandler {
             ctx.log.system(format!("output {name} = {value}"));
             shown.insert(name, value);
         }
-        Ok(Some(json!({
+        let mut result = json!({
             "plan_job_id": plan_job_id,
             "commit": prepared.commit,
-            "summary": applied.summary,
+            "summary": summary,
             "outputs": shown,
-        })))
+        });
+        if let Some(vine) = &vine {
+            let report =
+                cluster::apply_platform(ctx, vine, &Value::Object(values)).await?;
+            steps.extend(report.steps);
+            for (k, v) in report.fields {
+                result[k] = v;
+            }
+            result["steps"] = json!(steps);
+        }
+        Ok(Some(result))
     }
+}
+
+/// Whether the state already records the plan of `plan_job_id` as applied (a retried vine
+/// APPLY whose Terraform step succeeded before).
+async fn applied_already(
+    ctx: &JobContext,
+    wd: &grape_terraform::WorkingDir,
+    plan_job_id: uuid::Uuid,
+) -> Result<bool, JobError> {
+    let outputs = output_values(ctx, wd).await?;
+    Ok(outputs.get(APPLIED_PLAN_OUTPUT).and_then(Value::as_str)
+        == Some(plan_job_id.to_string().as_str()))
+}
+
+/// The state's outputs as `{name: value}` (sensitive values join the redactor).
+pub(super) async fn output_values(
+    ctx: &JobContext,
+    wd: &grape_terraform::WorkingDir,
+) -> Result<Value, JobError> {
+    let outputs = wd
+        .output(&ctx.cancel)
+        .await
+        .map_err(|e| super::tf_step_error("terraform output", e))?;
+    let mut values = serde_json::Map::new();
+    for (name, output) in outputs {
+        if output.sensitive
+            && let Some(s) = output.value.as_str()
+        {
+            ctx.redactor.add(s);
+        }
+        values.insert(name, output.value);
+    }
+    Ok(Value::Object(values))
 }
 
 /// A failed apply as a job error; a stale plan (the state changed since it was made) keeps
 /// Terraform's reason and says what to do.
-fn apply_error(e: TerraformError, plan_job_id: uuid::Uuid) -> JobError {
+fn apply_error(e: TerraformError, plan_job_id: uuid::Uuid, vine: bool) -> JobError {
     let stale = e
         .diagnostics()
         .iter()
         .any(|d| d.is_error() && d.summary.contains(STALE_SUMMARY));
+    let step = if vine { "step `terraform`: " } else { "" };
     match tf_error(e) {
         JobError::Failed(reason) if stale => JobError::Failed(format!(
-            "{reason}; the plan of job {plan_job_id} no longer fits the state: plan again and apply the new plan"
+            "{step}{reason}; the plan of job {plan_job_id} no longer fits the state: plan again and apply the new plan"
         )),
+        JobError::Failed(reason) => JobError::Failed(format!("{step}{reason}")),
         other => other,
     }
 }
@@ -134,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_stale_plan_keeps_terraforms_reason_and_says_plan_again() {
-        let reason = apply_error(failed(STALE_SUMMARY), uuid::Uuid::nil()).to_string();
+        let reason = apply_error(failed(STALE_SUMMARY), uuid::Uuid::nil(), false).to_string();
         assert!(reason.contains("Saved plan is stale"), "{reason}");
         assert!(
             reason.contains("state was changed by another operation"),
@@ -144,7 +211,8 @@ mod tests {
             reason.ends_with("plan again and apply the new plan"),
             "{reason}"
         );
-        let other = apply_error(failed("Unsupported argument"), uuid::Uuid::nil()).to_string();
+        let other = apply_error(failed("Unsupported argument"), uuid::Uuid::nil(), true).to_string();
         assert!(!other.contains("plan again"), "{other}");
+        assert!(other.starts_with("step `terraform`: "), "{other}");
     }
 }

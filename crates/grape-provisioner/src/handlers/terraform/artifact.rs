@@ -5,7 +5,8 @@
 //!   "request": { "source": …, "variables": …, "state_key": … },
 //!   "summary": { "has_changes": true, "summary": {"add": 1, …}, "resource_changes": [...] },
 //!   "plan_b64": "<the saved plan file of `terraform plan -out`, base64>",
-//!   "lock_file": "<the .terraform.lock.hcl PLAN's init used, when there was one>" }
+//!   "lock_file": "<the .terraform.lock.hcl PLAN's init used, when there was one>",
+//!   "vine": { … the vine, for a vine's PLAN: APPLY runs its cluster steps with it } }
 //! ```
 //!
 //! `request` is the PLAN's payload with a git source pinned to the commit PLAN checked out, so
@@ -43,6 +44,9 @@ pub(super) struct PlanArtifact {
     /// The dependency lock file PLAN's init used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_file: Option<String>,
+    /// The vine a vine's PLAN rendered (its APPLY continues with the cluster steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vine: Option<Value>,
 }
 
 impl PlanArtifact {
@@ -59,6 +63,7 @@ impl PlanArtifact {
             summary,
             plan_b64: STANDARD.encode(plan),
             lock_file,
+            vine: None,
         }
     }
 

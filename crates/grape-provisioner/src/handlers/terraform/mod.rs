@@ -25,6 +25,7 @@ pub use apply::ApplyHandler;
 pub use plan::{DestroyHandler, PlanHandler};
 pub use request::{ApplyRequest, GitSourceSpec, Source, TerraformRequest};
 pub use vine::{VINE_FIELD, VineTemplates};
+pub(crate) use vine::vine_of_payload;
 
 use grape_terraform::TerraformError;
 
@@ -36,5 +37,13 @@ fn tf_error(e: TerraformError) -> JobError {
     match e {
         TerraformError::Cancelled { .. } => JobError::Cancelled,
         other => JobError::Failed(other.to_string()),
+    }
+}
+
+/// A Terraform failure of a vine's step as a job error naming the step.
+fn tf_step_error(step: &str, e: TerraformError) -> JobError {
+    match tf_error(e) {
+        JobError::Failed(reason) => JobError::Failed(format!("step `{step}`: {reason}")),
+        other => other,
     }
 }

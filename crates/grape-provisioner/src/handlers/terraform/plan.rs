@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::artifact::PlanArtifact;
 use super::request::TerraformRequest;
-use super::{cost, tf_error, vine, workdir};
+use super::{cost, tf_error, tf_step_error, vine, workdir};
 use crate::{JobContext, JobError, JobHandler};
 
 /// Plans a configuration, estimates its cost, and uploads the saved plan as the job's artifact.
@@ -16,7 +16,7 @@ pub struct PlanHandler;
 #[async_trait]
 impl JobHandler for PlanHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request = vine::request(ctx, true)?;
+        let vine::Planned { request, vine } = vine::request(ctx, true)?;
         let prepared = workdir::prepare(ctx, &request, None).await?;
         let plan = plan(ctx, &prepared.wd, &request, false).await?;
         let summary = plan_result(&plan.typed);
@@ -26,12 +26,16 @@ impl JobHandler for PlanHandler {
             JobError::tool(format!("reading the saved plan {}", plan.file.display()), e)
         })?;
         let lock_file = workdir::read_lock_file(&prepared.wd).await?;
-        let artifact = PlanArtifact::new(
+        let mut artifact = PlanArtifact::new(
             request.pinned_to(prepared.commit.as_deref()),
             summary.clone(),
             &saved,
             lock_file,
         );
+        artifact.vine = vine
+            .map(|v| serde_json::to_value(v))
+            .transpose()
+            .map_err(|e| JobError::tool("encoding the vine", e))?;
         let artifact = serde_json::to_value(&artifact)
             .map_err(|e| JobError::tool("encoding the plan artifact", e))?;
         ctx.services
@@ -54,26 +58,37 @@ impl JobHandler for PlanHandler {
     }
 }
 
-/// Destroys everything in a configuration's state (plan -destroy, then apply).
+/// Destroys everything in a configuration's state (plan -destroy, then apply). A vine's
+/// cluster steps run first, in reverse: its Applications deleted, ArgoCD uninstalled.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DestroyHandler;
 
 #[async_trait]
 impl JobHandler for DestroyHandler {
     async fn run(&self, ctx: &JobContext) -> Result<Option<Value>, JobError> {
-        let request = vine::request(ctx, false)?;
+        let vine::Planned { request, vine } = vine::request(ctx, false)?;
         let wd = workdir::prepare(ctx, &request, None).await?.wd;
+        let mut steps = Vec::new();
+        if let Some(vine) = &vine {
+            let outputs = super::apply::output_values(ctx, &wd).await?;
+            steps = crate::handlers::cluster::remove_platform(ctx, vine, &outputs).await?;
+        }
         let plan = plan(ctx, &wd, &request, true).await?;
         let destroyed: Vec<&str> = plan.typed.changes().map(|rc| rc.address.as_str()).collect();
         ctx.log.system("$ terraform apply (destroy plan)");
         let applied = wd
             .apply_plan(&plan.file, RunIo::new(&ctx.log, &ctx.cancel))
             .await
-            .map_err(tf_error)?;
-        Ok(Some(json!({
+            .map_err(|e| tf_step_error("terraform destroy", e))?;
+        steps.push("terraform destroy");
+        let mut result = json!({
             "destroyed": destroyed,
             "summary": applied.summary,
-        })))
+        });
+        if vine.is_some() {
+            result["steps"] = json!(steps);
+        }
+        Ok(Some(result))
     }
 }
 

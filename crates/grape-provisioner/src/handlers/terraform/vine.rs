@@ -49,15 +49,34 @@ impl VineTemplates {
     }
 }
 
+/// The output a vine's PLAN adds to the rendered files: the id of the PLAN job whose plan was
+/// last applied to the state. A retried APPLY that finds its own plan's id there knows
+/// Terraform is done and resumes with the cluster steps.
+pub(super) const APPLIED_PLAN_OUTPUT: &str = "vintner_plan_job_id";
+
+/// What a PLAN or DESTROY runs: the Terraform request, and the vine it was rendered from.
+pub(super) struct Planned {
+    pub request: TerraformRequest,
+    pub vine: Option<Vine>,
+}
+
 /// The request of a PLAN or DESTROY: a vine rendered into inline files, or the user's own
-/// `{source, variables, state_key}`. A payload is one or the other, never a mix.
-pub(super) fn request(ctx: &JobContext, check_network: bool) -> Result<TerraformRequest, JobError> {
+/// `{source, variables, state_key}`. A payload is one or the other, never a mix. A PLAN
+/// (`check_network`) also checks an existing network and records its own id in the state
+/// ([`APPLIED_PLAN_OUTPUT`]).
+pub(super) fn request(ctx: &JobContext, check_network: bool) -> Result<Planned, JobError> {
     let job_type = &ctx.job.job_type;
+    let user = |ctx: &JobContext| {
+        TerraformRequest::from_payload(job_type, &ctx.job.payload).map(|request| Planned {
+            request,
+            vine: None,
+        })
+    };
     let Some(object) = ctx.job.payload.as_object() else {
-        return TerraformRequest::from_payload(job_type, &ctx.job.payload);
+        return user(ctx);
     };
     let Some(vine) = object.get(VINE_FIELD) else {
-        return TerraformRequest::from_payload(job_type, &ctx.job.payload);
+        return user(ctx);
     };
     let others: Vec<&str> = object
         .keys()
@@ -74,13 +93,42 @@ pub(super) fn request(ctx: &JobContext, check_network: bool) -> Result<Terraform
             ),
         ));
     }
-    let vine =
-        grape_vine::vine_from_value(vine.clone()).map_err(|e| invalid(ctx, e.to_string()))?;
-    check_identity(ctx, &vine)?;
+    let vine = vine_of_payload(ctx, vine.clone())?;
     if check_network {
         network_check::check(ctx, &vine)?;
     }
-    render(ctx, &vine)
+    let mut request = render(ctx, &vine)?;
+    if check_network && let Source::Files(files) = &mut request.source {
+        files.insert(
+            "vintner.tf".into(),
+            format!(
+                "# Written by Vintner: the PLAN job whose plan this state was last applied from.\n\
+                 output \"{APPLIED_PLAN_OUTPUT}\" {{\n  value = \"{}\"\n}}\n",
+                ctx.job.id
+            ),
+        );
+    }
+    Ok(Planned {
+        request,
+        vine: Some(vine),
+    })
+}
+
+/// Reads the vine a PLAN saved with its artifact.
+pub(super) fn saved_vine(value: &serde_json::Value, plan_job_id: uuid::Uuid) -> Result<Vine, JobError> {
+    grape_vine::vine_from_value(value.clone()).map_err(|e| {
+        JobError::Failed(format!(
+            "the vine saved with the plan of job {plan_job_id} is unreadable ({e}): plan again and apply the new plan"
+        ))
+    })
+}
+
+/// The vine of a payload, checked (every problem with its field path), run as its own
+/// identity of its own cloud.
+pub(crate) fn vine_of_payload(ctx: &JobContext, vine: serde_json::Value) -> Result<Vine, JobError> {
+    let vine = grape_vine::vine_from_value(vine).map_err(|e| invalid(ctx, e.to_string()))?;
+    check_identity(ctx, &vine)?;
+    Ok(vine)
 }
 
 /// The job's identity must be the vine's, and of the vine's provider.
