@@ -231,7 +231,14 @@ impl CloudSession for AzureSession {
     /// from a fresh assertion: AKS clusters with Entra ID integration take it as the bearer.
     async fn cluster_token(&self, _cluster: &str) -> Result<ClusterToken, CloudFailure> {
         let c = &self.connector;
-        let minted = mint_for(&c.http, &c.endpoints, &c.assertion, &self.identity, AKS_SCOPE).await?;
+        let minted = mint_for(
+            &c.http,
+            &c.endpoints,
+            &c.assertion,
+            &self.identity,
+            AKS_SCOPE,
+        )
+        .await?;
         self.events.secret(minted.arm_token.expose());
         Ok(ClusterToken {
             token: minted.arm_token,

@@ -80,7 +80,11 @@ async fn a_federated_file_token_gives_arm_a_checked_subscription_and_every_page(
     );
     // AKS (Entra ID integration) takes a token of the AKS server application's scope.
     let aks = session.cluster_token("acme-aks").await.expect("AKS token");
-    assert!(aks.token.expose().starts_with("eyJ.aks-"), "{:?}", aks.token);
+    assert!(
+        aks.token.expose().starts_with("eyJ.aks-"),
+        "{:?}",
+        aks.token
+    );
     assert!(aks.expires_at > chrono::Utc::now());
     let reported = secrets.lock().unwrap().clone();
     assert!(reported.contains(&config.assertion));

@@ -181,12 +181,17 @@ mod tests {
         let text = access.kubeconfig(&Secret::new("t0ken".to_owned()));
         let config: Value = serde_json::from_str(text.expose()).unwrap();
         assert_eq!(config["current-context"], "vintner");
-        assert_eq!(config["clusters"][0]["cluster"]["server"], "https://10.0.0.1:6443");
+        assert_eq!(
+            config["clusters"][0]["cluster"]["server"],
+            "https://10.0.0.1:6443"
+        );
         assert_eq!(config["users"][0]["user"]["token"], "t0ken");
         let ca = config["clusters"][0]["cluster"]["certificate-authority-data"]
             .as_str()
             .unwrap();
-        let pem = base64::engine::general_purpose::STANDARD.decode(ca).unwrap();
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(ca)
+            .unwrap();
         let again = ClusterAccess::new("https://x", std::str::from_utf8(&pem).unwrap()).unwrap();
         assert_eq!(again.ca_der(), access.ca_der());
     }

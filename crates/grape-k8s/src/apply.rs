@@ -125,8 +125,12 @@ impl K8s {
         loop {
             match self.resource("apply", &probe, cancel).await {
                 Err(K8sError::UnknownKind { .. }) if start.elapsed() < CRD_ESTABLISHED_TIMEOUT => {
-                    cancellable(cancel, "apply", tokio::time::sleep(Duration::from_millis(200)))
-                        .await?;
+                    cancellable(
+                        cancel,
+                        "apply",
+                        tokio::time::sleep(Duration::from_millis(200)),
+                    )
+                    .await?;
                 }
                 Ok(_) => return Ok(()),
                 Err(e) => return Err(e),

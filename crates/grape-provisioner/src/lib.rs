@@ -27,20 +27,20 @@ pub use context::{JobContext, JobServices, ServiceError};
 pub use error::JobError;
 /// The cloud-neutral session contract (grape-api), for the binaries and other services.
 pub use grape_api::{CloudConnector, CloudSession, RenewalPolicy, SessionEvents};
+/// The ArgoCD chart and the platform apps' charts of [`ClusterSettings`], for the binaries.
+pub use grape_argocd::{AppChart, AppsOptions, ArgoCdChart};
 /// The git credentials map of [`ProvisionerSettings::git_credentials`], for the binaries.
 pub use grape_git::{CredentialsError as GitCredentialsError, GitCredentials};
+/// A user's kubeconfig as a cluster and a token (`grape cluster bootstrap --local`).
+pub use grape_k8s::{KubeconfigCluster, read_kubeconfig};
 /// The vine model and templates (`grape-vine`), for the binaries.
 pub use grape_vine as vine;
 pub use handlers::{VINE_FIELD, VineTemplates};
 pub use log::{JobLog, LogSink};
 pub use registry::{HandlerRegistry, JobHandler};
 pub use settings::{
-    ClusterSettings, InfracostSettings, ProvisionerSettings, DirectCluster, StateBackendSettings,
+    ClusterSettings, DirectCluster, InfracostSettings, ProvisionerSettings, StateBackendSettings,
 };
-/// The ArgoCD chart and the platform apps' charts of [`ClusterSettings`], for the binaries.
-pub use grape_argocd::{AppChart, AppsOptions, ArgoCdChart};
-/// A user's kubeconfig as a cluster and a token (`grape cluster bootstrap --local`).
-pub use grape_k8s::{KubeconfigCluster, read_kubeconfig};
 #[cfg(feature = "worker-jobs")]
 pub use settings::{PlatformSettings, TeardownWaits};
 #[cfg(feature = "worker-jobs")]

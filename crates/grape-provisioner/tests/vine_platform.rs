@@ -15,9 +15,7 @@ use grape_api::{JobType, Secret};
 use grape_k8s::{ClusterAccess, K8s, ObjectRef, StaticToken};
 use grape_provisioner::handlers::{DestroyHandler, PlanHandler};
 use grape_provisioner::local::local_job;
-use grape_provisioner::{
-    ArgoCdChart, GitCredentials, JobError, DirectCluster, VineTemplates,
-};
+use grape_provisioner::{ArgoCdChart, DirectCluster, GitCredentials, JobError, VineTemplates};
 use grape_testkit::{ArgoCdPlayer, KubeApi, argocd_standin_chart};
 use serde_json::{Value, json};
 use terraform_common::Harness;
@@ -54,8 +52,9 @@ fn job(job_type: JobType, payload: Value) -> grape_api::Job {
 async fn harness(api: &KubeApi) -> Harness {
     let mut h = Harness::new().await;
     let chart = argocd_standin_chart(h.dir.path()).expect("stand-in chart");
-    let git = GitCredentials::from_json(&json!({"https://git.example.test": GIT_TOKEN}).to_string())
-        .expect("git credentials");
+    let git =
+        GitCredentials::from_json(&json!({"https://git.example.test": GIT_TOKEN}).to_string())
+            .expect("git credentials");
     h.set_settings(|s| {
         s.vine_templates = VineTemplates::StandIn;
         s.git_credentials = git;
@@ -105,7 +104,11 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
     let cancel = CancellationToken::new();
 
     let (plan_id, planned) = h
-        .run_job(&PlanHandler, job(JobType::Plan, json!({"vine": vine()})), cancel.clone())
+        .run_job(
+            &PlanHandler,
+            job(JobType::Plan, json!({"vine": vine()})),
+            cancel.clone(),
+        )
         .await;
     planned.expect("plan").expect("result");
 
@@ -116,7 +119,14 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
     let log = h.all_lines();
     assert_eq!(
         applied["steps"],
-        json!(["terraform", "cluster", "argocd", "repository", "applications", "wait"]),
+        json!([
+            "terraform",
+            "cluster",
+            "argocd",
+            "repository",
+            "applications",
+            "wait"
+        ]),
         "{applied}\n{log}"
     );
     assert_eq!(applied["cluster_name"], "web-dev", "{applied}");
@@ -134,7 +144,11 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
     );
     let apps = applied["applications"].as_array().expect("applications");
     let names: Vec<&str> = apps.iter().filter_map(|a| a["name"].as_str()).collect();
-    for expected in ["aws-load-balancer-controller", "external-secrets", "metrics-server"] {
+    for expected in [
+        "aws-load-balancer-controller",
+        "external-secrets",
+        "metrics-server",
+    ] {
         assert!(names.contains(&expected), "{expected} missing: {applied}");
     }
     assert!(
@@ -155,9 +169,14 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
         .expect("argocd-cm");
     assert_eq!(cm["data"]["cluster.name"], "web-dev", "{cm}");
     // The repository Secret, with the token of the worker's map; the token shows nowhere else.
-    let secret_name = applied["repository_secret"]["name"].as_str().expect("secret");
+    let secret_name = applied["repository_secret"]["name"]
+        .as_str()
+        .expect("secret");
     let secret = cluster
-        .get(&ObjectRef::namespaced("v1", "Secret", "argocd", secret_name), &cancel)
+        .get(
+            &ObjectRef::namespaced("v1", "Secret", "argocd", secret_name),
+            &cancel,
+        )
         .await
         .expect("get")
         .expect("repository secret");
@@ -190,7 +209,10 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
     assert!(reason.starts_with("step `wait`: "), "{reason}");
     assert!(reason.contains("external-secrets"), "{reason}");
     assert!(reason.contains("health Degraded"), "{reason}");
-    assert!(!reason.contains("metrics-server"), "only the app not ready: {reason}");
+    assert!(
+        !reason.contains("metrics-server"),
+        "only the app not ready: {reason}"
+    );
     player.set("external-secrets", ("Synced", "Healthy"));
 
     // DESTROY, in reverse. First the Applications cannot go (ArgoCD does not prune): the step
@@ -200,8 +222,17 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
     let destroy = || job(JobType::Destroy, json!({"vine": vine()}));
     let (_, stuck) = h.run_job(&DestroyHandler, destroy(), cancel.clone()).await;
     let reason = failed(stuck);
-    assert!(reason.starts_with("step `delete applications`: "), "{reason}");
-    assert!(cluster.get(&application("metrics-server"), &cancel).await.unwrap().is_some());
+    assert!(
+        reason.starts_with("step `delete applications`: "),
+        "{reason}"
+    );
+    assert!(
+        cluster
+            .get(&application("metrics-server"), &cancel)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     player.set_finalizing(true);
     h.set_settings(|s| s.cluster.delete_timeout = Duration::from_secs(60));
@@ -211,19 +242,31 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
     let log = h.all_lines();
     assert_eq!(
         destroyed["steps"],
-        json!(["cluster", "delete applications", "uninstall argocd", "terraform destroy"]),
+        json!([
+            "cluster",
+            "delete applications",
+            "uninstall argocd",
+            "terraform destroy"
+        ]),
         "{destroyed}\n{log}"
     );
     assert!(log.contains("ArgoCD uninstalled"), "{log}");
     for name in &names {
         assert!(
-            cluster.get(&application(name), &cancel).await.unwrap().is_none(),
+            cluster
+                .get(&application(name), &cancel)
+                .await
+                .unwrap()
+                .is_none(),
             "{name} left behind"
         );
     }
     assert!(
         cluster
-            .get(&ObjectRef::namespaced("v1", "ConfigMap", "argocd", "argocd-cm"), &cancel)
+            .get(
+                &ObjectRef::namespaced("v1", "ConfigMap", "argocd", "argocd-cm"),
+                &cancel
+            )
             .await
             .unwrap()
             .is_none(),

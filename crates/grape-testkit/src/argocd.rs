@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::TestkitError;
 use crate::kube::{ARGOCD_MIN_CRDS, KubeApi};
 use crate::kube_namespace::client;
-use crate::TestkitError;
 
 const CHART_YAML: &str = "apiVersion: v2\nname: argo-cd\ndescription: A stand-in for argo-helm's argo-cd chart (tests only)\nversion: 0.0.1-standin\nappVersion: standin\n";
 
@@ -116,7 +116,10 @@ impl ArgoCdPlayer {
                     && let Ok(list) = answer.json::<Value>().await
                 {
                     for app in list["items"].as_array().into_iter().flatten() {
-                        let name = app["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                        let name = app["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
                         {
                             let mut seen = task_seen.lock().unwrap();
                             if !seen.contains(&name) {

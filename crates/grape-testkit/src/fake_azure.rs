@@ -306,7 +306,8 @@ fn token(shared: &Shared, tenant: &str, body: &[u8]) -> Response {
             != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         || !matches!(
             field("scope"),
-            "https://management.azure.com/.default" | "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+            "https://management.azure.com/.default"
+                | "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
         )
     {
         return entra_error(

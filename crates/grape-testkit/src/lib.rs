@@ -36,9 +36,9 @@ mod process;
 pub mod static_files;
 pub mod trellis;
 
+pub use argocd::{AppState, ArgoCdPlayer, argocd_standin_chart};
 pub use error::TestkitError;
 pub use fake_azure::{FakeAzure, FakeAzureConfig};
-pub use argocd::{AppState, ArgoCdPlayer, argocd_standin_chart};
 pub use fake_gcp::{ExpectedSubject, FakeGcp, FakeGcpConfig};
 pub use fake_server::FakeServer;
 pub use git::GitRemote;

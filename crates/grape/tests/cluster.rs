@@ -52,16 +52,31 @@ fn an_existing_cluster_of_a_kubeconfig_is_bootstrapped_locally() {
         "{stdout}"
     );
     assert!(stdout.contains("bootstrapping cluster web-dev"), "{stdout}");
-    for app in ["aws-load-balancer-controller", "external-secrets", "metrics-server"] {
+    for app in [
+        "aws-load-balancer-controller",
+        "external-secrets",
+        "metrics-server",
+    ] {
         assert!(
-            stdout.lines().any(|l| l.contains(app) && l.contains("Synced") && l.contains("Healthy")),
+            stdout
+                .lines()
+                .any(|l| l.contains(app) && l.contains("Synced") && l.contains("Healthy")),
             "{app}: {stdout}"
         );
     }
-    assert!(stderr.contains("port-forward svc/argocd-server"), "{stderr}");
-    assert!(stderr.contains("argocd/argocd-initial-admin-secret"), "{stderr}");
+    assert!(
+        stderr.contains("port-forward svc/argocd-server"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("argocd/argocd-initial-admin-secret"),
+        "{stderr}"
+    );
     for out in [&stdout, &stderr] {
-        assert!(!out.contains(api.token()), "the kubeconfig's token was printed");
+        assert!(
+            !out.contains(api.token()),
+            "the kubeconfig's token was printed"
+        );
     }
     assert!(player.seen().iter().any(|a| a == "metrics-server"));
 

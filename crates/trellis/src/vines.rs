@@ -44,7 +44,10 @@ impl VineKey {
 /// The vine of a PLAN/DESTROY/BOOTSTRAP payload `{"vine": {...}}` of `team`; `None` for any other job or a
 /// vine that does not parse (its job fails at the worker with the field paths).
 pub fn of_payload(team: &str, job_type: &JobType, payload: &Value) -> Option<VineKey> {
-    if !matches!(job_type, JobType::Plan | JobType::Destroy | JobType::Bootstrap) {
+    if !matches!(
+        job_type,
+        JobType::Plan | JobType::Destroy | JobType::Bootstrap
+    ) {
         return None;
     }
     let vine = grape_vine::vine_from_value(payload.get("vine")?.clone()).ok()?;

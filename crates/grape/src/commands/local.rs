@@ -12,8 +12,8 @@ use grape_provisioner::handlers::{ApplyHandler, BootstrapHandler, DestroyHandler
 use grape_provisioner::local::{FileArtifacts, LocalRunner, StaticCloudEnv, local_job};
 use grape_provisioner::vine::StateBackend;
 use grape_provisioner::{
-    GitCredentials, InfracostSettings, JobError, JobHandler, JobLog, ProvisionerSettings,
-    ClusterSettings, DirectCluster, StateBackendSettings, VineTemplates,
+    ClusterSettings, DirectCluster, GitCredentials, InfracostSettings, JobError, JobHandler,
+    JobLog, ProvisionerSettings, StateBackendSettings, VineTemplates,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;

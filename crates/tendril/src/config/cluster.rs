@@ -92,10 +92,12 @@ impl ClusterArgs {
             return Err(invalid(name, "URL", "expected https://"));
         }
         let read = |name: &'static str, path: Option<&PathBuf>| -> Result<String, ConfigError> {
-            let path = path.filter(|p| !p.as_os_str().is_empty()).ok_or(ConfigError::Missing {
-                name,
-                hint: "a stand-in cluster needs its CA file and token file",
-            })?;
+            let path = path
+                .filter(|p| !p.as_os_str().is_empty())
+                .ok_or(ConfigError::Missing {
+                    name,
+                    hint: "a stand-in cluster needs its CA file and token file",
+                })?;
             std::fs::read_to_string(path)
                 .map(|text| text.trim().to_owned())
                 .map_err(|e| invalid(name, "readable file", format!("{}: {e}", path.display())))

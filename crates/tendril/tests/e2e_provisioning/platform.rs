@@ -84,16 +84,29 @@ async fn a_vine_is_applied_into_a_platform_resumed_destroyed_and_bootstrapped() 
     // One Application is Degraded: the APPLY runs Terraform and the cluster steps, then fails
     // at the wait, naming it.
     player.set("metrics-server", ("Synced", "Degraded"));
-    let apply = |id: uuid::Uuid| run_as(&user, identity, JobType::Apply, json!({ "plan_job_id": id }));
+    let apply = |id: uuid::Uuid| {
+        run_as(
+            &user,
+            identity,
+            JobType::Apply,
+            json!({ "plan_job_id": id }),
+        )
+    };
     let first = apply(plan.id).await;
     assert_eq!(first.status, JobStatus::Failed, "{first:#?}");
     let reason = first.error.as_deref().unwrap_or_default();
     assert!(reason.starts_with("step `wait`: "), "{reason}");
-    assert!(reason.contains("metrics-server") && reason.contains("Degraded"), "{reason}");
+    assert!(
+        reason.contains("metrics-server") && reason.contains("Degraded"),
+        "{reason}"
+    );
     let log = log_texts(&user, first.id).await;
     assert!(has(&log, "$ terraform apply saved.tfplan"), "{log:#?}");
     assert!(has(&log, "ArgoCD release argocd revision"), "{log:#?}");
-    assert!(!has(&log, GIT_TOKEN) && !has(&log, api.token()), "a secret reached the log");
+    assert!(
+        !has(&log, GIT_TOKEN) && !has(&log, api.token()),
+        "a secret reached the log"
+    );
 
     // ArgoCD heals it; the retry resumes past Terraform and succeeds.
     player.set("metrics-server", ("Synced", "Healthy"));
@@ -105,14 +118,30 @@ async fn a_vine_is_applied_into_a_platform_resumed_destroyed_and_bootstrapped() 
     assert!(!has(&log, "$ terraform apply"), "{log:#?}");
     assert_eq!(result["cluster_name"], "shop-prod", "{result}");
     assert_eq!(result["cluster_endpoint"], api.url(), "{result}");
-    assert_eq!(result["argocd_admin_secret"]["name"], "argocd-initial-admin-secret");
-    assert_eq!(result["steps"].as_array().map(Vec::len), Some(6), "{result}");
+    assert_eq!(
+        result["argocd_admin_secret"]["name"],
+        "argocd-initial-admin-secret"
+    );
+    assert_eq!(
+        result["steps"].as_array().map(Vec::len),
+        Some(6),
+        "{result}"
+    );
     let apps = result["applications"].as_array().expect("applications");
-    assert!(apps.iter().any(|a| a["name"] == "metrics-server" && a["health"] == "Healthy"));
+    assert!(
+        apps.iter()
+            .any(|a| a["name"] == "metrics-server" && a["health"] == "Healthy")
+    );
     assert!(result["outputs"].get("cluster_name").is_some(), "{result}");
     assert!(!result.to_string().contains(GIT_TOKEN));
-    let secret_name = result["repository_secret"]["name"].as_str().expect("secret").to_owned();
-    assert!(secret_name.starts_with("repo-git-example-test"), "{secret_name}");
+    let secret_name = result["repository_secret"]["name"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    assert!(
+        secret_name.starts_with("repo-git-example-test"),
+        "{secret_name}"
+    );
 
     // DESTROY: the Applications and ArgoCD go first, then Terraform's resources.
     let destroy = run_as(&user, identity, JobType::Destroy, json!({ "vine": vine })).await;
@@ -120,7 +149,12 @@ async fn a_vine_is_applied_into_a_platform_resumed_destroyed_and_bootstrapped() 
     let steps = &destroy.result.as_ref().expect("result")["steps"];
     assert_eq!(
         steps,
-        &json!(["cluster", "delete applications", "uninstall argocd", "terraform destroy"]),
+        &json!([
+            "cluster",
+            "delete applications",
+            "uninstall argocd",
+            "terraform destroy"
+        ]),
         "{destroy:#?}"
     );
 
@@ -156,7 +190,10 @@ async fn a_vine_is_applied_into_a_platform_resumed_destroyed_and_bootstrapped() 
     .await;
     assert_eq!(bad.status, JobStatus::Failed, "{bad:#?}");
     assert!(
-        bad.error.as_deref().unwrap_or_default().contains("ca_certificate"),
+        bad.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("ca_certificate"),
         "{bad:#?}"
     );
 }

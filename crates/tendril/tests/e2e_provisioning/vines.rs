@@ -79,7 +79,13 @@ async fn a_vine_is_planned_with_its_cost_applied_and_its_stale_plan_refused() {
     let log = log_texts(&user, again.id).await;
     assert!(has(&log, "resuming: the state records"), "{log:#?}");
     assert!(!has(&log, "$ terraform apply"), "{log:#?}");
-    assert!(has(&log, "the cluster steps (ArgoCD, repository, Applications) are skipped"), "{log:#?}");
+    assert!(
+        has(
+            &log,
+            "the cluster steps (ArgoCD, repository, Applications) are skipped"
+        ),
+        "{log:#?}"
+    );
 
     let again = run_as(
         &user,

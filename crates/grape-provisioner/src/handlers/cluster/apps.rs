@@ -226,7 +226,10 @@ pub(super) async fn delete(
     };
     let log = ctx.log.clone();
     let progress = move |line: &str| log.system(line);
-    for (what, objects) in [("applications deleted", applications), ("platform objects deleted", rest)] {
+    for (what, objects) in [
+        ("applications deleted", applications),
+        ("platform objects deleted", rest),
+    ] {
         let existed = cluster
             .k8s
             .delete(what, &objects, &options, &progress, &ctx.cancel)
@@ -258,7 +261,10 @@ mod tests {
             "repository"
         );
         assert_eq!(secret.data["password"].expose(), "glpat-very-secret");
-        assert_eq!(secret.data["url"].expose(), "https://git.example.com/acme/apps.git");
+        assert_eq!(
+            secret.data["url"].expose(),
+            "https://git.example.com/acme/apps.git"
+        );
         assert!(!format!("{secret:?}").contains("glpat-very-secret"));
     }
 }

@@ -64,7 +64,11 @@ pub(super) async fn connect(
             format!("no platform for provider {}", vine.provider.as_str()),
         )
     })?;
-    let domain = vine.dns.enabled.then_some(()).and(vine.dns.domain_name.as_deref());
+    let domain = vine
+        .dns
+        .enabled
+        .then_some(())
+        .and(vine.dns.domain_name.as_deref());
     let facts = PlatformFacts::from_outputs(provider, outputs, domain)
         .map_err(|e| step_failed(Step::Cluster, e))?;
     let settings = &ctx.settings.cluster;
@@ -80,8 +84,10 @@ pub(super) async fn connect(
         match (given, ctx.settings.vine_templates) {
             (Some((cluster, what)), _) => {
                 ctx.redactor.add(cluster.token.expose());
-                ctx.log
-                    .system(format!("the cluster steps run against {what} {}", cluster.endpoint));
+                ctx.log.system(format!(
+                    "the cluster steps run against {what} {}",
+                    cluster.endpoint
+                ));
                 let access = ClusterAccess::new(&cluster.endpoint, &cluster.ca_pem)
                     .map_err(|e| step_failed(Step::Cluster, e))?;
                 (access, Arc::new(StaticToken(cluster.token.clone())))
@@ -148,7 +154,11 @@ mod tests {
             0
         }
         async fn verify(&self) -> Result<VerifiedIdentity, CloudFailure> {
-            Err(CloudFailure::new(CloudFailureKind::Unsupported, "TEST", "not used"))
+            Err(CloudFailure::new(
+                CloudFailureKind::Unsupported,
+                "TEST",
+                "not used",
+            ))
         }
         async fn discover(&self) -> grape_api::Discovery {
             grape_api::Discovery::new(CloudProvider::Aws, None, Vec::new())

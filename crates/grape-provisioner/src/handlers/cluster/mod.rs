@@ -97,7 +97,9 @@ pub(crate) async fn apply_platform(
 ) -> Result<PlatformReport, JobError> {
     let mut report = PlatformReport::default();
     let Some(cluster) = connect::connect(ctx, vine, outputs).await? else {
-        report.fields.insert("cluster_steps".into(), json!("skipped"));
+        report
+            .fields
+            .insert("cluster_steps".into(), json!("skipped"));
         return Ok(report);
     };
     report.steps.push(Step::Cluster.name());

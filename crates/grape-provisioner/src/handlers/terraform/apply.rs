@@ -96,8 +96,7 @@ impl JobHandler for ApplyHandler {
             "outputs": shown,
         });
         if let Some(vine) = &vine {
-            let report =
-                cluster::apply_platform(ctx, vine, &Value::Object(values)).await?;
+            let report = cluster::apply_platform(ctx, vine, &Value::Object(values)).await?;
             steps.extend(report.steps);
             for (k, v) in report.fields {
                 result[k] = v;
@@ -211,7 +210,8 @@ mod tests {
             reason.ends_with("plan again and apply the new plan"),
             "{reason}"
         );
-        let other = apply_error(failed("Unsupported argument"), uuid::Uuid::nil(), true).to_string();
+        let other =
+            apply_error(failed("Unsupported argument"), uuid::Uuid::nil(), true).to_string();
         assert!(!other.contains("plan again"), "{other}");
         assert!(other.starts_with("step `terraform`: "), "{other}");
     }

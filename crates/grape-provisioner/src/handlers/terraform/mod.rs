@@ -24,8 +24,8 @@ mod workdir;
 pub use apply::ApplyHandler;
 pub use plan::{DestroyHandler, PlanHandler};
 pub use request::{ApplyRequest, GitSourceSpec, Source, TerraformRequest};
-pub use vine::{VINE_FIELD, VineTemplates};
 pub(crate) use vine::vine_of_payload;
+pub use vine::{VINE_FIELD, VineTemplates};
 
 use grape_terraform::TerraformError;
 

@@ -115,7 +115,10 @@ pub(super) fn request(ctx: &JobContext, check_network: bool) -> Result<Planned, 
 }
 
 /// Reads the vine a PLAN saved with its artifact.
-pub(super) fn saved_vine(value: &serde_json::Value, plan_job_id: uuid::Uuid) -> Result<Vine, JobError> {
+pub(super) fn saved_vine(
+    value: &serde_json::Value,
+    plan_job_id: uuid::Uuid,
+) -> Result<Vine, JobError> {
     grape_vine::vine_from_value(value.clone()).map_err(|e| {
         JobError::Failed(format!(
             "the vine saved with the plan of job {plan_job_id} is unreadable ({e}): plan again and apply the new plan"

@@ -60,10 +60,12 @@ fn named_cluster(args: &ClusterBootstrapArgs) -> CliResult<Value> {
         CliError::usage(format!("{flag} is required: {what}."))
             .hint("or bootstrap a cluster of your kubeconfig with --local --kubeconfig FILE")
     };
-    let name = args
-        .cluster_name
-        .as_deref()
-        .ok_or_else(|| missing("--cluster-name", "the worker mints the cluster's token for it"))?;
+    let name = args.cluster_name.as_deref().ok_or_else(|| {
+        missing(
+            "--cluster-name",
+            "the worker mints the cluster's token for it",
+        )
+    })?;
     let endpoint = args
         .endpoint
         .as_deref()
@@ -91,8 +93,11 @@ fn from_kubeconfig(args: &ClusterBootstrapArgs) -> CliResult<(Value, DirectClust
         CliError::usage("--local needs --kubeconfig FILE.").hint("the kubeconfig of the cluster")
     })?;
     let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::usage(format!("cannot read the kubeconfig {}: {e}.", path.display()))
-            .hint("--kubeconfig names a kubeconfig file")
+        CliError::usage(format!(
+            "cannot read the kubeconfig {}: {e}.",
+            path.display()
+        ))
+        .hint("--kubeconfig names a kubeconfig file")
     })?;
     let found = read_kubeconfig(&text, path, args.context.as_deref()).map_err(|e| {
         CliError::usage(format!("{}: {e}.", path.display()))
@@ -101,7 +106,10 @@ fn from_kubeconfig(args: &ClusterBootstrapArgs) -> CliResult<(Value, DirectClust
     found
         .access()
         .map_err(|e| CliError::usage(format!("{}: {e}.", path.display())))?;
-    let name = args.cluster_name.clone().unwrap_or_else(|| found.name.clone());
+    let name = args
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| found.name.clone());
     let cluster = json!({
         "name": name,
         "endpoint": found.endpoint,
@@ -134,7 +142,10 @@ pub fn print_platform(printer: &Printer, result: Option<&Value>) {
         }
         printer.print_table(&t);
     }
-    match (result["argocd_url"].as_str(), result["argocd_access"].as_str()) {
+    match (
+        result["argocd_url"].as_str(),
+        result["argocd_access"].as_str(),
+    ) {
         (Some(url), _) => printer.note(format!("ArgoCD: {url}")),
         (None, Some(hint)) => printer.note(format!("ArgoCD: {hint}")),
         (None, None) => {}
