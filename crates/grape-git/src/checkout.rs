@@ -236,7 +236,7 @@ fn validate_url(url: &str) -> Result<(), GitError> {
     Ok(())
 }
 
-fn validate_ref(reference: &str) -> Result<(), GitError> {
+pub(crate) fn validate_ref(reference: &str) -> Result<(), GitError> {
     let bad = reference.is_empty()
         || reference.starts_with('-')
         || reference.contains("..")

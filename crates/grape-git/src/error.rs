@@ -73,6 +73,14 @@ pub enum GitError {
         /// The last lines of its stderr, redacted.
         stderr: String,
     },
+    /// A push was refused, and again after one rebase onto the branch's new tip.
+    #[error("the push to branch {branch} was rejected: {detail}")]
+    PushRejected {
+        /// The branch.
+        branch: String,
+        /// What git said.
+        detail: String,
+    },
     /// The operation was cancelled (or timed out) during `step`.
     #[error("git {step} was cancelled")]
     Cancelled {

@@ -23,6 +23,7 @@ mod credentials;
 mod error;
 mod git;
 mod origin;
+mod publish;
 mod push;
 
 pub use auth::GitAuth;
@@ -31,4 +32,5 @@ pub use credentials::{CredentialsError, GitCredentials};
 pub use error::GitError;
 pub use git::Git;
 pub use origin::Origin;
+pub use publish::Publication;
 pub use push::{GitAuthor, commit_all_and_push};

@@ -90,22 +90,16 @@ impl ClusterAccess {
     /// secret, to be written only to a private file that is removed afterwards.
     pub fn kubeconfig(&self, token: &Secret) -> Secret {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let pem: String = self
-            .ca_der
-            .iter()
-            .map(|der| {
-                let body = b64.encode(der);
-                let lines: Vec<&str> = body
-                    .as_bytes()
-                    .chunks(64)
-                    .map(|c| std::str::from_utf8(c).unwrap_or_default())
-                    .collect();
-                format!(
-                    "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-                    lines.join("\n")
-                )
-            })
-            .collect();
+        let mut pem = String::new();
+        for der in &self.ca_der {
+            let body = b64.encode(der);
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            for line in body.as_bytes().chunks(64) {
+                pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
         let config = serde_json::json!({
             "apiVersion": "v1",
             "kind": "Config",

@@ -21,7 +21,7 @@ const CHART_YAML: &str = "apiVersion: v2\nname: argo-cd\ndescription: A stand-in
 
 const VALUES_YAML: &str = "fullnameOverride: argocd\nglobal:\n  domain: argocd.local\nconfigs:\n  cm: {}\n  params: {}\nserver:\n  service:\n    type: ClusterIP\n";
 
-const SERVER_YAML: &str = r#"apiVersion: apps/v1
+const SERVER_YAML: &str = r"apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ .Values.fullnameOverride }}-server
@@ -57,7 +57,7 @@ data:
 {{- range $k, $v := .Values.configs.cm }}
   {{ $k }}: {{ $v | toString | quote }}
 {{- end }}
-"#;
+";
 
 /// Writes the stand-in ArgoCD chart under `dir` and returns its directory.
 pub fn argocd_standin_chart(dir: &Path) -> Result<PathBuf, TestkitError> {

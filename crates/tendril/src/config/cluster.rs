@@ -52,7 +52,7 @@ impl ClusterArgs {
         let mut argocd_chart = ArgoCdChart::default();
         if let Some(chart) = non_empty(self.argocd_chart.as_ref()) {
             let local = !chart.contains("://");
-            argocd_chart.repository = chart.to_owned();
+            chart.clone_into(&mut argocd_chart.repository);
             if local {
                 argocd_chart.version = None;
             }

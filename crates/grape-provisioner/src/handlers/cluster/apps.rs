@@ -21,7 +21,7 @@ const TOKEN_USER: &str = "x-access-token";
 
 /// The platform's objects for this vine: the storage class, the AppProject and the
 /// Applications (with the vine's apps repository).
-fn manifests(ctx: &JobContext, vine: &Vine, cluster: &Connected) -> Vec<Manifest> {
+pub(super) fn manifests(ctx: &JobContext, vine: &Vine, cluster: &Connected) -> Vec<Manifest> {
     let options = AppsOptions {
         apps_repo: vine.repositories.apps_destination_repo.clone(),
         ..ctx.settings.cluster.apps.clone()

@@ -9,6 +9,7 @@ mod apps;
 mod argocd;
 mod bootstrap;
 mod connect;
+mod gitops;
 
 pub use bootstrap::BootstrapHandler;
 
@@ -31,6 +32,8 @@ pub(crate) enum Step {
     Repository,
     /// The AppProject, the Applications and the storage class.
     Applications,
+    /// The rendered objects committed to the vine's GitOps repository.
+    GitOps,
     /// Until every Application is Synced and Healthy.
     Wait,
     /// DESTROY: delete the Applications (cascading to what they made) and the rest of ours.
@@ -46,6 +49,7 @@ impl Step {
             Self::ArgoCd => "argocd",
             Self::Repository => "repository",
             Self::Applications => "applications",
+            Self::GitOps => "gitops",
             Self::Wait => "wait",
             Self::DeleteApplications => "delete applications",
             Self::UninstallArgoCd => "uninstall argocd",
@@ -135,6 +139,13 @@ pub(crate) async fn apply_platform(
 
     let applications = apps::apply(ctx, vine, &cluster).await?;
     report.steps.push(Step::Applications.name());
+
+    if vine.repositories.gitops_repo.is_some() {
+        let manifests = apps::manifests(ctx, vine, &cluster);
+        let published = gitops::publish(ctx, vine, &manifests).await?;
+        report.steps.push(Step::GitOps.name());
+        report.fields.insert("gitops".into(), published);
+    }
 
     let statuses = apps::wait(ctx, &cluster, &applications).await?;
     report.steps.push(Step::Wait.name());

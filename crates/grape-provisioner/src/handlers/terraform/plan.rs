@@ -33,7 +33,7 @@ impl JobHandler for PlanHandler {
             lock_file,
         );
         artifact.vine = vine
-            .map(|v| serde_json::to_value(v))
+            .map(serde_json::to_value)
             .transpose()
             .map_err(|e| JobError::tool("encoding the vine", e))?;
         let artifact = serde_json::to_value(&artifact)
