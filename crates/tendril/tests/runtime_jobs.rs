@@ -36,6 +36,7 @@ async fn exec_job_output_arrives_in_order_and_succeeds() {
         info.job_types,
         vec![
             JobType::Apply,
+            JobType::Bootstrap,
             JobType::ConnectionTest,
             JobType::Destroy,
             JobType::Exec,
