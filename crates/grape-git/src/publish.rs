@@ -7,6 +7,7 @@ use grape_process::{CancellationToken, LineSink, Redactor};
 
 use crate::checkout::GitSource;
 use crate::git::Ctx;
+use crate::push::commit_all;
 use crate::{Git, GitAuth, GitAuthor, GitError};
 
 /// What to publish where.
@@ -101,7 +102,8 @@ impl Git {
             }
             tokio::fs::write(&path, text).await.map_err(io(&path))?;
         }
-        let Some(commit) = self.commit(&ctx, &root, publication).await? else {
+        let Some(commit) = commit_all(&ctx, &root, publication.message, publication.author).await?
+        else {
             return Ok(None);
         };
         let refspec = format!("HEAD:{tip}");
@@ -160,44 +162,6 @@ impl Git {
             return Err(rejected(again.stderr_tail.join(" ")));
         }
         ctx.stdout("rev-parse", &root, &["rev-parse", "HEAD"])
-            .await
-            .map(Some)
-    }
-
-    /// Commits every change of the checkout `root`; `None` when there is none.
-    async fn commit(
-        &self,
-        ctx: &Ctx<'_>,
-        root: &Path,
-        publication: &Publication<'_>,
-    ) -> Result<Option<String>, GitError> {
-        ctx.run("add", root, &["add", "-A"]).await?;
-        if ctx
-            .run_report("diff", root, &["diff", "--cached", "--quiet"])
-            .await?
-            .success()
-        {
-            return Ok(None);
-        }
-        let name_cfg = format!("user.name={}", publication.author.name);
-        let email_cfg = format!("user.email={}", publication.author.email);
-        ctx.run(
-            "commit",
-            root,
-            &[
-                "-c",
-                &name_cfg,
-                "-c",
-                &email_cfg,
-                "commit",
-                "-q",
-                "--no-verify",
-                "-m",
-                publication.message,
-            ],
-        )
-        .await?;
-        ctx.stdout("rev-parse", root, &["rev-parse", "HEAD"])
             .await
             .map(Some)
     }

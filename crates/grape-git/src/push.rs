@@ -67,35 +67,51 @@ impl Git {
             cancel,
             redactor,
         };
-        ctx.run("add", dir, &["add", "-A"]).await?;
-        let diff = ctx
-            .run_report("diff", dir, &["diff", "--cached", "--quiet"])
-            .await?;
-        if diff.success() {
+        let Some(commit) = commit_all(&ctx, dir, message, author).await? else {
             return Ok(None);
-        }
-        let name_cfg = format!("user.name={}", author.name);
-        let email_cfg = format!("user.email={}", author.email);
-        ctx.run(
-            "commit",
-            dir,
-            &[
-                "-c",
-                &name_cfg,
-                "-c",
-                &email_cfg,
-                "commit",
-                "-q",
-                "--no-verify",
-                "-m",
-                message,
-            ],
-        )
-        .await?;
-        let commit = ctx.stdout("rev-parse", dir, &["rev-parse", "HEAD"]).await?;
+        };
         let refspec = format!("HEAD:refs/heads/{branch}");
         ctx.run("push", dir, &["push", "-q", "origin", &refspec])
             .await?;
         Ok(Some(commit))
     }
+}
+
+/// Commits every change (added, modified, deleted files) of the checkout `dir` as `author`;
+/// returns the commit's sha, `None` when there was nothing to commit.
+pub(crate) async fn commit_all(
+    ctx: &Ctx<'_>,
+    dir: &Path,
+    message: &str,
+    author: &GitAuthor,
+) -> Result<Option<String>, GitError> {
+    ctx.run("add", dir, &["add", "-A"]).await?;
+    if ctx
+        .run_report("diff", dir, &["diff", "--cached", "--quiet"])
+        .await?
+        .success()
+    {
+        return Ok(None);
+    }
+    let name_cfg = format!("user.name={}", author.name);
+    let email_cfg = format!("user.email={}", author.email);
+    ctx.run(
+        "commit",
+        dir,
+        &[
+            "-c",
+            &name_cfg,
+            "-c",
+            &email_cfg,
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            message,
+        ],
+    )
+    .await?;
+    ctx.stdout("rev-parse", dir, &["rev-parse", "HEAD"])
+        .await
+        .map(Some)
 }

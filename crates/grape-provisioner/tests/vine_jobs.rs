@@ -15,24 +15,11 @@ use terraform_common::Harness;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-const IDENTITY: &str = "5b0c8f3e-4a7d-4a51-9e0b-1f6a2c7d9e10";
+const IDENTITY: &str = terraform_common::VINE_IDENTITY;
 const STATE_KEY: &str = "vines/default/web/dev/eu-west-1/terraform.tfstate";
 
 fn vine() -> Value {
-    json!({
-        "project_name": "web",
-        "environment_stage": "dev",
-        "region": "eu-west-1",
-        "provider": "aws",
-        "cloud_identity_id": IDENTITY,
-        "cluster": {
-            "cluster_version": "1.31",
-            "instance_types": ["m5.large"],
-            "node_min_size": 1,
-            "node_max_size": 3,
-            "node_desired_size": 2
-        }
-    })
+    terraform_common::aws_vine()
 }
 
 /// A job of `job_type` for `payload` running as `identity`.

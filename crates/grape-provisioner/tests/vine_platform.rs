@@ -21,26 +21,14 @@ use serde_json::{Value, json};
 use terraform_common::Harness;
 use tokio_util::sync::CancellationToken;
 
-const IDENTITY: &str = "5b0c8f3e-4a7d-4a51-9e0b-1f6a2c7d9e10";
+const IDENTITY: &str = terraform_common::VINE_IDENTITY;
 const APPS_REPO: &str = "https://git.example.test/acme/apps.git";
 const GIT_TOKEN: &str = "glpat-worker-map-token-7f3a";
 
 fn vine() -> Value {
-    json!({
-        "project_name": "web",
-        "environment_stage": "dev",
-        "region": "eu-west-1",
-        "provider": "aws",
-        "cloud_identity_id": IDENTITY,
-        "cluster": {
-            "cluster_version": "1.31",
-            "instance_types": ["m5.large"],
-            "node_min_size": 1,
-            "node_max_size": 3,
-            "node_desired_size": 2
-        },
-        "repositories": {"apps_destination_repo": APPS_REPO}
-    })
+    let mut vine = terraform_common::aws_vine();
+    vine["repositories"] = json!({"apps_destination_repo": APPS_REPO});
+    vine
 }
 
 fn job(job_type: JobType, payload: Value) -> grape_api::Job {

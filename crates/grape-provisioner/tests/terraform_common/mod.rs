@@ -232,3 +232,24 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The identity the vine tests' jobs run as.
+pub const VINE_IDENTITY: &str = "5b0c8f3e-4a7d-4a51-9e0b-1f6a2c7d9e10";
+
+/// A small AWS vine (project web, environment dev, eu-west-1) of [`VINE_IDENTITY`].
+pub fn aws_vine() -> Value {
+    json!({
+        "project_name": "web",
+        "environment_stage": "dev",
+        "region": "eu-west-1",
+        "provider": "aws",
+        "cloud_identity_id": VINE_IDENTITY,
+        "cluster": {
+            "cluster_version": "1.31",
+            "instance_types": ["m5.large"],
+            "node_min_size": 1,
+            "node_max_size": 3,
+            "node_desired_size": 2
+        }
+    })
+}
