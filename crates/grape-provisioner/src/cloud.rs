@@ -113,7 +113,17 @@ pub struct CloudSettings {
     /// Connectors that replace the built-in one of their provider (a service linking this
     /// crate with its own way to a cloud; tests).
     pub connectors: Vec<Arc<dyn CloudConnector>>,
+    /// The built-in connectors made so far, shared by every clone of these settings (one HTTP
+    /// client and credentials chain per provider and host, not one per job). Leave it default.
+    pub built: BuiltConnectors,
 }
+
+/// The connectors [`CloudSettings::connector`] has made, by provider.
+#[derive(Debug, Clone, Default)]
+pub struct BuiltConnectors(Arc<std::sync::Mutex<Vec<Built>>>);
+
+/// One built connector and its provider.
+type Built = (CloudProvider, Arc<dyn CloudConnector>);
 
 impl CloudSettings {
     /// The connector serving `provider` on this host.
@@ -121,6 +131,23 @@ impl CloudSettings {
         if let Some(custom) = self.connectors.iter().find(|c| &c.provider() == provider) {
             return Ok(Arc::clone(custom));
         }
+        let mut built = self
+            .built
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, made)) = built.iter().find(|(p, _)| p == provider) {
+            return Ok(Arc::clone(made));
+        }
+        let made = self.build_connector(provider)?;
+        built.push((provider.clone(), Arc::clone(&made)));
+        Ok(made)
+    }
+
+    fn build_connector(
+        &self,
+        provider: &CloudProvider,
+    ) -> Result<Arc<dyn CloudConnector>, JobError> {
         match provider {
             CloudProvider::Aws => {
                 let refresh = grape_cloud_aws::RefreshOptions {

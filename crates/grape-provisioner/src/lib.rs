@@ -22,7 +22,7 @@ mod settings;
 #[cfg(feature = "worker-jobs")]
 pub mod worker_policy;
 
-pub use cloud::{AwsAccess, AzureAccess, CloudSettings, GcpAccess, StaticKeys};
+pub use cloud::{AwsAccess, AzureAccess, BuiltConnectors, CloudSettings, GcpAccess, StaticKeys};
 pub use context::{JobContext, JobServices, ServiceError};
 pub use error::JobError;
 /// The cloud-neutral session contract (grape-api), for the binaries and other services.
