@@ -244,7 +244,7 @@ impl K8s {
         .map_err(|e| from_kube("apply", &name, self.endpoint(), e, &hide))?;
         let outcome = match before {
             None => Outcome::Created,
-            Some(b) if unchanged(&b.metadata, &after.metadata) => Outcome::Unchanged,
+            Some(b) if unchanged(&b.metadata, &after.metadata, manifest) => Outcome::Unchanged,
             Some(_) => Outcome::Configured,
         };
         Ok(Applied {
@@ -255,12 +255,26 @@ impl K8s {
 }
 
 /// Whether an apply left the object as it was. A kind with a `generation` (Deployments, CRDs …)
-/// changed when its generation or labels did: its controller updates the status and its own
-/// annotations between our read and our apply, which moves the resource version without us. A
-/// kind without one (ConfigMap, Secret) changed when its resource version did.
-fn unchanged(before: &kube::api::ObjectMeta, after: &kube::api::ObjectMeta) -> bool {
+/// changed when its generation, its labels or the annotations the manifest sets did: its
+/// controller updates the status and its own annotations between our read and our apply,
+/// which moves the resource version without us. A kind without one (ConfigMap, Secret)
+/// changed when its resource version did.
+fn unchanged(
+    before: &kube::api::ObjectMeta,
+    after: &kube::api::ObjectMeta,
+    manifest: &Value,
+) -> bool {
     match (before.generation, after.generation) {
-        (Some(b), Some(a)) => b == a && before.labels == after.labels,
+        (Some(b), Some(a)) => {
+            let ours = manifest["metadata"]["annotations"].as_object();
+            let same_annotations = ours.into_iter().flatten().all(|(key, _)| {
+                let get = |m: &kube::api::ObjectMeta| {
+                    m.annotations.as_ref().and_then(|a| a.get(key)).cloned()
+                };
+                get(before) == get(after)
+            });
+            b == a && before.labels == after.labels && same_annotations
+        }
         _ => before.resource_version == after.resource_version,
     }
 }

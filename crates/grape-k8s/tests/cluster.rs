@@ -90,6 +90,16 @@ async fn apply_then_reapply_is_unchanged_and_a_change_is_configured() {
     assert_eq!(changed[0].outcome, Outcome::Unchanged);
     assert_eq!(changed[1].outcome, Outcome::Configured);
 
+    // An annotation is a change too (no new generation: only our metadata moved).
+    let annotated = deployment(ns.name(), "nginx:2").replace(
+        "metadata: {name: web,",
+        "metadata: {annotations: {owner: payments}, name: web,",
+    );
+    let changed = k8s.apply_yaml(&annotated, &cancel).await.unwrap();
+    assert_eq!(changed[1].outcome, Outcome::Configured, "{changed:?}");
+    let again = k8s.apply_yaml(&annotated, &cancel).await.unwrap();
+    assert_eq!(again[1].outcome, Outcome::Unchanged, "{again:?}");
+
     let web = ObjectRef::namespaced("apps/v1", "Deployment", ns.name(), "web");
     let live = k8s
         .get(&web, &cancel)
