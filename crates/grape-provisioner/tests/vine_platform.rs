@@ -201,6 +201,35 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
         !reason.contains("metrics-server"),
         "only the app not ready: {reason}"
     );
+
+    // A cancel during the wait (a long bound this time) ends the job as CANCELLED at once.
+    h.set_settings(|s| s.cluster.apps_timeout = Duration::from_secs(600));
+    h.clear_lines();
+    let stop = CancellationToken::new();
+    let waiting = h.run_job(
+        &grape_provisioner::handlers::ApplyHandler,
+        job(JobType::Apply, json!({"plan_job_id": plan_id})),
+        stop.clone(),
+    );
+    let canceller = async {
+        while !h
+            .all_lines()
+            .contains("applications Synced and Healthy: waiting for")
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        stop.cancel();
+        std::time::Instant::now()
+    };
+    let ((_, cancelled), at) = tokio::join!(waiting, canceller);
+    assert!(
+        matches!(cancelled, Err(JobError::Cancelled)),
+        "{cancelled:?}"
+    );
+    assert!(
+        at.elapsed() < Duration::from_secs(30),
+        "the wait outlived its cancel"
+    );
     player.set("external-secrets", ("Synced", "Healthy"));
 
     // DESTROY, in reverse. First the Applications cannot go (ArgoCD does not prune): the step
