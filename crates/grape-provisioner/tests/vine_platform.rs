@@ -211,7 +211,7 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
         job(JobType::Apply, json!({"plan_job_id": plan_id})),
         stop.clone(),
     );
-    let canceller = async {
+    let cancel_when_waiting = async {
         while !h
             .all_lines()
             .contains("applications Synced and Healthy: waiting for")
@@ -221,7 +221,7 @@ async fn a_vine_becomes_a_platform_resumes_and_is_taken_apart_in_reverse() {
         stop.cancel();
         std::time::Instant::now()
     };
-    let ((_, cancelled), at) = tokio::join!(waiting, canceller);
+    let ((_, cancelled), at) = tokio::join!(waiting, cancel_when_waiting);
     assert!(
         matches!(cancelled, Err(JobError::Cancelled)),
         "{cancelled:?}"
