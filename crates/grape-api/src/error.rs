@@ -110,6 +110,12 @@ impl ApiError {
         }
     }
 
+    /// True for a transport failure before the request reached the server (connecting failed):
+    /// the only failure a write without an idempotency key is retried on.
+    pub fn is_connect_error(&self) -> bool {
+        matches!(self, ApiError::Transport { source, .. } if source.is_connect())
+    }
+
     /// The HTTP status of an error answer.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -18,6 +18,34 @@ use uuid::Uuid;
 pub const WORKER_ID_HEADER: &str = "x-worker-id";
 /// Header carrying the worker token.
 pub const WORKER_TOKEN_HEADER: &str = "x-worker-token";
+/// Header carrying the idempotency key of a write (`POST /api/jobs`, register, retry).
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// A new idempotency key: one per logical request, the same on its retries.
+pub fn new_idempotency_key() -> String {
+    Uuid::new_v4().to_string()
+}
+
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// Whether `key` is a usable idempotency key: 1 to 255 visible ASCII characters.
+pub fn valid_idempotency_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_BYTES
+        && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Whether a request may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resend {
+    /// Sending it twice does what sending it once does (GET, PUT, DELETE, POSTs idempotent by
+    /// design, and writes carrying an `Idempotency-Key`): retried on any transient failure.
+    Safe,
+    /// A write without a key: retried only when it cannot have reached the server (a connect
+    /// error), never after a timeout or an error answer, which it may have been processed for.
+    ConnectErrorsOnly,
+}
 
 /// How a request authenticates.
 #[derive(Debug, Clone)]
@@ -41,19 +69,44 @@ pub(crate) struct Req {
     pub extra_timeout: Duration,
     /// A streaming answer (SSE): no overall timeout, only the connect timeout.
     pub streaming: bool,
+    /// The `Idempotency-Key` header, the same on every attempt.
+    pub idempotency_key: Option<String>,
+    /// When it may be sent again.
+    pub resend: Resend,
 }
 
 impl Req {
     pub fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
-            method,
             path: path.into(),
             query: Vec::new(),
             body: None,
             gzip: false,
             extra_timeout: Duration::ZERO,
             streaming: false,
+            idempotency_key: None,
+            resend: if method == Method::POST {
+                Resend::ConnectErrorsOnly
+            } else {
+                Resend::Safe
+            },
+            method,
         }
+    }
+
+    /// Marks a POST that is idempotent by design (a claim with its `request_id`, a heartbeat,
+    /// log lines numbered by seq, a plan artifact, a cancel): retried like a GET.
+    pub fn idempotent(mut self) -> Self {
+        self.resend = Resend::Safe;
+        self
+    }
+
+    /// Sends `key` as the `Idempotency-Key` of every attempt: the server answers a repeat with
+    /// the first answer, so the request is retried like a GET.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self.resend = Resend::Safe;
+        self
     }
 
     /// Adds a JSON body.
@@ -157,6 +210,11 @@ impl Http {
             }
             Auth::None => {}
         }
+        if let Some(key) = &req.idempotency_key
+            && let Ok(v) = HeaderValue::from_str(key)
+        {
+            headers.insert(IDEMPOTENCY_KEY_HEADER, v);
+        }
         let mut b = self
             .client
             .request(req.method.clone(), url)
@@ -204,7 +262,11 @@ impl Http {
                     None,
                 ),
             };
-            if !err.is_retryable() || attempt >= policy.max_attempts.max(1) {
+            let may_resend = match req.resend {
+                Resend::Safe => err.is_retryable(),
+                Resend::ConnectErrorsOnly => err.is_connect_error(),
+            };
+            if !may_resend || attempt >= policy.max_attempts.max(1) {
                 return Err(err);
             }
             let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));
@@ -331,6 +393,59 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+
+    /// Accepts connections, reads each request and closes it without an answer (as a server
+    /// that died while processing it); counts them.
+    async fn hang_up_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                drop(conn);
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_write_without_a_key_is_not_resent_after_it_may_have_arrived() {
+        let (url, seen) = hang_up_server().await;
+        let options = ClientOptions {
+            retry: crate::RetryPolicy {
+                max_attempts: 3,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(2),
+                max_elapsed: None,
+            },
+            ..ClientOptions::default()
+        };
+        let http = Http::new(&url, options).unwrap();
+        let unkeyed = Req::new(Method::POST, "/api/jobs");
+        assert_eq!(unkeyed.resend, Resend::ConnectErrorsOnly);
+        let err = http.send("t", &unkeyed, &Auth::None).await.unwrap_err();
+        assert!(!err.is_connect_error(), "{err:?}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let keyed = Req::new(Method::POST, "/api/jobs").idempotency_key("k-1");
+        http.send("t", &keyed, &Auth::None).await.unwrap_err();
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1 + 3);
+        // A connect error is retried even without a key: nothing reached a server.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gone = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let http = Http::new(&gone, http.options().clone()).unwrap();
+        let err = http.send("t", &unkeyed, &Auth::None).await.unwrap_err();
+        assert!(err.is_connect_error(), "{err:?}");
+        assert!(valid_idempotency_key("k-1"));
+        assert!(!valid_idempotency_key(""));
+        assert!(!valid_idempotency_key("a b"));
+        assert!(!valid_idempotency_key(&"k".repeat(256)));
     }
 
     /// Serves one connection with `head` then `body_len` bytes, then closes it.

@@ -11,7 +11,9 @@
 //!
 //! Every call has a timeout and retries transient failures (connect errors, timeouts, 5xx, 429
 //! honouring `Retry-After`) with capped exponential backoff and jitter, per [`RetryPolicy`];
-//! a 4xx is never retried.
+//! a 4xx is never retried. A write that is not idempotent by design carries an
+//! `Idempotency-Key` (submit, retry, register: a new key per call, the same on its retries) or
+//! is retried only after a connect error (create identity, create token).
 #![warn(missing_docs)]
 
 pub mod cloud;
@@ -20,6 +22,7 @@ pub mod enums;
 pub mod error;
 mod http;
 pub mod identity;
+pub mod job_secrets;
 pub mod options;
 pub mod secret;
 pub mod secret_setting;
@@ -39,8 +42,12 @@ pub use enums::{
     WorkerStatus,
 };
 pub use error::{ApiError, RawBody, Result};
-pub use http::{MAX_ANSWER_BYTES, WORKER_ID_HEADER, WORKER_TOKEN_HEADER};
+pub use http::{
+    IDEMPOTENCY_KEY_HEADER, MAX_ANSWER_BYTES, WORKER_ID_HEADER, WORKER_TOKEN_HEADER,
+    new_idempotency_key, valid_idempotency_key,
+};
 pub use identity::{IdentitySettings, SettingsError};
+pub use job_secrets::{JobSecrets, SecretsError, validate_secrets};
 pub use options::{ClientOptions, RetryPolicy};
 pub use secret::Secret;
 pub use secret_setting::{SecretSetting, SecretSettingError};
@@ -48,4 +55,4 @@ pub use sse::LogLineStream;
 pub use tokens::{ApiToken, CreateTokenRequest, CreatedToken, TokenList};
 pub use types::*;
 pub use user::UserApiClient;
-pub use worker::{AdminClient, MAX_CLAIM_WAIT, WorkerApiClient};
+pub use worker::{AdminClient, ClaimedJob, MAX_CLAIM_WAIT, WorkerApiClient};

@@ -4,6 +4,7 @@
 //! empty and default when missing, so older and newer peers understand each other.
 
 use crate::enums::{CloudProvider, JobStatus, JobType, LogStream, WorkerMode, WorkerStatus};
+use crate::job_secrets::JobSecrets;
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ pub struct Job {
     /// Labels a worker must all carry to claim the job (empty: any worker of the team).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// The names of the job's secrets (`secrets` of the submission), never their values: those
+    /// go only to the worker holding the job, in [`ClaimResponse::secrets`].
+    #[serde(default)]
+    pub secret_names: Vec<String>,
     /// Job-type specific input.
     #[serde(default)]
     pub payload: Value,
@@ -222,6 +227,10 @@ pub struct ClaimRequest {
 pub struct ClaimResponse {
     /// The claimed job, with its identity.
     pub job: Job,
+    /// The job's secrets (name → value): only in this answer, to the worker holding the job.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub secrets: JobSecrets,
 }
 
 /// `PUT /api/jobs/{id}/status` body.
@@ -355,6 +364,14 @@ pub struct SubmitJobRequest {
     /// Labels a worker must all carry to claim the job (`key=value` or `key`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// Secrets of the job (name → value; names `[A-Za-z_][A-Za-z0-9_]{0,127}`, at most 64,
+    /// values 6 bytes to 32 KiB, 256 KiB in all). Stored apart from the payload, handed only to
+    /// the worker holding the job and copied on retry; the job lists their names only. A PLAN or
+    /// DESTROY gets each as the Terraform variable of its name (`TF_VAR_<name>`), and every value
+    /// is masked in the job's log.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    pub secrets: JobSecrets,
 }
 
 /// `POST /api/jobs` answer: the job, and what the submitter should know about it (e.g. that no

@@ -2,7 +2,7 @@
 
 use crate::enums::JobStatus;
 use crate::error::Result;
-use crate::http::{Auth, Http, Req};
+use crate::http::{Auth, Http, Req, new_idempotency_key};
 use crate::options::ClientOptions;
 use crate::secret::Secret;
 use crate::sse::{LogLineStream, log_stream};
@@ -45,13 +45,29 @@ impl UserApiClient {
         Ok(self.submit_job_with_warnings(request).await?.job)
     }
 
-    /// `POST /api/jobs`, with the answer's warnings (e.g. no online worker offers the type).
+    /// `POST /api/jobs`, with the answer's warnings (e.g. no online worker offers the type), and
+    /// a new `Idempotency-Key` (the same on the retries of this call: a retried submit whose
+    /// first answer was lost makes no second job).
     pub async fn submit_job_with_warnings(
         &self,
         request: &SubmitJobRequest,
     ) -> Result<SubmittedJob> {
+        self.submit_job_with_key(request, &new_idempotency_key())
+            .await
+    }
+
+    /// `POST /api/jobs` with the idempotency key `key` (1 to 255 visible ASCII characters): the
+    /// same key and body within 24 h answer the job the first request made; the same key with
+    /// another body is refused (422). Keys are per token.
+    pub async fn submit_job_with_key(
+        &self,
+        request: &SubmitJobRequest,
+        key: &str,
+    ) -> Result<SubmittedJob> {
         const CALL: &str = "submit_job";
-        let req = Req::new(Method::POST, "/api/jobs").json(CALL, request)?;
+        let req = Req::new(Method::POST, "/api/jobs")
+            .json(CALL, request)?
+            .idempotency_key(key);
         self.http.json(CALL, &req, &self.auth).await
     }
 
@@ -115,19 +131,21 @@ impl UserApiClient {
         self.http
             .json(
                 CALL,
-                &Req::new(Method::POST, format!("/api/jobs/{id}/cancel")),
+                &Req::new(Method::POST, format!("/api/jobs/{id}/cancel")).idempotent(),
                 &self.auth,
             )
             .await
     }
 
-    /// `POST /api/jobs/{id}/retry`: a FAILED/CANCELLED job → a new QUEUED job (`retry_of` = id).
+    /// `POST /api/jobs/{id}/retry`: a FAILED/CANCELLED job → a new QUEUED job (`retry_of` = id),
+    /// with a new `Idempotency-Key` (a retried call gets the same new job).
     pub async fn retry_job(&self, id: Uuid) -> Result<Job> {
         const CALL: &str = "retry_job";
         self.http
             .json(
                 CALL,
-                &Req::new(Method::POST, format!("/api/jobs/{id}/retry")),
+                &Req::new(Method::POST, format!("/api/jobs/{id}/retry"))
+                    .idempotency_key(new_idempotency_key()),
                 &self.auth,
             )
             .await

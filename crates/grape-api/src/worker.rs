@@ -1,7 +1,8 @@
 //! [`WorkerApiClient`]: the calls of a Tendril, and [`AdminClient`] for worker registration.
 
 use crate::error::{ApiError, RawBody, Result, json_position};
-use crate::http::{Auth, Http, Req, is_no_content};
+use crate::http::{Auth, Http, Req, is_no_content, new_idempotency_key};
+use crate::job_secrets::JobSecrets;
 use crate::options::ClientOptions;
 use crate::secret::Secret;
 use crate::types::{
@@ -15,6 +16,15 @@ use uuid::Uuid;
 
 /// Longest long-poll the server accepts.
 pub const MAX_CLAIM_WAIT: Duration = Duration::from_secs(30);
+
+/// A job a claim took, with its secrets (only the worker holding the job gets them).
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    /// The job (CLAIMED by this worker).
+    pub job: Job,
+    /// Its secrets, name → value.
+    pub secrets: JobSecrets,
+}
 
 /// The client of a worker (Tendril). Every call sends `X-Worker-ID` and `X-Worker-Token`, has a
 /// timeout and retries transient failures per [`ClientOptions::retry`].
@@ -67,7 +77,13 @@ impl WorkerApiClient {
 
     /// `POST /api/jobs/claim`: a job, or `None` when none was queued (within `wait`, capped at
     /// 30 s, when given). The HTTP timeout of the request is the client timeout plus the wait.
+    /// The job's secrets are dropped: see [`WorkerApiClient::claim`].
     pub async fn claim_job(&self, wait: Option<Duration>) -> Result<Option<Job>> {
+        Ok(self.claim(wait).await?.map(|c| c.job))
+    }
+
+    /// `POST /api/jobs/claim`, like [`WorkerApiClient::claim_job`], with the job's secrets.
+    pub async fn claim(&self, wait: Option<Duration>) -> Result<Option<ClaimedJob>> {
         const CALL: &str = "claim_job";
         let wait = wait.map(|w| w.min(MAX_CLAIM_WAIT));
         // One key per call, the same on its retries: a retried claim whose first answer was
@@ -76,7 +92,9 @@ impl WorkerApiClient {
             wait_seconds: wait.map(|w| w.as_secs() as u32 + u32::from(w.subsec_nanos() > 0)),
             request_id: Some(Uuid::new_v4()),
         };
-        let mut req = Req::new(Method::POST, "/api/jobs/claim").json(CALL, &body)?;
+        let mut req = Req::new(Method::POST, "/api/jobs/claim")
+            .json(CALL, &body)?
+            .idempotent();
         req.extra_timeout = wait.unwrap_or_default() + Duration::from_secs(1);
         let resp = self.http.send(CALL, &req, &self.auth).await?;
         if is_no_content(&resp) {
@@ -89,7 +107,9 @@ impl WorkerApiClient {
     /// `POST /api/workers/heartbeat`: the answer lists the held jobs the user asked to cancel.
     pub async fn send_heartbeat(&self, heartbeat: &HeartbeatRequest) -> Result<HeartbeatResponse> {
         const CALL: &str = "send_heartbeat";
-        let req = Req::new(Method::POST, "/api/workers/heartbeat").json(CALL, heartbeat)?;
+        let req = Req::new(Method::POST, "/api/workers/heartbeat")
+            .json(CALL, heartbeat)?
+            .idempotent();
         self.http.json(CALL, &req, &self.auth).await
     }
 
@@ -111,6 +131,7 @@ impl WorkerApiClient {
         let threshold = self.http.options().gzip_threshold;
         let req = Req::new(Method::POST, format!("/api/jobs/{job_id}/logs"))
             .json(CALL, &batch)?
+            .idempotent()
             .gzip_over(CALL, threshold)
             .await?;
         self.http.json(CALL, &req, &self.auth).await
@@ -126,6 +147,7 @@ impl WorkerApiClient {
         let threshold = self.http.options().gzip_threshold;
         let req = Req::new(Method::POST, format!("/api/jobs/{job_id}/plan-artifact"))
             .json(CALL, plan)?
+            .idempotent()
             .gzip_over(CALL, threshold)
             .await?;
         self.http.json(CALL, &req, &self.auth).await
@@ -153,9 +175,12 @@ impl WorkerApiClient {
 
 /// Decodes a claim answer; one that is not a [`Job`] keeps its raw body and, when readable,
 /// the id of the job the claim took (so the worker can report it FAILED).
-fn decode_claim(call: &'static str, body: bytes::Bytes) -> Result<Job> {
+fn decode_claim(call: &'static str, body: bytes::Bytes) -> Result<ClaimedJob> {
     match serde_json::from_slice::<ClaimResponse>(&body) {
-        Ok(claimed) => Ok(claimed.job),
+        Ok(claimed) => Ok(ClaimedJob {
+            job: claimed.job,
+            secrets: claimed.secrets,
+        }),
         Err(source) => {
             let job_id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
                 v.pointer("/job/id")
@@ -188,10 +213,25 @@ impl AdminClient {
         })
     }
 
-    /// `POST /api/tendrils/register` → 201 with the worker id and its token (shown once).
+    /// `POST /api/tendrils/register` → 201 with the worker id and its token (shown once), with a
+    /// new `Idempotency-Key` (the same on the retries of this call).
     pub async fn register_worker(&self, request: &RegisterRequest) -> Result<RegisterResponse> {
+        self.register_worker_with_key(request, &new_idempotency_key())
+            .await
+    }
+
+    /// `POST /api/tendrils/register` with the idempotency key `key`: a repeat (same key, same
+    /// body, within 24 h) registers no second worker — it answers the same worker id with a new
+    /// token (Trellis keeps only the hash of the first, which the repeat makes void).
+    pub async fn register_worker_with_key(
+        &self,
+        request: &RegisterRequest,
+        key: &str,
+    ) -> Result<RegisterResponse> {
         const CALL: &str = "register";
-        let req = Req::new(Method::POST, "/api/tendrils/register").json(CALL, request)?;
+        let req = Req::new(Method::POST, "/api/tendrils/register")
+            .json(CALL, request)?
+            .idempotency_key(key);
         self.http.json(CALL, &req, &self.auth).await
     }
 
@@ -214,6 +254,11 @@ mod tests {
             r#"{{"job":{{"id":"{id}","type":"EXEC","status":7}}}}"#
         ));
         let err = decode_claim("claim_job", body.clone()).unwrap_err();
+        let ok = format!(
+            r#"{{"job":{{"id":"{id}","type":"EXEC","status":"CLAIMED","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}},"secrets":{{"db_password":"hunter22"}}}}"#
+        );
+        let claimed = decode_claim("claim_job", bytes::Bytes::from(ok)).expect("a job");
+        assert_eq!(claimed.secrets["db_password"].expose(), "hunter22");
         assert_eq!(err.claimed_job_id(), Some(id));
         assert!(err.to_string().contains(&id.to_string()), "{err}");
         assert!(matches!(&err, ApiError::UndecodableJob { body: b, .. } if b.0 == body));

@@ -4,13 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use grape_api::{CloudSession, Job};
+use grape_api::{CloudSession, Job, JobSecrets};
 use grape_process::Redactor;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{JobLog, ProvisionerSettings};
+
+// Every value Trellis accepts as a job secret is long enough for the redactor to mask it.
+const _: () = assert!(grape_api::job_secrets::MIN_SECRET_BYTES >= grape_process::MIN_SECRET_LEN);
 
 /// An error from the services of the runtime (for a worker: a Trellis call that failed).
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,9 @@ pub struct JobContext {
     pub workspace: PathBuf,
     /// Every secret of this job; handlers add the secrets they learn.
     pub redactor: Redactor,
+    /// The job's own secrets (the `secrets` of its submission, from the claim answer), every
+    /// value already in [`JobContext::redactor`]. Terraform jobs get each as `TF_VAR_<name>`.
+    pub secrets: JobSecrets,
     /// Plan artifacts and other runtime services.
     pub services: Arc<dyn JobServices>,
     /// Tools and the state backend.
@@ -58,6 +64,7 @@ impl std::fmt::Debug for JobContext {
             .field("job_id", &self.job.id)
             .field("job_type", &self.job.job_type)
             .field("workspace", &self.workspace)
+            .field("secret_names", &self.secrets.keys().collect::<Vec<_>>())
             .field("has_cloud_credentials", &self.cloud.is_some())
             .finish_non_exhaustive()
     }

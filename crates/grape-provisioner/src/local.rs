@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use grape_api::discovery::DiscoveryError;
 use grape_api::{
-    CloudFailure, CloudFailureKind, CloudProvider, CloudSession, Discovery, Job, JobStatus,
-    JobType, VerifiedIdentity,
+    CloudFailure, CloudFailureKind, CloudProvider, CloudSession, Discovery, Job, JobSecrets,
+    JobStatus, JobType, VerifiedIdentity,
 };
 use grape_process::Redactor;
 use serde_json::Value;
@@ -33,6 +33,7 @@ pub fn local_job(job_type: JobType, payload: Value) -> Job {
         status: JobStatus::Running,
         team: grape_api::DEFAULT_TEAM.to_owned(),
         labels: Vec::new(),
+        secret_names: Vec::new(),
         payload,
         cloud_identity_id: None,
         identity: None,
@@ -212,6 +213,25 @@ impl LocalRunner {
         redactor: Redactor,
         cancel: CancellationToken,
     ) -> Result<Option<Value>, JobError> {
+        self.run_with_secrets(handler, job, JobSecrets::new(), log, redactor, cancel)
+            .await
+    }
+
+    /// [`LocalRunner::run`] of a job with `secrets` (each value registered with `redactor`
+    /// before anything runs; the job lists their names).
+    pub async fn run_with_secrets(
+        &self,
+        handler: &dyn JobHandler,
+        mut job: Job,
+        secrets: JobSecrets,
+        log: JobLog,
+        redactor: Redactor,
+        cancel: CancellationToken,
+    ) -> Result<Option<Value>, JobError> {
+        for value in secrets.values() {
+            redactor.add(value.expose());
+        }
+        job.secret_names = secrets.keys().cloned().collect();
         let cloud = match &self.cloud {
             Some(cloud) => Some(cloud.clone()),
             None => crate::cloud::open_session(&job, &self.settings, &redactor, &log).await?,
@@ -223,6 +243,7 @@ impl LocalRunner {
             cancel,
             workspace: workspace.clone(),
             redactor,
+            secrets,
             services: self.services.clone(),
             settings: self.settings.clone(),
             cloud,

@@ -36,12 +36,36 @@ pub const FIXED_ENV: &[(&str, &str)] = &[
     ("CHECKPOINT_DISABLE", "1"),
 ];
 
+/// The variables given to every run (credentials, `TF_VAR_*` secrets): `Debug` shows their names
+/// only.
+#[derive(Clone, Default)]
+struct RunEnv(BTreeMap<String, String>);
+
+impl std::ops::Deref for RunEnv {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RunEnv {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Debug for RunEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
 /// Builds a [`Terraform`] handle.
 #[derive(Debug, Clone)]
 pub struct TerraformBuilder {
     binary: Option<PathBuf>,
     min_version: Version,
-    env: BTreeMap<String, String>,
+    env: RunEnv,
     grace: Duration,
     timeout: Option<Duration>,
     max_output: usize,
@@ -53,7 +77,7 @@ impl Default for TerraformBuilder {
         Self {
             binary: None,
             min_version: DEFAULT_MIN_VERSION,
-            env: BTreeMap::new(),
+            env: RunEnv::default(),
             grace: DEFAULT_GRACE,
             timeout: None,
             max_output: grape_process::DEFAULT_MAX_OUTPUT_BYTES,
@@ -189,7 +213,7 @@ fn find_on_path(path: Option<OsString>) -> Result<PathBuf, TerraformError> {
 pub struct Terraform {
     binary: PathBuf,
     min_version: Version,
-    env: BTreeMap<String, String>,
+    env: RunEnv,
     grace: Duration,
     timeout: Option<Duration>,
     max_output: usize,

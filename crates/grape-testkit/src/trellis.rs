@@ -53,6 +53,7 @@ pub struct TrellisBuilder {
     log_tail_window: Option<Duration>,
     shutdown_timeout: Option<Duration>,
     queue_ttl: Option<Duration>,
+    idempotency_key_ttl: Option<Duration>,
     startup_timeout: Duration,
 }
 
@@ -68,6 +69,7 @@ impl Default for TrellisBuilder {
             log_tail_window: None,
             shutdown_timeout: None,
             queue_ttl: None,
+            idempotency_key_ttl: None,
             startup_timeout: Duration::from_secs(30),
         }
     }
@@ -134,6 +136,13 @@ impl TrellisBuilder {
     #[must_use]
     pub fn queue_ttl(mut self, d: Duration) -> Self {
         self.queue_ttl = Some(d);
+        self
+    }
+
+    /// `--idempotency-key-ttl` (the server's default, 24 h, when not set).
+    #[must_use]
+    pub fn idempotency_key_ttl(mut self, d: Duration) -> Self {
+        self.idempotency_key_ttl = Some(d);
         self
     }
 
@@ -259,6 +268,12 @@ impl TrellisServer {
             .args(
                 o.queue_ttl
                     .map(|d| ["--queue-ttl".to_owned(), humantime(d)])
+                    .into_iter()
+                    .flatten(),
+            )
+            .args(
+                o.idempotency_key_ttl
+                    .map(|d| ["--idempotency-key-ttl".to_owned(), humantime(d)])
                     .into_iter()
                     .flatten(),
             )

@@ -95,6 +95,7 @@ fn exec(argv: &[&str]) -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 

@@ -142,7 +142,7 @@ pub(crate) async fn run(executor: Arc<Executor>, timings: Timings) {
         tracing::debug!(?wait, "claiming a job");
         let claimed = tokio::select! {
             biased;
-            r = api.claim_job(wait) => r,
+            r = api.claim(wait) => r,
             () = state.drain.cancelled() => {
                 tracing::info!("draining: claim aborted");
                 return;

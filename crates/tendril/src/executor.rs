@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use grape_api::{ApiError, Job, JobStatus, RetryPolicy, Secret, StatusUpdate, WorkerApiClient};
+use grape_api::{
+    ApiError, ClaimedJob, Job, JobSecrets, JobStatus, RetryPolicy, Secret, StatusUpdate,
+    WorkerApiClient,
+};
 use grape_process::Redactor;
 use grape_provisioner::{HandlerRegistry, JobContext, JobError, JobLog, ProvisionerSettings};
 use tokio_util::sync::CancellationToken;
@@ -49,21 +52,23 @@ enum Start {
 }
 
 impl Executor {
-    /// Runs `job` to its end; never fails (every problem becomes the job's FAILED reason).
-    pub async fn run(&self, job: Job) {
+    /// Runs `claimed` to its end; never fails (every problem becomes the job's FAILED reason).
+    pub async fn run(&self, claimed: ClaimedJob) {
+        let ClaimedJob { job, secrets } = claimed;
         let span = tracing::info_span!("job", job_id = %job.id, job_type = %job.job_type);
-        self.run_inner(job).instrument(span).await;
+        self.run_inner(job, secrets).instrument(span).await;
     }
 
-    fn redactor(&self) -> Redactor {
+    /// The worker's own secrets and every value of the job's.
+    fn redactor(&self, job_secrets: &JobSecrets) -> Redactor {
         let redactor = Redactor::new();
-        for s in &self.secrets {
+        for s in self.secrets.iter().chain(job_secrets.values()) {
             redactor.add(s.expose());
         }
         redactor
     }
 
-    async fn run_inner(&self, job: Job) {
+    async fn run_inner(&self, job: Job, secrets: JobSecrets) {
         let started = Instant::now();
         let id = job.id;
         tracing::info!("job claimed");
@@ -80,7 +85,7 @@ impl Executor {
         if let Err(e) = blocking(move || outbox.job_started(id)).await {
             tracing::error!(error = %e, "cannot journal the job in the outbox");
         }
-        let redactor = self.redactor();
+        let redactor = self.redactor(&secrets);
         let workspace = self.work_dir.join(id.to_string());
         let prepared = prepare_dir(&workspace);
         let pipeline = logs::start(
@@ -105,7 +110,7 @@ impl Executor {
                     tracing::info!("job running");
                     Some(
                         self.run_handler(
-                            job,
+                            ClaimedJob { job, secrets },
                             log.clone(),
                             &cancel,
                             workspace.clone(),
@@ -232,13 +237,14 @@ impl Executor {
 
     async fn run_handler(
         &self,
-        job: Job,
+        claimed: ClaimedJob,
         log: JobLog,
         cancel: &CancellationToken,
         workspace: PathBuf,
         redactor: &Redactor,
         pipeline: &LogPipeline,
     ) -> StatusUpdate {
+        let ClaimedJob { job, secrets } = claimed;
         let Some(handler) = self.registry.get(&job.job_type) else {
             let offered: Vec<String> = self
                 .registry
@@ -290,6 +296,7 @@ impl Executor {
             cancel: cancel.clone(),
             workspace,
             redactor: redactor.clone(),
+            secrets,
             services: Arc::new(TrellisServices::new(self.api.clone(), redactor.clone())),
             settings: self.settings.clone(),
             cloud,

@@ -42,6 +42,7 @@ async fn run(user: &UserApiClient, identity: uuid::Uuid, job_type: JobType) -> g
             cloud_identity_id: Some(identity),
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .expect("submit");

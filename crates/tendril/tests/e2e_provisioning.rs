@@ -90,6 +90,7 @@ async fn run_as(
             cloud_identity_id: Some(identity),
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .expect("submit");

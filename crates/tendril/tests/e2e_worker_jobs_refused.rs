@@ -118,6 +118,7 @@ async fn only_the_admin_submits_worker_jobs_and_only_allowed_images() {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         };
         assert_forbidden(&user.submit_job(&request).await.expect_err("submitted"));
     }

@@ -136,6 +136,7 @@ fn job() -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 

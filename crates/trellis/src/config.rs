@@ -46,7 +46,13 @@ pub struct ServerConfig {
     /// A console session ends this long after its sign-in (`--console-session-ttl`); it ends
     /// before when its token is revoked or rotated, or on sign-out.
     pub console_session_ttl: Duration,
+    /// An `Idempotency-Key` answers its first request's resource for this long, then the sweeper
+    /// deletes it (`--idempotency-key-ttl`).
+    pub idempotency_key_ttl: Duration,
 }
+
+/// The default of [`ServerConfig::idempotency_key_ttl`].
+pub const DEFAULT_IDEMPOTENCY_KEY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The default of [`ServerConfig::console_session_ttl`].
 pub const DEFAULT_CONSOLE_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -79,6 +85,7 @@ impl ServerConfig {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             queue_ttl: DEFAULT_QUEUE_TTL,
             console_session_ttl: DEFAULT_CONSOLE_SESSION_TTL,
+            idempotency_key_ttl: DEFAULT_IDEMPOTENCY_KEY_TTL,
         }
     }
 

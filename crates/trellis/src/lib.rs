@@ -16,6 +16,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod queue_ttl;
 pub mod routes;

@@ -74,6 +74,10 @@ struct ServeArgs {
     /// sign-in, or before: on sign-out, or when its token is revoked or rotated.
     #[arg(long, default_value = "12h", value_parser = humantime::parse_duration, env = "TRELLIS_CONSOLE_SESSION_TTL")]
     console_session_ttl: Duration,
+    /// An `Idempotency-Key` (of a submit, retry or registration) answers its first request's
+    /// resource for this long; then the sweeper deletes it.
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration, env = "TRELLIS_IDEMPOTENCY_KEY_TTL")]
+    idempotency_key_ttl: Duration,
     /// Generate the tokens when they are not set, and print them (development only).
     #[arg(long)]
     dev: bool,
@@ -181,6 +185,7 @@ fn config(args: ServeArgs) -> Result<ServerConfig, String> {
     config.shutdown_timeout = args.shutdown_timeout;
     config.queue_ttl = args.queue_ttl;
     config.console_session_ttl = args.console_session_ttl;
+    config.idempotency_key_ttl = args.idempotency_key_ttl;
     Ok(config)
 }
 

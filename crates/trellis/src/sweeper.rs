@@ -1,5 +1,5 @@
 //! The sweeper: requeues CLAIMED jobs of workers that went OFFLINE, fails QUEUED jobs no worker
-//! offers after `--queue-ttl` ([`crate::queue_ttl`]), and fails RUNNING jobs of
+//! offers after `--queue-ttl` ([`crate::queue_ttl`]), deletes expired idempotency keys, and fails RUNNING jobs of
 //! OFFLINE workers that had no sign of life for `job_stale_after` (`worker lost`). It starts
 //! one offline window after the server did (see [`run`]); a worker whose job it failed learns
 //! it from its next heartbeat (`abandoned_job_ids`) or log acknowledgement (`job_status`).
@@ -31,6 +31,10 @@ pub async fn sweep_once(state: &AppState) -> Result<(u64, u64), crate::store::St
     if expired > 0 {
         tracing::warn!(expired, "failed queued jobs no worker offers (queue TTL)");
         state.wake_streams();
+    }
+    let keys = state.store.delete_expired_keys(now).await?;
+    if keys > 0 {
+        tracing::debug!(keys, "deleted expired idempotency keys");
     }
     Ok((requeued_n, failed + expired))
 }

@@ -125,6 +125,17 @@ pub struct SubmitArgs {
     /// Follow the job's log until it ends and exit with its outcome.
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// A job secret (repeatable): `NAME=@FILE` (the file's content, less one trailing newline),
+    /// `NAME=@-` (standard input) or `NAME` (the environment variable NAME) — never a value on
+    /// the command line, where `ps` and your shell history would show it. Only the worker that
+    /// runs the job gets the value; the job shows its name; its log masks it. A PLAN or DESTROY
+    /// gets it as the Terraform variable NAME (as TF_VAR_NAME, never in a file).
+    #[arg(long = "secret", value_name = "NAME=@FILE|NAME=@-|NAME")]
+    pub secrets: Vec<String>,
+    /// The idempotency key of this submission (default: a new one): running the command again
+    /// with the same key within 24 h makes no second job — it shows the first.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
 }
 
 /// `grape jobs list`.
@@ -359,9 +370,17 @@ pub struct PlanArgs {
     /// The directory holding the `*.tf` files.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// A Terraform variable `name=value` (repeatable).
+    /// A Terraform variable `name=value` (repeatable; visible in the job: give sensitive ones
+    /// with --secret).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+    /// A job secret (repeatable): `NAME=@FILE` (the file's content, less one trailing newline),
+    /// `NAME=@-` (standard input) or `NAME` (the environment variable NAME) — never a value on
+    /// the command line, where `ps` and your shell history would show it. Only the worker that
+    /// runs the job gets the value; the job shows its name; its log masks it. A PLAN or DESTROY
+    /// gets it as the Terraform variable NAME (as TF_VAR_NAME, never in a file).
+    #[arg(long = "secret", value_name = "NAME=@FILE|NAME=@-|NAME")]
+    pub secrets: Vec<String>,
     /// The state key (default: the directory's name).
     #[arg(long, value_name = "KEY")]
     pub state_key: Option<String>,

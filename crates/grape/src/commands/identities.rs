@@ -188,6 +188,7 @@ pub async fn run_discovery(ctx: &Ctx, id: &str, verify: bool) -> CliResult<()> {
         cloud_identity_id: Some(id),
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     };
     let job = api
         .client

@@ -58,16 +58,29 @@ fn read_payload(arg: Option<&str>) -> CliResult<Value> {
     Ok(value)
 }
 
-/// Submits a job, prints its id (or the job as JSON), and follows it when asked.
+/// Submits a job (with a new idempotency key, the same on the client's retries), prints its id
+/// (or the job as JSON), and follows it when asked.
 pub async fn submit_and_follow(
     ctx: &Ctx,
     api: &Api,
     request: &SubmitJobRequest,
     follow_it: bool,
 ) -> CliResult<Job> {
+    let key = grape_api::new_idempotency_key();
+    submit_keyed_and_follow(ctx, api, request, &key, follow_it).await
+}
+
+/// [`submit_and_follow`] with the idempotency key `key`.
+async fn submit_keyed_and_follow(
+    ctx: &Ctx,
+    api: &Api,
+    request: &SubmitJobRequest,
+    key: &str,
+    follow_it: bool,
+) -> CliResult<Job> {
     let submitted = api
         .client
-        .submit_job_with_warnings(request)
+        .submit_job_with_key(request, key)
         .await
         .map_err(|e| api.err(&e))?;
     for warning in &submitted.warnings {
@@ -101,6 +114,23 @@ pub async fn submit_and_follow(
 /// `grape jobs submit`.
 pub async fn submit(ctx: &Ctx, args: &SubmitArgs) -> CliResult<()> {
     let job_type = parse_job_type(&args.job_type)?;
+    if args.payload.as_deref() == Some("-") && args.secrets.iter().any(|s| s.ends_with("=@-")) {
+        return Err(
+            CliError::usage("--payload - and --secret NAME=@- both read standard input.")
+                .hint("give the payload or the secret in a file"),
+        );
+    }
+    let key = match &args.idempotency_key {
+        Some(k) if grape_api::valid_idempotency_key(k) => k.clone(),
+        Some(_) => {
+            return Err(CliError::usage(
+                "--idempotency-key must be 1 to 255 visible ASCII characters.",
+            )
+            .hint("for example --idempotency-key deploy-2026-01-31"));
+        }
+        None => grape_api::new_idempotency_key(),
+    };
+    let secrets = super::secrets::read_secrets(&args.secrets)?;
     let payload = read_payload(args.payload.as_deref())?;
     let cloud_identity_id = args
         .identity
@@ -114,8 +144,9 @@ pub async fn submit(ctx: &Ctx, args: &SubmitArgs) -> CliResult<()> {
         cloud_identity_id,
         team: args.team.clone(),
         labels: args.labels.clone(),
+        secrets,
     };
-    let job = submit_and_follow(ctx, &api, &request, args.follow).await?;
+    let job = submit_keyed_and_follow(ctx, &api, &request, &key, args.follow).await?;
     if args.follow { outcome(&job) } else { Ok(()) }
 }
 

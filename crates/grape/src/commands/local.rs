@@ -28,6 +28,7 @@ pub async fn run(
     job_type: JobType,
     payload: Value,
     cloud_identity_id: Option<uuid::Uuid>,
+    secrets: grape_api::JobSecrets,
 ) -> CliResult<Job> {
     run_on(printer, job_type, payload, cloud_identity_id, None).await
 }
@@ -68,6 +69,7 @@ pub async fn run_on(
     };
     let mut job = local_job(job_type, payload);
     job.cloud_identity_id = cloud_identity_id;
+    job.secret_names = secrets.keys().cloned().collect();
     printer.note(format!(
         "running {} job {} on this machine",
         job.job_type, job.id
@@ -91,12 +93,16 @@ pub async fn run_on(
         }
     });
     let outcome = runner
-        .run(handler, job.clone(), log, redactor.clone(), cancel)
+        .run_with_secrets(handler, job.clone(), secrets, log, redactor.clone(), cancel)
         .await;
     watcher.abort();
     match outcome {
-        Ok(result) => {
+        Ok(mut result) => {
             job.status = JobStatus::Success;
+            // As a worker does: no secret (a job's own, a tool's) in the printed result.
+            if let Some(result) = &mut result {
+                redactor.redact_json(result);
+            }
             job.result = result;
         }
         Err(JobError::Cancelled) => job.status = JobStatus::Cancelled,

@@ -6,6 +6,7 @@ pub mod follow;
 pub mod identities;
 pub mod jobs;
 mod local;
+pub mod secrets;
 pub mod terraform;
 pub mod tokens;
 pub mod vine;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use comfy_table::Cell;
-use grape_api::{Job, JobType, PLAN_JOB_ID_FIELD, SubmitJobRequest};
+use grape_api::{Job, JobSecrets, JobType, PLAN_JOB_ID_FIELD, SubmitJobRequest};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -102,6 +102,7 @@ pub(super) async fn submit(
     job_type: JobType,
     payload: Value,
     cloud_identity_id: Option<Uuid>,
+    secrets: JobSecrets,
     follow_it: bool,
 ) -> CliResult<Job> {
     let api = ctx.client()?;
@@ -111,24 +112,27 @@ pub(super) async fn submit(
         cloud_identity_id,
         team: None,
         labels: Vec::new(),
+        secrets,
     };
     submit_and_follow(ctx, &api, &request, follow_it).await
 }
 
-/// Runs a PLAN/DESTROY job here (`local`) or on a worker, and checks its outcome.
+/// Runs a PLAN/DESTROY job with `secrets` here (`local`) or on a worker, and checks its outcome.
 pub(super) async fn run_job(
     ctx: &Ctx,
     job_type: JobType,
     payload: Value,
     cloud_identity_id: Option<Uuid>,
+    secrets: JobSecrets,
     local: bool,
 ) -> CliResult<Job> {
     if local {
-        let job = super::local::run(&ctx.printer, job_type, payload, cloud_identity_id).await?;
+        let job =
+            super::local::run(&ctx.printer, job_type, payload, cloud_identity_id, secrets).await?;
         super::local::outcome(&job)?;
         Ok(job)
     } else {
-        let job = submit(ctx, job_type, payload, cloud_identity_id, true).await?;
+        let job = submit(ctx, job_type, payload, cloud_identity_id, secrets, true).await?;
         outcome(&job)?;
         Ok(job)
     }
@@ -158,8 +162,17 @@ fn identity_arg(args: &PlanArgs) -> CliResult<Option<Uuid>> {
 
 /// `grape plan DIR`.
 pub async fn plan(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
+    let secrets = super::secrets::read_secrets(&args.secrets)?;
     let payload = source_payload(args)?;
-    let job = run_job(ctx, JobType::Plan, payload, identity_arg(args)?, args.local).await?;
+    let job = run_job(
+        ctx,
+        JobType::Plan,
+        payload,
+        identity_arg(args)?,
+        secrets,
+        args.local,
+    )
+    .await?;
     show_plan(ctx, &job, args.local, "grape apply");
     Ok(())
 }
@@ -169,7 +182,14 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
     let plan_id = parse_id(&args.plan_job_id, "plan job")?;
     if args.local {
         let payload = json!({ PLAN_JOB_ID_FIELD: plan_id });
-        let job = super::local::run(&ctx.printer, JobType::Apply, payload, None).await?;
+        let job = super::local::run(
+            &ctx.printer,
+            JobType::Apply,
+            payload,
+            None,
+            JobSecrets::new(),
+        )
+        .await?;
         super::local::outcome(&job)?;
         if !ctx.printer.json() {
             print_changes(&ctx.printer, job.result.as_ref(), "Apply");
@@ -205,6 +225,8 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
         JobType::Apply,
         Value::Object(payload),
         plan.cloud_identity_id,
+        // Trellis gives an APPLY its PLAN's secrets (for its log's redactor).
+        JobSecrets::new(),
         true,
     )
     .await?;
@@ -219,12 +241,14 @@ pub async fn apply(ctx: &Ctx, args: &ApplyArgs) -> CliResult<()> {
 
 /// `grape destroy DIR`.
 pub async fn destroy(ctx: &Ctx, args: &PlanArgs) -> CliResult<()> {
+    let secrets = super::secrets::read_secrets(&args.secrets)?;
     let payload = source_payload(args)?;
     let job = run_job(
         ctx,
         JobType::Destroy,
         payload,
         identity_arg(args)?,
+        secrets,
         args.local,
     )
     .await?;

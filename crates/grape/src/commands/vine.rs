@@ -105,12 +105,27 @@ async fn run(ctx: &Ctx, job_type: JobType, args: &VinePlanArgs) -> CliResult<Opt
     let payload = payload(&vine)?;
     let identity = Some(vine.cloud_identity_id);
     if args.detach {
-        submit(ctx, job_type, payload, identity, false).await?;
+        submit(
+            ctx,
+            job_type,
+            payload,
+            identity,
+            grape_api::JobSecrets::new(),
+            false,
+        )
+        .await?;
         return Ok(None);
     }
-    run_job(ctx, job_type, payload, identity, args.local)
-        .await
-        .map(Some)
+    run_job(
+        ctx,
+        job_type,
+        payload,
+        identity,
+        grape_api::JobSecrets::new(),
+        args.local,
+    )
+    .await
+    .map(Some)
 }
 
 /// `grape vine render FILE --out DIR`: the templates, `terraform.tfvars.json` and the backend

@@ -88,12 +88,13 @@ async fn unknown_type_and_panic_fail_the_job_and_the_workspace_is_private() {
                 cloud_identity_id: None,
                 team: None,
                 labels: Vec::new(),
+                secrets: grape_api::JobSecrets::new(),
             })
             .await
             .expect("submit");
-        let job = api.claim_job(None).await.expect("claim").expect("a job");
-        assert_eq!(job.id, submitted.id);
-        executor.run(job).await;
+        let claimed = api.claim(None).await.expect("claim").expect("a job");
+        assert_eq!(claimed.job.id, submitted.id);
+        executor.run(claimed).await;
         assert_eq!(state.current_job_id(), None);
         user.get_job(submitted.id).await.expect("job")
     };

@@ -216,6 +216,7 @@ pub async fn submit(user: &UserApiClient, job_type: JobType, payload: Value) -> 
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     })
     .await
     .expect("submit job")

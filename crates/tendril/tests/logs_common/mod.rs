@@ -103,6 +103,7 @@ impl Trellis {
                 cloud_identity_id: None,
                 team: None,
                 labels: Vec::new(),
+                secrets: grape_api::JobSecrets::new(),
             })
             .await
             .unwrap();

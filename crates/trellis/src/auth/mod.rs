@@ -64,7 +64,8 @@ impl FromRequestParts<AppState> for WorkerAuth {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+/// The bearer token of a request, if it has one.
+pub(crate) fn bearer(parts: &Parts) -> Option<String> {
     let v = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?

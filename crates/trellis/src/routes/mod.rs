@@ -1,5 +1,7 @@
 //! The HTTP router and the OpenAPI document.
 
+pub mod register;
+pub mod submit;
 pub mod tokens;
 pub mod user;
 pub mod vines;
@@ -26,13 +28,16 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         `Authorization: Bearer` (TRELLIS_API_TOKEN, a user of team `default`; a token of `/api/tokens`, \
         a user of its team or an admin; register/delete workers and tokens: an admin, such as \
         TRELLIS_ADMIN_TOKEN). Another team's job, log, identity or worker answers 404. \
-        Every error is `{\"error\": …}`. A successful CONNECTION_TEST or FETCH_RESOURCES job of a \
+        Every error is `{\"error\": …}`. A job's `secrets` are never served back: job documents \
+        list their names (`secret_names`); only the claim answer of the worker holding the job carries \
+        the values. Submit, retry and register take an `Idempotency-Key` header (kept per token for \
+        24 h): a repeat answers the first request's resource, the same key with another body is 422. A successful CONNECTION_TEST or FETCH_RESOURCES job of a \
         cloud identity whose `result` has a `discovery` object stores it (with `result.identity`) \
         in the identity's `credentials`, transactionally with the status change."),
     paths(
-        worker::register, worker::heartbeat, worker::claim, worker::update_status, worker::append_logs,
+        register::register_keyed, worker::heartbeat, worker::claim, worker::update_status, worker::append_logs,
         worker::upload_artifact, worker::download_artifact,
-        user::submit, user::list, user::get, user::logs, user::stream, user::cancel, user::retry,
+        submit::submit_keyed, user::list, user::get, user::logs, user::stream, user::cancel, submit::retry_keyed,
         user::workers, user::delete_worker, user::create_identity, user::list_identities, user::get_identity,
         tokens::create, tokens::list, tokens::revoke, vines::list, vines::jobs, healthz, metrics,
     ),
@@ -144,7 +149,7 @@ async fn method_not_allowed() -> ApiErr {
 /// The router of every endpoint.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/tendrils/register", post(worker::register))
+        .route("/api/tendrils/register", post(register::register_keyed))
         .route("/api/workers/heartbeat", post(worker::heartbeat))
         .route("/api/jobs/claim", post(worker::claim))
         .route("/api/jobs/{id}/status", put(worker::update_status))
@@ -156,11 +161,11 @@ pub fn router(state: AppState) -> Router {
             "/api/jobs/{id}/plan-artifact",
             post(worker::upload_artifact).get(worker::download_artifact),
         )
-        .route("/api/jobs", post(user::submit).get(user::list))
+        .route("/api/jobs", post(submit::submit_keyed).get(user::list))
         .route("/api/jobs/{id}", get(user::get))
         .route("/api/jobs/{id}/logs/stream", get(user::stream))
         .route("/api/jobs/{id}/cancel", post(user::cancel))
-        .route("/api/jobs/{id}/retry", post(user::retry))
+        .route("/api/jobs/{id}/retry", post(submit::retry_keyed))
         .route("/api/workers", get(user::workers))
         .route(
             "/api/workers/{id}",

@@ -1,4 +1,7 @@
-//! User endpoints: jobs, logs (page and SSE stream), cancel, retry, workers, cloud identities.
+//! User endpoints: jobs, logs (page and SSE stream), cancel, workers, cloud identities; submit
+//! and retry are in [`super::submit`] (re-exported here).
+
+pub use super::submit::{retry, submit};
 
 use super::worker::with_identity;
 use crate::auth::policy::list_scope;
@@ -6,8 +9,7 @@ use crate::auth::{Action, UserAuth};
 use crate::error::ApiErr;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::{JobRow, NewJob, UserAction};
-use crate::teams::{canonical_labels, validate_team};
+use crate::store::{JobRow, UserAction};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -18,7 +20,7 @@ use chrono::Utc;
 use grape_api::sse::{EVENT_END, EVENT_LOG};
 use grape_api::{
     CloudIdentity, CreateIdentityRequest, ErrorBody, IdentityList, Job, JobList, JobStatus,
-    JobType, LogPage, SubmitJobRequest, SubmittedJob, WorkerList,
+    JobType, LogPage, WorkerList,
 };
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -58,70 +60,6 @@ fn json_text_len(text: &str) -> usize {
             _ => 1,
         })
         .sum()
-}
-
-/// Submit a job (→ QUEUED).
-#[utoipa::path(post, path = "/api/jobs", tag = "jobs", request_body = SubmitJobRequest, security(("bearer" = [])),
-    responses((status = 201, body = SubmittedJob), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody, description = "a worker job (DEPLOY/UPDATE/DESTROY_WORKER) without the admin token")))]
-pub async fn submit(
-    State(state): State<AppState>,
-    caller: UserAuth,
-    ApiJson(req, _): ApiJson<SubmitJobRequest>,
-) -> Result<(StatusCode, Json<SubmittedJob>), ApiErr> {
-    if req.job_type.is_unknown() {
-        return Err(ApiErr::bad_request(format!(
-            "unknown job type `{}` (expected one of: {})",
-            req.job_type,
-            JobType::expected()
-        )));
-    }
-    // The token's team, unless an admin names another.
-    let team = req.team.clone().unwrap_or_else(|| caller.team().to_owned());
-    validate_team(&team).map_err(ApiErr::bad_request)?;
-    caller.authorize(Action::SubmitJob(&req.job_type), &team, String::new)?;
-    let labels = canonical_labels(&req.labels).map_err(ApiErr::bad_request)?;
-    // Another team's identity is as unknown as a missing one.
-    if let Some(identity) = req.cloud_identity_id {
-        let same_team = state
-            .store
-            .get_identity(identity)
-            .await?
-            .is_some_and(|i| i.team == team);
-        if !same_team {
-            return Err(ApiErr::bad_request(format!(
-                "unknown cloud identity {identity}"
-            )));
-        }
-    }
-    let vine_key =
-        crate::vines::key_for_submission(&state, &team, &req.job_type, &req.payload).await?;
-    let job = NewJob {
-        job_type: &req.job_type,
-        payload: &req.payload,
-        cloud_identity_id: req.cloud_identity_id,
-        retry_of: None,
-        team: &team,
-        labels: &labels,
-        vine_key: vine_key.as_deref(),
-    };
-    let row = state.store.insert_job(&job, Utc::now()).await?;
-    // A waiting claim that fits it serves it: the worker table is read only when none does.
-    let warnings = if state.job_queued(&row) {
-        Vec::new()
-    } else {
-        crate::queue_ttl::submit_warning(&state, &req.job_type, &team)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(SubmittedJob {
-            job: with_identity(&state, row.to_job()).await?,
-            warnings,
-        }),
-    ))
 }
 
 /// Query of `GET /api/jobs`.
@@ -188,7 +126,11 @@ pub async fn get(
 }
 
 /// The job `id` if the caller may read it; 404 when it does not exist or is another team's.
-async fn visible_job(state: &AppState, caller: &UserAuth, id: Uuid) -> Result<JobRow, ApiErr> {
+pub(super) async fn visible_job(
+    state: &AppState,
+    caller: &UserAuth,
+    id: Uuid,
+) -> Result<JobRow, ApiErr> {
     let not_found = || format!("job {id} not found");
     let row = state
         .store
@@ -308,7 +250,7 @@ fn push_event(out: &mut String, event: &str, id: Option<u64>, data: &str) {
     out.push_str("\n\n");
 }
 
-fn action(result: UserAction, what: &str, id: Uuid) -> Result<Box<JobRow>, ApiErr> {
+pub(super) fn action(result: UserAction, what: &str, id: Uuid) -> Result<Box<JobRow>, ApiErr> {
     match result {
         UserAction::NotFound => Err(ApiErr::not_found(format!("job {id} not found"))),
         UserAction::Conflict(s) => Err(ApiErr::conflict(format!("cannot {what} a {s} job"), s)),
@@ -316,6 +258,11 @@ fn action(result: UserAction, what: &str, id: Uuid) -> Result<Box<JobRow>, ApiEr
             format!("job {id} was already retried as job {retry}: retry that one"),
             status,
         )),
+        UserAction::Replayed(retry) => Err(ApiErr::new(
+            StatusCode::CONFLICT,
+            format!("job {id} was already retried as job {retry}"),
+        )),
+        UserAction::KeyMismatch => Err(crate::idempotency::mismatch()),
         UserAction::Done(row) => Ok(row),
     }
 }
@@ -336,24 +283,6 @@ pub async fn cancel(
     let job = action(state.store.cancel(id, Utc::now()).await?, "cancel", id)?.to_job();
     state.wake_streams();
     Ok(Json(job))
-}
-
-/// Retry a FAILED/CANCELLED job: a new QUEUED job, `retry_of` the old one.
-#[utoipa::path(post, path = "/api/jobs/{id}/retry", tag = "jobs", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 201, body = Job), (status = 403, body = ErrorBody, description = "a worker job without the admin token"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn retry(
-    State(state): State<AppState>,
-    caller: UserAuth,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<(StatusCode, Json<Job>), ApiErr> {
-    let old = visible_job(&state, &caller, id).await?;
-    caller.authorize(Action::RetryJob(&old.job_type()), &old.team, || {
-        format!("job {id} not found")
-    })?;
-    let new = action(state.store.retry(id, Utc::now()).await?, "retry", id)?;
-    state.job_queued(&new);
-    Ok((StatusCode::CREATED, Json(new.to_job())))
 }
 
 /// Workers with the status computed from their last heartbeat: a user's own team's, an admin's

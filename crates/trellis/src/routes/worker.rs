@@ -1,12 +1,15 @@
-//! Worker endpoints: register, heartbeat, claim, status, logs, plan artifacts.
+//! Worker endpoints: heartbeat, claim, status, logs, plan artifacts; registration is in
+//! [`super::register`] (re-exported here).
 
+pub use super::register::{register, register_keyed};
+
+use crate::auth::WorkerAuth;
 use crate::auth::policy::claim_team;
-use crate::auth::{Action, UserAuth, WorkerAuth, generate_token, hash_token};
 use crate::error::ApiErr;
 use crate::extract::{ARTIFACT_LIMIT, ApiJson, ApiPath, DEFAULT_LIMIT, read_body};
 use crate::state::AppState;
 use crate::store::{ArtifactAccess, ClaimFilter, ClaimScope, Claimed, LogAppend, StatusChange};
-use crate::teams::{offered_labels, validate_team};
+use crate::teams::offered_labels;
 use crate::waiters::WaitGuard;
 use axum::Json;
 use axum::body::Body;
@@ -16,8 +19,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use grape_api::{
     ClaimRequest, ClaimResponse, ErrorBody, HeartbeatRequest, HeartbeatResponse, Job, LogAck,
-    LogBatch, PlanArtifactAck, RegisterRequest, RegisterResponse, Secret, StatusUpdate, WorkerMode,
-    WorkerStatus,
+    LogBatch, PlanArtifactAck, StatusUpdate, WorkerMode, WorkerStatus,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -27,55 +29,6 @@ use uuid::Uuid;
 pub const MAX_LOG_LINES: usize = 5000;
 /// Longest claim long-poll.
 pub const MAX_WAIT_SECONDS: u32 = 30;
-
-/// Register a worker (an admin) into `team` (default `default`); the token is shown once and
-/// stored only as a hash. A self-hosted worker claims only its team's jobs, a cloud-hosted
-/// (platform) one any team's.
-#[utoipa::path(post, path = "/api/tendrils/register", tag = "workers", request_body = RegisterRequest,
-    security(("bearer" = [])),
-    responses((status = 201, body = RegisterResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
-pub async fn register(
-    State(state): State<AppState>,
-    caller: UserAuth,
-    ApiJson(req, _): ApiJson<RegisterRequest>,
-) -> Result<(StatusCode, Json<RegisterResponse>), ApiErr> {
-    let team = req
-        .team
-        .clone()
-        .unwrap_or_else(|| grape_api::DEFAULT_TEAM.to_owned());
-    caller.authorize(Action::RegisterWorker, &team, String::new)?;
-    validate_team(&team).map_err(ApiErr::bad_request)?;
-    if req.name.trim().is_empty() {
-        return Err(ApiErr::bad_request("name must not be empty"));
-    }
-    if req.mode.is_unknown() {
-        return Err(ApiErr::bad_request(format!(
-            "unknown mode `{}` (expected one of: {})",
-            req.mode,
-            grape_api::WorkerMode::expected()
-        )));
-    }
-    let token = generate_token();
-    let id = state
-        .store
-        .insert_worker(
-            &req.name,
-            &req.mode,
-            &req.labels,
-            &team,
-            &hash_token(&token),
-            Utc::now(),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RegisterResponse {
-            worker_id: id,
-            worker_token: Secret::new(token),
-        }),
-    ))
-}
 
 /// Heartbeat: status, current job, info (first heartbeat). Answers the held jobs to cancel.
 ///
@@ -217,8 +170,14 @@ pub async fn claim(
                     state.metrics.observe_claim(waited);
                 }
                 state.wake_streams();
+                // Only this answer carries the values, to the worker now holding the job.
+                let secrets = if job.secret_names.0.is_empty() {
+                    grape_api::JobSecrets::new()
+                } else {
+                    state.store.job_secrets(job.id).await?
+                };
                 let job = with_identity(&state, job.to_job()).await?;
-                return Ok(Json(ClaimResponse { job }).into_response());
+                return Ok(Json(ClaimResponse { job, secrets }).into_response());
             }
             None => {
                 if let Some(g) = &guard {

@@ -1,9 +1,11 @@
 //! Jobs: submit, claim, status changes, cancel, retry, sweeping.
 
+use super::idempotency::{IdemKey, Keyed, claim_key};
 use super::rows::{JOB_COLUMNS, JobRow};
+use super::secrets::{COPY_SECRETS, INSERT_SECRET};
 use super::{Store, StoreError, with_db};
 use chrono::{DateTime, Utc};
-use grape_api::{JobStatus, JobType, StatusUpdate};
+use grape_api::{JobSecrets, JobStatus, JobType, StatusUpdate};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -70,6 +72,8 @@ pub struct NewJob<'a> {
     pub labels: &'a [String],
     /// The vine it works on (`team/project/environment/region`), if any.
     pub vine_key: Option<&'a str>,
+    /// Its secrets (validated), stored in `job_secrets`; the job keeps their names.
+    pub secrets: &'a JobSecrets,
 }
 
 /// Outcome of a status update by a worker.
@@ -103,6 +107,10 @@ pub enum UserAction {
     },
     /// Done: the job (cancelled, cancel-requested, or the new retry job).
     Done(Box<JobRow>),
+    /// A repeat of a keyed retry: the job the first request made.
+    Replayed(Uuid),
+    /// The retry's key was used for another request.
+    KeyMismatch,
 }
 
 fn sel(rest: &str) -> String {
@@ -117,21 +125,32 @@ impl Store {
         }
     }
 
-    /// Inserts a QUEUED job.
+    /// Inserts a QUEUED job and its secrets, in one transaction that also claims `key` (when
+    /// given): a key an earlier request holds makes no job ([`Keyed::Replay`] or
+    /// [`Keyed::Mismatch`]).
     pub async fn insert_job(
         &self,
         job: &NewJob<'_>,
         now: DateTime<Utc>,
-    ) -> Result<JobRow, StoreError> {
+        key: Option<&IdemKey>,
+    ) -> Result<Keyed<JobRow>, StoreError> {
         let sql = format!(
             "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
              cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at, \
-             team, labels, vine_key) \
-             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6, $7, $8, $9) RETURNING {JOB_COLUMNS}"
+             team, labels, vine_key, secret_names) \
+             VALUES ($1, $2, 'QUEUED', $3, $4, $5, FALSE, 0, $6, $6, $6, $6, $7, $8, $9, $10) RETURNING {JOB_COLUMNS}"
         );
+        let id = Uuid::new_v4();
+        let names: Vec<&String> = job.secrets.keys().collect();
         with_db!(self, pool, q => {
-            Ok(sqlx::query_as::<_, JobRow>(q(&sql))
-                .bind(Uuid::new_v4())
+            let mut tx = pool.begin().await?;
+            if let Some(key) = key
+                && let Some(held) = claim_key!(tx, q, key, id, now)
+            {
+                return Ok(held);
+            }
+            let row = sqlx::query_as::<_, JobRow>(q(&sql))
+                .bind(id)
                 .bind(job.job_type.as_str())
                 .bind(Json(job.payload))
                 .bind(job.cloud_identity_id)
@@ -140,8 +159,14 @@ impl Store {
                 .bind(job.team)
                 .bind(Json(job.labels))
                 .bind(job.vine_key)
-                .fetch_one(pool)
-                .await?)
+                .bind(Json(&names))
+                .fetch_one(&mut *tx)
+                .await?;
+            for (name, value) in job.secrets {
+                sqlx::query(q(INSERT_SECRET)).bind(id).bind(name).bind(value.expose()).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(Keyed::Fresh(row))
         })
     }
 
@@ -276,21 +301,36 @@ impl Store {
     }
 
     /// A user's retry: a FAILED/CANCELLED job → a new QUEUED job with the same type, payload,
-    /// identity, team and labels, `retry_of` the old one. One transaction with the old row
-    /// locked (PostgreSQL; SQLite has one connection), so two concurrent retries make one job:
-    /// a job already retried answers [`UserAction::AlreadyRetried`] with its retry.
-    pub async fn retry(&self, job_id: Uuid, now: DateTime<Utc>) -> Result<UserAction, StoreError> {
+    /// identity, team, labels and secrets, `retry_of` the old one. One transaction with the old
+    /// row locked (PostgreSQL; SQLite has one connection), so two concurrent retries make one
+    /// job: a job already retried answers [`UserAction::AlreadyRetried`] with its retry. With
+    /// `key`, the transaction claims it first: a repeat answers [`UserAction::Replayed`].
+    pub async fn retry(
+        &self,
+        job_id: Uuid,
+        now: DateTime<Utc>,
+        key: Option<&IdemKey>,
+    ) -> Result<UserAction, StoreError> {
         let select = format!("{}{}", sel("WHERE id = $1"), self.lock_suffix());
         let retried = "SELECT id FROM jobs WHERE retry_of = $1 ORDER BY created_at LIMIT 1";
         let insert = format!(
             "INSERT INTO jobs (id, job_type, status, payload, cloud_identity_id, retry_of, \
              cancel_requested, last_seq, created_at, queued_at, updated_at, last_activity_at, \
-             team, labels, vine_key) \
+             team, labels, vine_key, secret_names) \
              SELECT $1, job_type, 'QUEUED', payload, cloud_identity_id, id, FALSE, 0, $2, $2, $2, $2, \
-             team, labels, vine_key FROM jobs WHERE id = $3 RETURNING {JOB_COLUMNS}"
+             team, labels, vine_key, secret_names FROM jobs WHERE id = $3 RETURNING {JOB_COLUMNS}"
         );
+        let new_id = Uuid::new_v4();
         with_db!(self, pool, q => {
             let mut tx = pool.begin().await?;
+            if let Some(key) = key {
+                let held: Option<Keyed<()>> = claim_key!(tx, q, key, new_id, now);
+                match held {
+                    Some(Keyed::Replay(id)) => return Ok(UserAction::Replayed(id)),
+                    Some(_) => return Ok(UserAction::KeyMismatch),
+                    None => {}
+                }
+            }
             let Some(row) = sqlx::query_as::<_, JobRow>(q(&select)).bind(job_id).fetch_optional(&mut *tx).await? else {
                 return Ok(UserAction::NotFound);
             };
@@ -303,11 +343,12 @@ impl Store {
                 return Ok(UserAction::AlreadyRetried { retry, status });
             }
             let new = sqlx::query_as::<_, JobRow>(q(&insert))
-                .bind(Uuid::new_v4())
+                .bind(new_id)
                 .bind(now)
                 .bind(job_id)
                 .fetch_one(&mut *tx)
                 .await?;
+            sqlx::query(q(COPY_SECRETS)).bind(new_id).bind(job_id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(UserAction::Done(Box::new(new)))
         })

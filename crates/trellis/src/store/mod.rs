@@ -7,10 +7,12 @@
 
 mod claims;
 mod expiry;
+mod idempotency;
 mod jobs;
 mod log_search;
 mod logs;
 mod rows;
+mod secrets;
 mod sessions;
 mod tokens;
 mod vines;
@@ -18,13 +20,14 @@ mod workers;
 
 pub use claims::{ClaimOutcome, Claimed, Requeued};
 pub use expiry::WaitingJob;
+pub use idempotency::{IdemKey, Keyed};
 pub use jobs::{ClaimFilter, ClaimScope, NewJob, StatusChange, UserAction};
 pub use logs::{ArtifactAccess, LogAppend};
 pub use rows::{JobRow, WorkerRow};
 pub use sessions::SessionRow;
 pub use tokens::TokenRow;
 pub use vines::VineRow;
-pub use workers::HeartbeatOutcome;
+pub use workers::{HeartbeatOutcome, NewWorker};
 
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -105,6 +108,16 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "vine keys",
         include_str!("../../migrations/sqlite/0005_vine_keys.sql"),
     ),
+    (
+        6,
+        "job secrets",
+        include_str!("../../migrations/sqlite/0006_job_secrets.sql"),
+    ),
+    (
+        7,
+        "idempotency keys",
+        include_str!("../../migrations/sqlite/0007_idempotency_keys.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -131,6 +144,16 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "vine keys",
         include_str!("../../migrations/postgres/0005_vine_keys.sql"),
+    ),
+    (
+        6,
+        "job secrets",
+        include_str!("../../migrations/postgres/0006_job_secrets.sql"),
+    ),
+    (
+        7,
+        "idempotency keys",
+        include_str!("../../migrations/postgres/0007_idempotency_keys.sql"),
     ),
 ];
 

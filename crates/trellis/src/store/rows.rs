@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// The columns of `jobs` selected everywhere.
 pub(crate) const JOB_COLUMNS: &str = "id, job_type, status, payload, cloud_identity_id, worker_id, \
     error, result, retry_of, cancel_requested, last_seq, created_at, queued_at, claimed_at, \
-    started_at, finished_at, updated_at, last_activity_at, team, labels";
+    started_at, finished_at, updated_at, last_activity_at, team, labels, secret_names";
 
 /// A row of `jobs`.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -58,6 +58,8 @@ pub struct JobRow {
     pub team: String,
     /// Labels a claiming worker must carry (canonical: sorted, no duplicates).
     pub labels: Json<Vec<String>>,
+    /// The names of the job's secrets (sorted); their values are in `job_secrets`.
+    pub secret_names: Json<Vec<String>>,
 }
 
 impl JobRow {
@@ -84,6 +86,7 @@ impl JobRow {
             status: self.status(),
             team: self.team.clone(),
             labels: self.labels.0.clone(),
+            secret_names: self.secret_names.0.clone(),
             payload: self.payload.0.clone(),
             cloud_identity_id: self.cloud_identity_id,
             identity: None,

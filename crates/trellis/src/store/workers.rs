@@ -1,6 +1,7 @@
 //! Workers (registration, heartbeats, deletion) and cloud identities.
 
 use super::claims::{Requeued, RequeuedRow, requeue_sql, requeued};
+use super::idempotency::{IdemKey, Keyed, claim_key};
 use super::rows::{IdentityRow, WorkerRow};
 use super::{Store, StoreError, with_db};
 use chrono::{DateTime, Utc};
@@ -11,6 +12,21 @@ use uuid::Uuid;
 
 const WORKER_COLUMNS: &str = "id, name, mode, labels, token_hash, reported_status, current_job_id, \
     info, last_heartbeat_at, created_at, team";
+/// A worker to register.
+#[derive(Debug, Clone, Copy)]
+pub struct NewWorker<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// How it is hosted.
+    pub mode: &'a WorkerMode,
+    /// Its labels.
+    pub labels: &'a BTreeMap<String, String>,
+    /// Its team.
+    pub team: &'a str,
+    /// SHA-256 (hex) of its token.
+    pub token_hash: &'a str,
+}
+
 /// What a heartbeat did.
 #[derive(Debug, Default)]
 pub struct HeartbeatOutcome {
@@ -29,32 +45,50 @@ const IDENTITY_COLUMNS: &str =
 
 impl Store {
     /// Registers a worker of `team` whose token hashes to `token_hash`. It is OFFLINE until it
-    /// heartbeats.
+    /// heartbeats. With `key`, the same transaction claims it: a key an earlier request holds
+    /// registers nothing ([`Keyed::Replay`] or [`Keyed::Mismatch`]).
     pub async fn insert_worker(
         &self,
-        name: &str,
-        mode: &WorkerMode,
-        labels: &BTreeMap<String, String>,
-        team: &str,
-        token_hash: &str,
+        worker: &NewWorker<'_>,
         now: DateTime<Utc>,
-    ) -> Result<Uuid, StoreError> {
+        key: Option<&IdemKey>,
+    ) -> Result<Keyed<Uuid>, StoreError> {
         let id = Uuid::new_v4();
         let sql = "INSERT INTO workers (id, name, mode, labels, token_hash, reported_status, created_at, team) \
             VALUES ($1, $2, $3, $4, $5, 'OFFLINE', $6, $7)";
         with_db!(self, pool, q => {
+            let mut tx = pool.begin().await?;
+            if let Some(key) = key
+                && let Some(held) = claim_key!(tx, q, key, id, now)
+            {
+                return Ok(held);
+            }
             sqlx::query(q(sql))
                 .bind(id)
-                .bind(name)
-                .bind(mode.as_str())
-                .bind(Json(labels))
-                .bind(token_hash)
+                .bind(worker.name)
+                .bind(worker.mode.as_str())
+                .bind(Json(worker.labels))
+                .bind(worker.token_hash)
                 .bind(now)
-                .bind(team)
-                .execute(pool)
+                .bind(worker.team)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
         });
-        Ok(id)
+        Ok(Keyed::Fresh(id))
+    }
+
+    /// Gives worker `id` a new token (its hash): the answer of a repeated registration, whose
+    /// first token Trellis cannot show again. False when the worker is gone.
+    pub async fn rotate_worker_token(
+        &self,
+        id: Uuid,
+        token_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE workers SET token_hash = $2 WHERE id = $1";
+        with_db!(self, pool, q => {
+            Ok(sqlx::query(q(sql)).bind(id).bind(token_hash).execute(pool).await?.rows_affected() == 1)
+        })
     }
 
     /// A worker by id.

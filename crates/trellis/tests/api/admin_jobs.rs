@@ -14,6 +14,7 @@ fn request(job_type: JobType) -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 

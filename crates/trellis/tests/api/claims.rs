@@ -17,6 +17,7 @@ fn submit(t: JobType) -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 

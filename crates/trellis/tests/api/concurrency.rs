@@ -30,6 +30,7 @@ async fn claim_race(backend: Backend) {
                     cloud_identity_id: None,
                     team: None,
                     labels: Vec::new(),
+                    secrets: grape_api::JobSecrets::new(),
                 })
                 .await
                 .unwrap()

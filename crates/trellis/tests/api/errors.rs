@@ -237,6 +237,7 @@ async fn garbage(backend: Backend) {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .unwrap();

@@ -46,6 +46,7 @@ async fn running_job(env: &Env, w: &TestWorker) -> Uuid {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .expect("submit");

@@ -29,6 +29,7 @@ fn submit(t: JobType, payload: serde_json::Value) -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 
@@ -469,6 +470,7 @@ async fn identity_credentials(backend: Backend) {
             cloud_identity_id: Some(identity.id),
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .unwrap();
@@ -503,6 +505,7 @@ async fn identity_credentials(backend: Backend) {
             cloud_identity_id: Some(uuid::Uuid::new_v4()),
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .unwrap_err();

@@ -32,6 +32,7 @@ async fn log_pages(backend: Backend) {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .unwrap();

@@ -15,6 +15,7 @@ fn exec() -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 

@@ -79,6 +79,7 @@ fn exec(labels: &[&str]) -> SubmitJobRequest {
         cloud_identity_id: None,
         team: None,
         labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        secrets: grape_api::JobSecrets::new(),
     }
 }
 
@@ -308,6 +309,7 @@ async fn artifacts_stay_in_their_team(backend: Backend) {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .expect("plan");
@@ -336,6 +338,7 @@ async fn artifacts_stay_in_their_team(backend: Backend) {
                 cloud_identity_id: None,
                 team: None,
                 labels: Vec::new(),
+                secrets: grape_api::JobSecrets::new(),
             })
             .await
             .expect("apply")

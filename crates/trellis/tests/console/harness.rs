@@ -276,6 +276,7 @@ pub async fn submit(
         cloud_identity_id: identity,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     })
     .await
     .expect("submit")

@@ -35,6 +35,7 @@ async fn a_job_page_reads_a_200k_line_log_in_windows_and_downloads_all_of_it() {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .expect("submit");

@@ -7,5 +7,6 @@ mod browser_plan;
 mod common;
 mod harness;
 mod logs;
+mod secrets;
 mod sessions;
 mod vines;

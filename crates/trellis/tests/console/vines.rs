@@ -33,6 +33,7 @@ async fn vines_are_derived_from_plan_payloads_and_listed_per_team() {
             cloud_identity_id: None,
             team: None,
             labels: Vec::new(),
+            secrets: grape_api::JobSecrets::new(),
         })
         .await
         .expect("submit PLAN");
@@ -42,6 +43,7 @@ async fn vines_are_derived_from_plan_payloads_and_listed_per_team() {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     })
     .await
     .expect("submit APPLY");
@@ -52,6 +54,7 @@ async fn vines_are_derived_from_plan_payloads_and_listed_per_team() {
         cloud_identity_id: None,
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     })
     .await
     .expect("submit EXEC");

@@ -30,6 +30,7 @@ pub(super) async fn prepare(
     for secret in request.secret_values() {
         ctx.redactor.add(secret);
     }
+    let secret_vars = secret_variables(ctx, request)?;
     let (dir, commit) = materialise(ctx, &request.source).await?;
     if let Some(lock) = lock_file {
         let path = dir.join(LOCK_FILE);
@@ -52,6 +53,14 @@ pub(super) async fn prepare(
     if let Some(cloud) = &ctx.cloud {
         builder = builder.envs(cloud.tool_env(&ctx.workspace));
     }
+    if !secret_vars.is_empty() {
+        let names: Vec<&str> = ctx.secrets.keys().map(String::as_str).collect();
+        ctx.log.system(format!(
+            "secrets as Terraform variables (TF_VAR_*): {}",
+            names.join(", ")
+        ));
+        builder = builder.envs(secret_vars);
+    }
     let tf = builder.build(&ctx.cancel).await.map_err(tf_error)?;
     if let Some(v) = tf.checked_version() {
         ctx.log
@@ -66,6 +75,34 @@ pub(super) async fn prepare(
         .await
         .map_err(tf_error)?;
     Ok(Prepared { wd, commit })
+}
+
+/// The job's secrets as Terraform variables: `TF_VAR_<name>` in the environment of every
+/// Terraform run — never an argument or a file (Terraform reads the declared ones and ignores the
+/// others). A name the payload's `variables` give a value too is refused: a var file would win
+/// over the environment, silently.
+fn secret_variables(
+    ctx: &JobContext,
+    request: &TerraformRequest,
+) -> Result<Vec<(String, String)>, JobError> {
+    if let Some(name) = ctx
+        .secrets
+        .keys()
+        .find(|n| request.variables.contains_key(*n))
+    {
+        return Err(invalid(
+            ctx,
+            &format!(
+                "variable `{name}` has a value both in `variables` and in the job's secrets: give \
+                 a secret only as a secret"
+            ),
+        ));
+    }
+    Ok(ctx
+        .secrets
+        .iter()
+        .map(|(name, value)| (format!("TF_VAR_{name}"), value.expose().to_owned()))
+        .collect())
 }
 
 /// The dependency lock file of an initialised directory, when it has one.

@@ -191,6 +191,7 @@ async fn submit_for(state: AppState, console: &Console, id: Uuid, job_type: JobT
         cloud_identity_id: Some(id),
         team: None,
         labels: Vec::new(),
+        secrets: grape_api::JobSecrets::new(),
     };
     // The identity's own team: an admin's submission goes where the identity is.
     let team =

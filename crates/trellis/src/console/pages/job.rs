@@ -274,6 +274,7 @@ pub async fn apply(
         cloud_identity_id: plan.cloud_identity_id,
         team: Some(plan.team.clone()),
         labels: plan.labels.clone(),
+        secrets: grape_api::JobSecrets::new(),
     };
     let submitted = user::submit(State(state), console.user.clone(), ApiJson(req, 0)).await;
     match or_page(&console, submitted) {
