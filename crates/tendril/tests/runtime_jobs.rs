@@ -5,7 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use grape_api::{JobStatus, JobType, LogStream, WorkerStatus};
+use grape_api::{
+    JobSecrets, JobStatus, JobType, LogStream, Secret, SubmitJobRequest, WorkerStatus,
+};
 use grape_process::REDACTED;
 use serde_json::json;
 
@@ -299,4 +301,49 @@ async fn secrets_never_reach_the_server() {
 fn base64_of(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+// A job's secrets on a real worker: the claim hands them to tendril, which registers every
+// value with the job's redactor before anything runs, so no stored log line, result or job
+// document shows one — even when a tool prints it.
+
+/// The secret; the job's script assembles it from two halves, so its payload never holds it.
+const VALUE: &str = "ak-51f0c2secondhalf";
+
+#[tokio::test]
+async fn a_printed_secret_is_masked_in_the_log_and_the_result() {
+    let trellis = trellis().await;
+    let user = trellis.user_client();
+    let worker = Tendril::start(&trellis, "w-secrets", TendrilOptions::default()).await;
+    wait_worker(&user, worker.id, WorkerStatus::Online, T).await;
+    let job = user
+        .submit_job(&SubmitJobRequest {
+            job_type: JobType::Exec,
+            payload: sh("a=ak-51f0c2; b=secondhalf; echo \"value=$a$b\"; echo \"$a$b\" >&2"),
+            cloud_identity_id: None,
+            team: None,
+            labels: Vec::new(),
+            secrets: JobSecrets::from([("api_key".to_owned(), Secret::new(VALUE))]),
+        })
+        .await
+        .expect("submit");
+    let done = wait_terminal(&user, job.id, T).await;
+    assert_eq!(
+        done.status,
+        JobStatus::Success,
+        "{done:#?}\n{}",
+        worker.log()
+    );
+    assert_eq!(done.secret_names, vec!["api_key".to_owned()]);
+    let lines = all_logs(&user, job.id).await;
+    let all: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    let all = all.join("\n");
+    assert!(all.contains(&format!("value={REDACTED}")), "{all}");
+    assert!(!all.contains(VALUE), "the secret reached the log:\n{all}");
+    let document = serde_json::to_string(&done).expect("json");
+    assert!(!document.contains(VALUE), "{document}");
+    assert!(
+        !worker.log().contains(VALUE),
+        "the worker logged the secret"
+    );
 }

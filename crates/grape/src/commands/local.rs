@@ -30,7 +30,7 @@ pub async fn run(
     cloud_identity_id: Option<uuid::Uuid>,
     secrets: grape_api::JobSecrets,
 ) -> CliResult<Job> {
-    run_on(printer, job_type, payload, cloud_identity_id, None).await
+    run_on(printer, job_type, payload, cloud_identity_id, secrets, None).await
 }
 
 /// [`run`], with the cluster steps going to `local_cluster` (the user's kubeconfig) when given.
@@ -39,6 +39,7 @@ pub async fn run_on(
     job_type: JobType,
     payload: Value,
     cloud_identity_id: Option<uuid::Uuid>,
+    secrets: grape_api::JobSecrets,
     local_cluster: Option<DirectCluster>,
 ) -> CliResult<Job> {
     let handler: &dyn JobHandler = match job_type {

@@ -6,7 +6,7 @@
 //! `--local --kubeconfig FILE [--context NAME]` runs here against the kubeconfig's cluster with
 //! its user's token.
 
-use grape_api::JobType;
+use grape_api::{JobSecrets, JobType};
 use grape_provisioner::{DirectCluster, VINE_FIELD, read_kubeconfig};
 use serde_json::{Value, json};
 
@@ -31,7 +31,15 @@ pub async fn run(ctx: &Ctx, args: &ClusterBootstrapArgs) -> CliResult<()> {
     };
     let payload = json!({ VINE_FIELD: vine_value, "cluster": cluster });
     if args.detach {
-        submit(ctx, JobType::Bootstrap, payload, identity, false).await?;
+        submit(
+            ctx,
+            JobType::Bootstrap,
+            payload,
+            identity,
+            JobSecrets::new(),
+            false,
+        )
+        .await?;
         return Ok(());
     }
     let job = if let Some(local) = local_cluster {
@@ -40,13 +48,22 @@ pub async fn run(ctx: &Ctx, args: &ClusterBootstrapArgs) -> CliResult<()> {
             JobType::Bootstrap,
             payload,
             identity,
+            JobSecrets::new(),
             Some(local),
         )
         .await?;
         super::super::local::outcome(&job)?;
         job
     } else {
-        run_job(ctx, JobType::Bootstrap, payload, identity, false).await?
+        run_job(
+            ctx,
+            JobType::Bootstrap,
+            payload,
+            identity,
+            JobSecrets::new(),
+            false,
+        )
+        .await?
     };
     if !ctx.printer.json() {
         print_platform(&ctx.printer, job.result.as_ref());
