@@ -57,7 +57,7 @@ run(async () => {
   await tableHas(page, 'd-caller', ['vintner@acme-prod.iam.gserviceaccount.com']);
   await runJob(page, 'Refresh resources');
   await page.goto(`${BASE}/identities/${gcp}`);
-  await tableHas(page, 'd-subnets', ['net-1-us-central1']);
+  await tableHas(page, 'd-subnets', ['net-2-us-central1', 'default-us-central1']);
   await screenshot(page, 'identity-gcp');
 
   const azure = await addThroughForm(page, 'add-azure', [
