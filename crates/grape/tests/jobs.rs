@@ -281,11 +281,11 @@ fn list_filters_by_type_and_status_together() {
             .map(|j| j["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids(&["jobs", "list", "--type", "plan"]), [plan.clone()]);
-    assert_eq!(ids(&["jobs", "list", "--type", "EXEC"]), [exec.clone()]);
+    assert_eq!(ids(&["jobs", "list", "--type", "plan"]), [plan.as_str()]);
+    assert_eq!(ids(&["jobs", "list", "--type", "EXEC"]), [exec.as_str()]);
     assert_eq!(
         ids(&["jobs", "list", "--type", "exec", "--status", "queued"]),
-        [exec.clone()]
+        [exec.as_str()]
     );
     assert!(ids(&["jobs", "list", "--type", "exec", "--status", "failed"]).is_empty());
     assert!(ids(&["jobs", "list", "--type", "connection-test"]).is_empty());
