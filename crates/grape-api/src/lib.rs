@@ -54,5 +54,5 @@ pub use secret_setting::{SecretSetting, SecretSettingError};
 pub use sse::LogLineStream;
 pub use tokens::{ApiToken, CreateTokenRequest, CreatedToken, TokenList};
 pub use types::*;
-pub use user::UserApiClient;
+pub use user::{JobFilter, UserApiClient};
 pub use worker::{AdminClient, ClaimedJob, MAX_CLAIM_WAIT, WorkerApiClient};

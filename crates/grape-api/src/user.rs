@@ -1,6 +1,6 @@
 //! [`UserApiClient`]: the calls of a user (the grape CLI), with the API bearer token.
 
-use crate::enums::JobStatus;
+use crate::enums::{JobStatus, JobType};
 use crate::error::Result;
 use crate::http::{Auth, Http, Req, new_idempotency_key};
 use crate::options::ClientOptions;
@@ -13,6 +13,19 @@ use crate::types::{
 };
 use reqwest::Method;
 use uuid::Uuid;
+
+/// Which jobs `GET /api/jobs` lists ([`UserApiClient::list_jobs_where`]); `None`: any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only jobs of this status.
+    pub status: Option<JobStatus>,
+    /// Only jobs of this type.
+    pub job_type: Option<JobType>,
+    /// At most this many (the server's default: 100).
+    pub limit: Option<u32>,
+    /// Only this team's jobs (an admin's filter; a user sees its own team's only).
+    pub team: Option<String>,
+}
 
 /// The client of a user (`Authorization: Bearer <TRELLIS_API_TOKEN>`).
 #[derive(Debug, Clone)]
@@ -77,13 +90,29 @@ impl UserApiClient {
         status: Option<&JobStatus>,
         limit: Option<u32>,
     ) -> Result<Vec<Job>> {
+        self.list_jobs_where(&JobFilter {
+            status: status.cloned(),
+            limit,
+            ..JobFilter::default()
+        })
+        .await
+    }
+
+    /// `GET /api/jobs?status=&job_type=&limit=&team=`: the jobs `filter` keeps, newest first.
+    pub async fn list_jobs_where(&self, filter: &JobFilter) -> Result<Vec<Job>> {
         const CALL: &str = "list_jobs";
         let mut req = Req::new(Method::GET, "/api/jobs");
-        if let Some(s) = status {
+        if let Some(s) = &filter.status {
             req.query.push(("status", s.as_str().to_owned()));
         }
-        if let Some(l) = limit {
+        if let Some(t) = &filter.job_type {
+            req.query.push(("job_type", t.as_str().to_owned()));
+        }
+        if let Some(l) = filter.limit {
             req.query.push(("limit", l.to_string()));
+        }
+        if let Some(team) = &filter.team {
+            req.query.push(("team", team.clone()));
         }
         let list: JobList = self.http.json(CALL, &req, &self.auth).await?;
         Ok(list.jobs)

@@ -254,3 +254,56 @@ fn a_worker_job_needs_the_admin_token() {
     let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
 }
+
+#[test]
+fn list_filters_by_type_and_status_together() {
+    // No worker: every job stays QUEUED, so only the filters pick.
+    let env = Env::new();
+    let exec = env.submit_sh("echo never runs");
+    let out = env
+        .authed()
+        .args(["jobs", "submit", "PLAN", "--payload", "-", "-o", "json"])
+        .write_stdin(r#"{"source": {"files": {"main.tf": ""}}}"#)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    let ids = |args: &[&str]| -> Vec<String> {
+        env.json(args)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&["jobs", "list", "--type", "plan"]), [plan.as_str()]);
+    assert_eq!(ids(&["jobs", "list", "--type", "EXEC"]), [exec.as_str()]);
+    assert_eq!(
+        ids(&["jobs", "list", "--type", "exec", "--status", "queued"]),
+        [exec.as_str()]
+    );
+    assert!(ids(&["jobs", "list", "--type", "exec", "--status", "failed"]).is_empty());
+    assert!(ids(&["jobs", "list", "--type", "connection-test"]).is_empty());
+    assert_eq!(ids(&["jobs", "list"]).len(), 2);
+    // The human table shows the one type.
+    let out = env
+        .authed()
+        .args(["jobs", "list", "--type", "plan"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&plan) && !table.contains(&exec), "{table}");
+    // An unknown type exits 2 before anything is sent, naming the types there are.
+    let args = ["jobs", "list", "--type", "compile"];
+    let out = env.authed().args(args).output().unwrap();
+    let err = assert_error_exit(&out, 2, &args);
+    assert!(
+        err.contains("`compile` is not a job type") && err.contains("CONNECTION_TEST"),
+        "{err}"
+    );
+}

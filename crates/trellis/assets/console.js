@@ -2,6 +2,9 @@
 // - every page: "12 s ago" times tick;
 // - Tendrils: polls /console/live/workers and changes the rows in place (status, heartbeat,
 //   version, job types, current job), adds new workers and removes deleted ones;
+// - Jobs: polls /console/live/jobs with the page's filter and keeps the table in the server's
+//   order: status, worker and duration change in place, new jobs come in at the top, jobs the
+//   filter no longer keeps leave;
 // - a job: follows its log stream (server-sent events) while the window shown is the last one,
 //   and reloads the summary fragment until the job has ended.
 "use strict";
@@ -124,6 +127,100 @@
     setTimeout(once, POLL_MS);
   }
 
+  // ---- Jobs
+  function shortCode(id) {
+    return el("code", { title: id }, id.slice(0, 8));
+  }
+  function noneNode() {
+    return el("span", { "class": "muted" }, "none");
+  }
+  function durationNode(j) {
+    if (!j.started_at) return document.createTextNode("not started");
+    if (!j.finished_at) {
+      var t = el("time", { datetime: j.started_at, "data-since": "" }, "");
+      t.textContent = spanText((Date.now() - Date.parse(j.started_at)) / 1000);
+      return t;
+    }
+    return document.createTextNode(spanText((Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000));
+  }
+  function newJobRow(j) {
+    var tr = el("tr", { "data-job-id": j.id });
+    var head = el("th", { scope: "row", "data-label": "Job", "class": "j-id" });
+    var a = el("a", { href: "/jobs/" + j.id });
+    a.appendChild(shortCode(j.id));
+    head.appendChild(a);
+    tr.appendChild(head);
+    [["Status", "j-status"], ["Type", "j-type"], ["Identity", "j-identity"], ["Worker", "j-worker"],
+     ["Age", "j-age"], ["Duration", "j-duration"]].forEach(function (c) {
+      tr.appendChild(el("td", { "data-label": c[0], "class": c[1] }));
+    });
+    tr.querySelector(".j-type").textContent = j.type;
+    var ident = tr.querySelector(".j-identity");
+    if (j.cloud_identity_id) {
+      var link = el("a", { href: "/identities/" + j.cloud_identity_id });
+      link.appendChild(shortCode(j.cloud_identity_id));
+      ident.appendChild(link);
+    } else ident.appendChild(noneNode());
+    tr.querySelector(".j-age").appendChild(agoNode(j.created_at));
+    return tr;
+  }
+  function jobCells(tr, j) {
+    var st = tr.querySelector(".j-status");
+    var current = st.querySelector(".badge");
+    if (!current || current.getAttribute("data-status") !== j.status) setCell(st, badge(j.status));
+    var worker = tr.querySelector(".j-worker");
+    var code = worker.querySelector("code");
+    if ((code ? code.getAttribute("title") : null) !== (j.worker_id || null)) {
+      setCell(worker, j.worker_id ? shortCode(j.worker_id) : noneNode());
+    }
+    var dur = tr.querySelector(".j-duration");
+    var key = (j.started_at || "") + "/" + (j.finished_at || "");
+    if (dur.dataset.key !== key) {
+      setCell(dur, durationNode(j));
+      dur.dataset.key = key;
+    }
+  }
+  function pollJobs(table) {
+    var body = table.tBodies[0];
+    var query = new URLSearchParams();
+    if (table.dataset.status) query.set("status", table.dataset.status);
+    if (table.dataset.type) query.set("type", table.dataset.type);
+    var here = "/jobs" + (query.toString() ? "?" + query.toString() : "");
+    var note = document.getElementById("live-note");
+    if (note) note.hidden = false;
+    body.querySelectorAll("tr[data-job-id]").forEach(function (tr) {
+      var dur = tr.querySelector(".j-duration");
+      if (dur) dur.dataset.key = "?";
+    });
+    function once() {
+      fetch("/console/live/jobs?" + query.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) {
+          if (r.status === 401) { window.location.assign("/sign-in?next=" + encodeURIComponent(here)); throw new Error("signed out"); }
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          return r.json();
+        })
+        .then(function (list) {
+          var keep = {};
+          list.jobs.forEach(function (j, i) {
+            keep[j.id] = true;
+            var tr = body.querySelector('tr[data-job-id="' + j.id + '"]');
+            if (!tr) tr = newJobRow(j);
+            jobCells(tr, j);
+            if (body.rows[i] !== tr) body.insertBefore(tr, body.rows[i] || null);
+          });
+          Array.prototype.slice.call(body.rows).forEach(function (tr) {
+            if (!keep[tr.getAttribute("data-job-id")]) tr.remove();
+          });
+          table.hidden = body.rows.length === 0;
+          var none = document.getElementById("no-jobs");
+          if (none) none.hidden = body.rows.length > 0;
+        })
+        .catch(function () {})
+        .then(function () { setTimeout(once, POLL_MS); });
+    }
+    setTimeout(once, POLL_MS);
+  }
+
   // ---- A job: ANSI colours like console/ansi.rs
   function ansiLine(text) {
     var frag = document.createDocumentFragment();
@@ -226,6 +323,8 @@
     setInterval(tickTimes, 1000);
     var workers = document.getElementById("workers");
     if (workers) pollWorkers(workers);
+    var jobs = document.getElementById("jobs");
+    if (jobs && document.body.dataset.page === "jobs") pollJobs(jobs);
     var log = document.getElementById("log");
     if (log) {
       if (log.dataset.follow === "1") { followLog(log); log.scrollTop = log.scrollHeight; }

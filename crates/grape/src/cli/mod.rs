@@ -144,6 +144,9 @@ pub struct ListArgs {
     /// Only jobs with this status (QUEUED, CLAIMED, RUNNING, SUCCESS, FAILED, CANCELLED).
     #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
+    /// Only jobs of this type (EXEC, PLAN, APPLY, DESTROY, CONNECTION_TEST, FETCH_RESOURCES, …).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub job_type: Option<String>,
     /// At most this many jobs.
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,

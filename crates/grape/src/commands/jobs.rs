@@ -1,7 +1,7 @@
 //! `grape jobs …`.
 
 use comfy_table::Cell;
-use grape_api::{Job, JobStatus, JobType, SubmitJobRequest};
+use grape_api::{Job, JobFilter, JobStatus, JobType, SubmitJobRequest};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -152,11 +152,16 @@ pub async fn submit(ctx: &Ctx, args: &SubmitArgs) -> CliResult<()> {
 
 /// `grape jobs list`.
 pub async fn list(ctx: &Ctx, args: &ListArgs) -> CliResult<()> {
-    let status = args.status.as_deref().map(parse_status).transpose()?;
+    let filter = JobFilter {
+        status: args.status.as_deref().map(parse_status).transpose()?,
+        job_type: args.job_type.as_deref().map(parse_job_type).transpose()?,
+        limit: args.limit,
+        team: None,
+    };
     let api = ctx.client()?;
     let jobs = api
         .client
-        .list_jobs(status.as_ref(), args.limit)
+        .list_jobs_where(&filter)
         .await
         .map_err(|e| api.err(&e))?;
     if ctx.printer.json() {

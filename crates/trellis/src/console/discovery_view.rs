@@ -1,6 +1,7 @@
 //! The cached discovery document of a cloud identity as tables. The document is read as a
 //! `serde_json::Value`, here only, so a change of its format touches this module alone; missing
-//! keys are tolerated (shown as "—" or left out).
+//! keys are tolerated (shown as "—" or left out); a document of an older format asks for a
+//! refresh instead of being guessed at.
 //!
 //! Format 3 (provider-neutral): `{format_version: 3, provider, discovered_at, account, regions,
 //! networks: [{id, name, region, cidr_blocks, is_default}], subnets: [{id, name, network_id,
@@ -8,8 +9,18 @@
 //! errors: [{service, operation, region, kind, message}], aws?: {security_groups: [{id, name,
 //! network_id, region, description}], iam_users: [{name, arn, id, created}]}}`.
 
+use grape_api::DISCOVERY_FORMAT_VERSION;
 use maud::{Markup, html};
 use serde_json::Value;
+
+/// What the provider calls the `account` it lists.
+fn account_word(provider: &Value) -> &'static str {
+    match provider.as_str() {
+        Some("gcp") => "project",
+        Some("azure") => "subscription",
+        _ => "account",
+    }
+}
 
 fn text(v: &Value) -> String {
     match v {
@@ -66,20 +77,39 @@ pub fn render(credentials: Option<&Value>) -> Markup {
         .or_else(|| credentials.and_then(|c| c["discovered_at"].as_str()))
         .unwrap_or("an unknown time");
     let version = &doc["format_version"];
+    if version.as_u64() != Some(u64::from(DISCOVERY_FORMAT_VERSION)) {
+        return html! {
+            p class="muted" id="no-discovery" {
+                "The cached discovery (fetched at " (fetched) ") is of an older format ("
+                (text(version)) "; this console reads format " (DISCOVERY_FORMAT_VERSION)
+                "): press “Refresh resources”."
+            }
+        };
+    }
     let aws = &doc["aws"];
+    let caller = credentials
+        .and_then(|c| c["identity"].as_object())
+        .filter(|o| !o.is_empty());
     html! {
         p id="discovery-meta" {
             "Fetched at " time datetime=(fetched) { (fetched) }
             " · provider " (text(&doc["provider"]))
-            " · account " (text(&doc["account"]))
+            " · " (account_word(&doc["provider"])) " " (text(&doc["account"]))
             " · regions " (text(&doc["regions"]))
-            @if version.as_u64() != Some(3) { " · format " (text(version)) }
+        }
+        @if let Some(caller) = caller {
+            section class="panel" aria-labelledby="d-caller-h" {
+                h3 id="d-caller-h" { "Signed in as" }
+                dl class="facts" id="d-caller" {
+                    @for (k, v) in caller { dt { (k) } dd { code class="wrap" { (text(v)) } } }
+                }
+            }
         }
         (table("d-networks", "Networks", &doc["networks"], &[
             ("id", "Id"), ("name", "Name"), ("region", "Region"), ("cidr_blocks", "CIDR blocks"), ("is_default", "Default"),
         ]))
         (table("d-subnets", "Subnets", &doc["subnets"], &[
-            ("id", "Id"), ("name", "Name"), ("network_id", "Network"), ("zone", "Zone"), ("cidr", "CIDR"),
+            ("id", "Id"), ("name", "Name"), ("network_id", "Network"), ("region", "Region"), ("zone", "Zone"), ("cidr", "CIDR"),
             ("public", "Public"), ("available_ips", "Free IPs"),
         ]))
         (table("d-zones", "DNS zones", &doc["dns_zones"], &[
@@ -124,10 +154,63 @@ mod tests {
         );
         assert!(!html.contains("Security groups"));
         assert!(render(None).into_string().contains("No discovery"));
+        let old = render(Some(
+            &json!({"discovery": {"format_version": 2, "vpcs": []}}),
+        ))
+        .into_string();
         assert!(
-            render(Some(&json!({"discovery": {}})))
+            old.contains("older format (2") && !old.contains("Networks"),
+            "{old}"
+        );
+        assert!(
+            render(Some(&json!({"discovery": {"format_version": 3}})))
                 .into_string()
                 .contains("Networks (0)")
         );
+    }
+
+    #[test]
+    fn gcp_and_azure_documents_show_their_networks_subnets_zones_and_errors() {
+        let gcp = json!({"identity": {"service_account": "vintner@acme-prod.iam.gserviceaccount.com"},
+            "discovery": {"format_version": 3, "provider": "gcp", "discovered_at": "2026-12-01T10:00:00Z",
+            "account": "acme-prod", "regions": ["europe-west1", "us-central1"],
+            "networks": [{"id": "net-1", "name": "net-1", "region": null, "cidr_blocks": [], "is_default": false}],
+            "subnets": [{"id": "net-1-europe-west1", "name": "net-1-europe-west1", "network_id": "net-1",
+                "region": "europe-west1", "zone": null, "cidr": "10.1.0.0/20", "public": false, "available_ips": null}],
+            "dns_zones": [{"id": "1001", "name": "z1.example.com.", "private": false, "record_count": null}],
+            "errors": [{"service": "compute", "operation": "compute.subnetworks.aggregatedList", "region": "asia-east1",
+                "kind": "ACCESS_DENIED", "message": "Required 'compute.subnetworks.list' permission"}]}});
+        let html = render(Some(&gcp)).into_string();
+        for want in [
+            "project acme-prod",
+            "net-1-europe-west1",
+            "<td data-label=\"Region\">europe-west1</td>",
+            "z1.example.com.",
+            "Errors while discovering (1)",
+            "compute.subnetworks.aggregatedList",
+            "vintner@acme-prod.iam.gserviceaccount.com",
+        ] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        assert!(!html.contains("Security groups"));
+
+        let vnet = "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/resourceGroups/platform/providers/Microsoft.Network/virtualNetworks/vnet-1";
+        let azure = json!({"discovery": {"format_version": 3, "provider": "azure", "discovered_at": "2026-12-01T10:00:00Z",
+            "account": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "regions": ["northeurope"],
+            "networks": [{"id": vnet, "name": "vnet-1", "region": "northeurope", "cidr_blocks": ["10.1.0.0/16"], "is_default": false}],
+            "subnets": [{"id": format!("{vnet}/subnets/nodes"), "name": "nodes", "network_id": vnet, "region": "northeurope",
+                "zone": null, "cidr": "10.1.1.0/24", "public": false, "available_ips": null}],
+            "dns_zones": [{"id": "z", "name": "internal.example.", "private": true, "record_count": 2}],
+            "errors": []}});
+        let html = render(Some(&azure)).into_string();
+        for want in [
+            "subscription aaaaaaaa",
+            "vnet-1/subnets/nodes",
+            "internal.example.",
+            "DNS zones (1)",
+        ] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        assert!(!html.contains("Errors while discovering") && !html.contains("Signed in as"));
     }
 }

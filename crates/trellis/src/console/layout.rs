@@ -20,6 +20,8 @@ pub enum Nav {
     Identities,
     /// Vines.
     Vines,
+    /// API tokens (admins).
+    Tokens,
     /// None (sign-in, errors).
     None,
 }
@@ -73,6 +75,9 @@ fn shell(console: Option<&Console>, title: &str, nav: Nav, page: &str, body: &Ma
                             (link("/jobs", "Jobs", Nav::Jobs))
                             (link("/vines", "Vines", Nav::Vines))
                             (link("/identities", "Cloud identities", Nav::Identities))
+                            @if c.may(crate::auth::Action::ManageTokens, &c.principal().team) {
+                                (link("/tokens", "API tokens", Nav::Tokens))
+                            }
                         }
                         div class="who" {
                             span { (role_name(c)) " · team " (c.principal().team) }

@@ -10,6 +10,8 @@
 //!   (`routes::user::…`, `routes::worker::register`) with the session's [`crate::auth::UserAuth`]:
 //!   what it may do is [`crate::auth::policy::authorize`]'s to say, as for a bearer token; never
 //!   HTTP to itself.
+//! - tokens: `/tokens`, an admin's per-user API tokens (`routes::tokens`; the new token shown
+//!   once, in the answer of its form).
 //! - vines: `/vines` and a vine's jobs (`GET /api/vines`, see [`crate::vines`]).
 //! - `live`: what the pages' scripts poll or follow (`/console/live/…`), through the same handlers.
 //!
@@ -60,12 +62,18 @@ pub fn routes() -> Router<AppState> {
         .route("/identities/{id}", get(pages::identities::show))
         .route("/identities/{id}/test", post(pages::identities::test))
         .route("/identities/{id}/refresh", post(pages::identities::refresh))
+        .route(
+            "/tokens",
+            get(pages::tokens::list).post(pages::tokens::create),
+        )
+        .route("/tokens/{id}/revoke", post(pages::tokens::revoke))
         .route("/vines", get(pages::vines::list))
         .route(
             "/vines/{team}/{project}/{environment}/{region}",
             get(pages::vines::show),
         )
         .route("/console/live/workers", get(live::workers))
+        .route("/console/live/jobs", get(live::jobs))
         .route("/console/live/jobs/{id}/stream", get(live::stream))
         .layer(axum::middleware::map_response(security_headers))
 }

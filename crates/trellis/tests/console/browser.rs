@@ -196,6 +196,16 @@ async fn every_page_passes_axe_fits_375_px_and_reads_without_javascript() {
     )
     .await;
     wait_status(&user, failed, |s| s.is_terminal()).await;
+    // A per-user token, so the tokens page has a row (and a revoke button) to check.
+    server
+        .admin_client()
+        .create_token(&grape_api::CreateTokenRequest {
+            team: "blue".into(),
+            role: grape_api::TokenRole::User,
+            name: Some("ci".into()),
+        })
+        .await
+        .expect("a token");
     let pages = json!([
         { "name": "tendrils", "path": "/tendrils", "expect": "console-w5" },
         { "name": "jobs", "path": "/jobs", "expect": "EXEC" },
@@ -205,6 +215,7 @@ async fn every_page_passes_axe_fits_375_px_and_reads_without_javascript() {
         { "name": "identities", "path": "/identities", "expect": "sandbox" },
         { "name": "identity", "path": format!("/identities/{identity}"), "expect": "vpc-0a1b2c" },
         { "name": "vines", "path": "/vines", "expect": "No vine yet" },
+        { "name": "tokens", "path": "/tokens", "expect": "Create a token" },
     ]);
     Scenario::start("pages", &server, &[("PAGES", pages.to_string())]).finish();
 }

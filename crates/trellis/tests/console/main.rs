@@ -3,8 +3,11 @@
 //! Chromium driven by Playwright with a real tendril (`browser`; peers from `cargo xtask peers`).
 
 mod browser;
+mod browser_clouds;
+mod browser_jobs;
 mod browser_plan;
 mod common;
+mod forms;
 mod harness;
 mod logs;
 mod secrets;

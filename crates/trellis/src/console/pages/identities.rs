@@ -1,7 +1,9 @@
-//! Cloud identities: the list, adding an AWS identity, and one identity's page with its settings,
+//! Cloud identities: the list, adding an AWS, GCP or Azure identity (`identity_forms`), and one
+//! identity's page with its settings,
 //! "Test connection" (CONNECTION_TEST) and "Refresh resources" (FETCH_RESOURCES), and its cached
 //! discovery as tables (`console::discovery_view`). The API's identity and submit handlers.
 
+use super::identity_forms::{self, AddForm, Refused};
 use super::or_page;
 use crate::auth::Action;
 use crate::console::csrf::{CsrfForm, NoFields};
@@ -13,15 +15,20 @@ use crate::routes::user;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use grape_api::{CloudIdentity, CloudProvider, CreateIdentityRequest, JobType, SubmitJobRequest};
-use maud::{Markup, html};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use grape_api::{CloudIdentity, CloudProvider, JobType, SubmitJobRequest};
+use maud::html;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 fn setting(i: &CloudIdentity, key: &str) -> String {
-    match &i.settings[key] {
+    setting_text(&i.settings[key])
+}
+
+/// A setting as text: lists joined, documents (a pasted `external_account`) as JSON.
+fn setting_text(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         Value::Array(a) => a
             .iter()
@@ -41,10 +48,36 @@ fn fetched_at(i: &CloudIdentity) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// What an identity works in: the AWS role, the GCP project (and service account), the Azure
+/// subscription.
+fn target(i: &CloudIdentity) -> String {
+    match i.provider {
+        CloudProvider::Gcp => {
+            let sa = setting(i, "service_account");
+            if sa.is_empty() {
+                setting(i, "project_id")
+            } else {
+                format!("{} as {sa}", setting(i, "project_id"))
+            }
+        }
+        CloudProvider::Azure => format!("subscription {}", setting(i, "subscription_id")),
+        _ => setting(i, "role_arn"),
+    }
+}
+
 /// `GET /identities`.
 pub async fn list(State(state): State<AppState>, console: Console) -> Response {
+    list_page(state, &console, None, StatusCode::OK).await
+}
+
+async fn list_page(
+    state: AppState,
+    console: &Console,
+    refused: Option<Refused<'_>>,
+    status: StatusCode,
+) -> Response {
     let Json(list) = match or_page(
-        &console,
+        console,
         user::list_identities(State(state), console.user.clone()).await,
     ) {
         Ok(l) => l,
@@ -53,96 +86,71 @@ pub async fn list(State(state): State<AppState>, console: Console) -> Response {
     let may_add = console.may(Action::CreateIdentity, &console.principal().team);
     let body = html! {
         h1 { "Cloud identities" }
-        @if list.identities.is_empty() { p { "No cloud identity yet." } }
+        @if list.identities.is_empty() { p id="no-identities" { "No cloud identity yet." } }
         @else {
             table class="cards" id="identities" {
                 caption class="sr-only" { "Cloud identities" }
                 thead { tr { th scope="col" { "Name" } th scope="col" { "Provider" } th scope="col" { "Team" }
-                    th scope="col" { "Role / account" } th scope="col" { "Regions" } th scope="col" { "Discovery fetched" } } }
-                tbody { @for i in &list.identities { tr data-identity-id=(i.id) {
+                    th scope="col" { "Role / project / subscription" } th scope="col" { "Regions" } th scope="col" { "Discovery fetched" } } }
+                tbody { @for i in &list.identities { tr data-identity-id=(i.id) data-provider=(i.provider.as_str()) {
                     th scope="row" data-label="Name" { a href={ "/identities/" (i.id) } { (i.name) } }
-                    td data-label="Provider" { (i.provider.as_str()) }
+                    td data-label="Provider" { (provider_label(&i.provider)) }
                     td data-label="Team" { (i.team) }
-                    td data-label="Role / account" { code class="wrap" { (setting(i, "role_arn")) } }
-                    td data-label="Regions" { (setting(i, "regions")) }
+                    td data-label="Role / project / subscription" { code class="wrap" { (target(i)) } }
+                    td data-label="Regions" { (non_empty(setting(i, "regions"))) }
                     td data-label="Discovery fetched" { (fetched_at(i).unwrap_or_else(|| "never".to_owned())) }
                 } } }
             }
         }
-        @if may_add { (add_form(&console)) }
+        @if may_add { (identity_forms::add_forms(console, refused)) }
     };
-    layout::page(
-        &console,
+    let mut page = layout::page(
+        console,
         "Cloud identities",
         Nav::Identities,
         "identities",
         &body,
-    )
+    );
+    *page.status_mut() = status;
+    page
 }
 
-fn add_form(console: &Console) -> Markup {
-    html! {
-        section class="panel" aria-labelledby="add-h" {
-            h2 id="add-h" { "Add an AWS identity" }
-            p class="muted" { "The worker assumes this role with its own credentials; nothing secret is entered here. GCP and Azure come with their providers." }
-            form method="post" action="/identities" class="stack" {
-                (csrf_field(console))
-                label for="i-name" { "Name" }
-                input id="i-name" name="name" required maxlength="200";
-                label for="i-role" { "Role ARN" }
-                input id="i-role" name="role_arn" required placeholder="arn:aws:iam::123456789012:role/vintner";
-                label for="i-ext" { "External id (optional)" }
-                input id="i-ext" name="external_id";
-                label for="i-regions" { "Regions (comma-separated; the first is the primary one)" }
-                input id="i-regions" name="regions" placeholder="eu-west-1, us-east-1";
-                button type="submit" { "Add identity" }
-            }
-        }
+fn non_empty(s: String) -> String {
+    if s.is_empty() { "—".to_owned() } else { s }
+}
+
+/// The provider in words.
+fn provider_label(p: &CloudProvider) -> &str {
+    match p {
+        CloudProvider::Aws => "AWS",
+        CloudProvider::Gcp => "GCP",
+        CloudProvider::Azure => "Azure",
+        CloudProvider::Unknown(other) => other,
     }
 }
 
-/// The add form.
-#[derive(Debug, Deserialize)]
-pub struct AddForm {
-    name: String,
-    role_arn: String,
-    #[serde(default)]
-    external_id: String,
-    #[serde(default)]
-    regions: String,
-}
-
-/// `POST /identities`: `POST /api/cloud-identities` (AWS) for the session.
+/// `POST /identities`: `POST /api/cloud-identities` for the session (an AWS, GCP or Azure
+/// form); a refused form comes back with its problem and values (400).
 pub async fn create(
     State(state): State<AppState>,
     CsrfForm(console, f): CsrfForm<AddForm>,
 ) -> Response {
-    let mut settings = Map::new();
-    settings.insert("role_arn".into(), json!(f.role_arn.trim()));
-    if !f.external_id.trim().is_empty() {
-        settings.insert("external_id".into(), json!(f.external_id.trim()));
-    }
-    let regions: Vec<&str> = f
-        .regions
-        .split(',')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .collect();
-    if !regions.is_empty() {
-        settings.insert("regions".into(), json!(regions));
-    }
-    let req = CreateIdentityRequest {
-        name: f.name.trim().to_owned(),
-        provider: CloudProvider::Aws,
-        settings: Value::Object(settings),
+    let req = match f.request() {
+        Ok(r) => r,
+        Err(problem) => return refused(state, &console, &f, &problem).await,
     };
-    match or_page(
-        &console,
-        user::create_identity(State(state), console.user.clone(), ApiJson(req, 0)).await,
-    ) {
+    match user::create_identity(State(state.clone()), console.user.clone(), ApiJson(req, 0)).await {
         Ok((_, Json(i))) => Redirect::to(&format!("/identities/{}", i.id)).into_response(),
-        Err(r) => r,
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            refused(state, &console, &f, &e.message).await
+        }
+        Err(e) => layout::error_page(Some(&console), e),
     }
+}
+
+async fn refused(state: AppState, console: &Console, form: &AddForm, problem: &str) -> Response {
+    let refused = Refused { form, problem };
+    list_page(state, console, Some(refused), StatusCode::BAD_REQUEST).await
 }
 
 /// `GET /identities/{id}`.
@@ -164,10 +172,10 @@ pub async fn show(
         p class="crumbs" { a href="/identities" { "Cloud identities" } " / " (i.name) }
         h1 { (i.name) }
         dl class="facts" {
-            dt { "Provider" } dd { (i.provider.as_str()) }
+            dt { "Provider" } dd { (provider_label(&i.provider)) }
             dt { "Team" } dd { (i.team) }
             @for (k, v) in &settings {
-                dt { (k) } dd { code class="wrap" { (match v { Value::String(s) => s.clone(), other => other.to_string() }) } }
+                dt { (k) } dd { code class="wrap" { (setting_text(v)) } }
             }
         }
         @if may_submit {

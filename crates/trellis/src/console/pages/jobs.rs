@@ -1,5 +1,6 @@
 //! The Jobs page: newest first, with status, type, identity, worker, age and duration; filters
-//! by status and type (a GET form: works without JavaScript). `GET /api/jobs` for the session.
+//! by status and type (a GET form: works without JavaScript); live updates by `console.js`.
+//! `GET /api/jobs` for the session, on the page and for the script alike.
 
 use super::or_page;
 use crate::console::layout::{self, Nav, badge, short_id, span_text};
@@ -35,11 +36,12 @@ const STATUSES: [JobStatus; 6] = [
 ];
 
 /// Every job type a user may pick in the filter.
-pub(crate) const TYPES: [JobType; 9] = [
+pub(crate) const TYPES: [JobType; 10] = [
     JobType::Exec,
     JobType::Plan,
     JobType::Apply,
     JobType::Destroy,
+    JobType::Bootstrap,
     JobType::ConnectionTest,
     JobType::FetchResources,
     JobType::DeployWorker,
@@ -62,29 +64,45 @@ pub(crate) fn duration_markup(job: &Job, now: DateTime<Utc>) -> Markup {
     }
 }
 
-/// `GET /jobs`.
+impl Filter {
+    fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or_default()
+    }
+
+    fn job_type(&self) -> &str {
+        self.job_type.as_deref().unwrap_or_default()
+    }
+
+    /// The API's query of this filter: the newest 200 jobs it keeps.
+    pub(crate) fn api_query(&self) -> ListQuery {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        ListQuery {
+            status: some(self.status()),
+            job_type: some(self.job_type()),
+            limit: Some(LIMIT),
+            team: None,
+        }
+    }
+}
+
+/// Jobs a page shows, newest first.
+const LIMIT: u32 = 200;
+
+/// `GET /jobs`: the list, which `console.js` keeps current by polling `/console/live/jobs`
+/// with the same filter (rows change in place, new jobs come in at the top).
 pub async fn list(
     State(state): State<AppState>,
     console: Console,
     Query(f): Query<Filter>,
 ) -> Response {
-    let status = f.status.filter(|s| !s.is_empty());
-    let job_type = f.job_type.filter(|t| !t.is_empty());
-    let q = ListQuery {
-        status: status.clone(),
-        job_type: job_type.clone(),
-        limit: Some(200),
-        team: None,
-    };
     let Json(list) = match or_page(
         &console,
-        user::list(State(state), console.user.clone(), ApiQuery(q)).await,
+        user::list(State(state), console.user.clone(), ApiQuery(f.api_query())).await,
     ) {
         Ok(l) => l,
         Err(r) => return r,
     };
-    let status = status.unwrap_or_default();
-    let job_type = job_type.unwrap_or_default();
+    let (status, job_type) = (f.status(), f.job_type());
     let now = Utc::now();
     let body = html! {
         h1 { "Jobs" }
@@ -101,37 +119,36 @@ pub async fn list(
             }
             button type="submit" { "Filter" }
         }
-        @if list.jobs.is_empty() { p { "No job." } }
-        @else {
-            table class="cards" id="jobs" {
-                caption class="sr-only" { "Jobs, newest first" }
-                thead { tr {
-                    th scope="col" { "Job" } th scope="col" { "Status" } th scope="col" { "Type" }
-                    th scope="col" { "Identity" } th scope="col" { "Worker" } th scope="col" { "Age" }
-                    th scope="col" { "Duration" }
-                } }
-                tbody { @for j in &list.jobs { (row(j, now)) } }
-            }
+        p class="muted" id="live-note" hidden { "Updates live while this page is open." }
+        @if list.jobs.is_empty() { p id="no-jobs" { "No job" @if !status.is_empty() || !job_type.is_empty() { " matches this filter" } "." } }
+        table class="cards" id="jobs" data-status=(status) data-type=(job_type) hidden[list.jobs.is_empty()] {
+            caption class="sr-only" { "Jobs, newest first" }
+            thead { tr {
+                th scope="col" { "Job" } th scope="col" { "Status" } th scope="col" { "Type" }
+                th scope="col" { "Identity" } th scope="col" { "Worker" } th scope="col" { "Age" }
+                th scope="col" { "Duration" }
+            } }
+            tbody { @for j in &list.jobs { (row(j, now)) } }
         }
     };
     layout::page(&console, "Jobs", Nav::Jobs, "jobs", &body)
 }
 
-/// One job's row of a jobs table.
+/// One job's row of a jobs table (the cells' classes are what `console.js` updates).
 pub(crate) fn row(j: &Job, now: DateTime<Utc>) -> Markup {
     html! {
         tr data-job-id=(j.id) {
-            th scope="row" data-label="Job" { a href={ "/jobs/" (j.id) } { (short_id(j.id)) } }
-            td data-label="Status" { (badge(j.status.as_str())) }
-            td data-label="Type" { (j.job_type.as_str()) }
-            td data-label="Identity" {
+            th scope="row" data-label="Job" class="j-id" { a href={ "/jobs/" (j.id) } { (short_id(j.id)) } }
+            td data-label="Status" class="j-status" { (badge(j.status.as_str())) }
+            td data-label="Type" class="j-type" { (j.job_type.as_str()) }
+            td data-label="Identity" class="j-identity" {
                 @if let Some(i) = j.cloud_identity_id { a href={ "/identities/" (i) } { (short_id(i)) } } @else { span class="muted" { "none" } }
             }
-            td data-label="Worker" {
+            td data-label="Worker" class="j-worker" {
                 @if let Some(w) = j.worker_id { (short_id(w)) } @else { span class="muted" { "none" } }
             }
-            td data-label="Age" { (layout::ago(Some(j.created_at), now)) }
-            td data-label="Duration" { (duration_markup(j, now)) }
+            td data-label="Age" class="j-age" { (layout::ago(Some(j.created_at), now)) }
+            td data-label="Duration" class="j-duration" { (duration_markup(j, now)) }
         }
     }
 }

@@ -2,10 +2,12 @@
 //! session's principal, so a page can do exactly what the API lets that token do.
 
 pub mod identities;
+pub mod identity_forms;
 pub mod job;
 pub mod job_log;
 pub mod jobs;
 pub mod tendrils;
+pub mod tokens;
 pub mod vines;
 
 use super::layout;

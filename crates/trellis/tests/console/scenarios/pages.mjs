@@ -12,10 +12,14 @@ run(async () => {
   await signIn(phone.page, ADMIN());
   const nojs = await browser({ javaScriptEnabled: false });
   await signIn(nojs.page, ADMIN());
+  // Folded forms (<details>) are opened, so their fields are checked too.
+  const open = (page) => page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
   for (const p of pages) {
     await desk.page.goto(BASE + p.path);
+    await open(desk.page);
     await axe(desk.page, p.name);
     await phone.page.goto(BASE + p.path);
+    await open(phone.page);
     await noHorizontalScroll(phone.page, p.name);
     await screenshot(phone.page, `phone-${p.name}`);
     await nojs.page.goto(BASE + p.path);
