@@ -7,6 +7,7 @@ mod claims;
 mod common;
 mod concurrency;
 mod errors;
+mod fuzz;
 mod history;
 mod idempotency;
 mod lifecycle;
