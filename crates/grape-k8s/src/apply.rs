@@ -244,7 +244,7 @@ impl K8s {
         .map_err(|e| from_kube("apply", &name, self.endpoint(), e, &hide))?;
         let outcome = match before {
             None => Outcome::Created,
-            Some(b) if unchanged(&b.metadata, &after.metadata, manifest) => Outcome::Unchanged,
+            Some(b) if unchanged(&b, &after, manifest) => Outcome::Unchanged,
             Some(_) => Outcome::Configured,
         };
         Ok(Applied {
@@ -258,24 +258,26 @@ impl K8s {
 /// changed when its generation, its labels or the annotations the manifest sets did: its
 /// controller updates the status and its own annotations between our read and our apply,
 /// which moves the resource version without us. A kind without one (ConfigMap, Secret)
-/// changed when its resource version did.
+/// changed when its content, labels or annotations did — not its resource version: a 1.20 API
+/// server rewrites an object for a no-op apply whose managedFields time crossed a second.
 fn unchanged(
-    before: &kube::api::ObjectMeta,
-    after: &kube::api::ObjectMeta,
+    before: &kube::api::DynamicObject,
+    after: &kube::api::DynamicObject,
     manifest: &Value,
 ) -> bool {
-    match (before.generation, after.generation) {
-        (Some(b), Some(a)) => {
+    let (b, a) = (&before.metadata, &after.metadata);
+    match (b.generation, a.generation) {
+        (Some(bg), Some(ag)) => {
             let ours = manifest["metadata"]["annotations"].as_object();
             let same_annotations = ours.into_iter().flatten().all(|(key, _)| {
                 let get = |m: &kube::api::ObjectMeta| {
                     m.annotations.as_ref().and_then(|a| a.get(key)).cloned()
                 };
-                get(before) == get(after)
+                get(b) == get(a)
             });
-            b == a && before.labels == after.labels && same_annotations
+            bg == ag && b.labels == a.labels && same_annotations
         }
-        _ => before.resource_version == after.resource_version,
+        _ => before.data == after.data && b.labels == a.labels && b.annotations == a.annotations,
     }
 }
 

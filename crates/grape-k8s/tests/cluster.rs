@@ -322,6 +322,16 @@ async fn secrets_are_applied_and_their_values_never_show() {
         "repository"
     );
     assert!(live["data"]["password"].is_string());
+    // A new value is a change.
+    let mut rotated = secret.clone();
+    rotated.data.insert(
+        "password".into(),
+        Secret::new("ghp_rotated-token-very-secret-8"),
+    );
+    assert_eq!(
+        k8s.apply_secret(&rotated, &cancel).await.unwrap().outcome,
+        Outcome::Configured
+    );
 
     // A refused Secret: the error names it, and the value is not in it.
     let mut bad = secret.clone();
